@@ -1,0 +1,68 @@
+using System.Runtime;
+using System.Runtime.CompilerServices;
+
+namespace Partition.Kernel
+{
+    // The image's implementation of the seam: direct calls into boot.asm's arch_* routines.
+    public static unsafe partial class Cpu
+    {
+        public static partial void Cpuid(uint leaf, uint subleaf, out uint eax, out uint ebx, out uint ecx, out uint edx)
+        {
+            uint* registers = stackalloc uint[4];
+            ArchCpuid(leaf, subleaf, registers);
+            eax = registers[0];
+            ebx = registers[1];
+            ecx = registers[2];
+            edx = registers[3];
+        }
+
+        public static partial ulong ReadMsr(uint msr) => ArchReadMsr(msr);
+        public static partial void WriteMsr(uint msr, ulong value) => ArchWriteMsr(msr, value);
+        public static partial byte In8(ushort port) => (byte)ArchIn8(port);
+        public static partial void Out8(ushort port, byte value) => ArchOut8(port, value);
+        public static partial ushort In16(ushort port) => (ushort)ArchIn16(port);
+        public static partial void Out16(ushort port, ushort value) => ArchOut16(port, value);
+        public static partial ulong ReadCr0() => ArchReadCr0();
+        public static partial ulong ReadCr2() => ArchReadCr2();
+        public static partial ulong ReadCr3() => ArchReadCr3();
+        public static partial ulong ReadCr4() => ArchReadCr4();
+        public static partial void WriteCr0(ulong value) => ArchWriteCr0(value);
+        public static partial void WriteCr4(ulong value) => ArchWriteCr4(value);
+        public static partial ulong ReadRflags() => ArchReadRflags();
+        public static partial ulong ReadTsc() => ArchReadTsc();
+        public static partial void LoadGdt(void* pointer, ushort codeSelector, ushort dataSelector) => ArchLoadGdt(pointer, codeSelector, dataSelector);
+        public static partial void LoadIdt(void* pointer) => ArchLoadIdt(pointer);
+        public static partial void LoadTaskRegister(ushort selector) => ArchLoadTr(selector);
+        public static partial ulong ExceptionStub(int vector) => ArchExceptionStubs[vector];
+        public static partial VmxInstructionStatus VmxOn(ulong vmxonRegionPhysical) => (VmxInstructionStatus)ArchVmxon(vmxonRegionPhysical);
+        public static partial void Halt() => ArchHalt();
+        public static partial void DisableInterrupts() => ArchDisableInterrupts();
+        public static partial void Pause() => ArchPause();
+
+        private static ulong* ArchExceptionStubs => ArchExceptionStubTable();
+
+        [RuntimeImport("*", "arch_cpuid")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchCpuid(uint leaf, uint subleaf, uint* registers);
+        [RuntimeImport("*", "arch_read_msr")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchReadMsr(uint msr);
+        [RuntimeImport("*", "arch_write_msr")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchWriteMsr(uint msr, ulong value);
+        [RuntimeImport("*", "arch_in8")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern uint ArchIn8(uint port);
+        [RuntimeImport("*", "arch_out8")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchOut8(uint port, uint value);
+        [RuntimeImport("*", "arch_in16")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern uint ArchIn16(uint port);
+        [RuntimeImport("*", "arch_out16")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchOut16(uint port, uint value);
+        [RuntimeImport("*", "arch_read_cr0")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchReadCr0();
+        [RuntimeImport("*", "arch_read_cr2")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchReadCr2();
+        [RuntimeImport("*", "arch_read_cr3")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchReadCr3();
+        [RuntimeImport("*", "arch_read_cr4")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchReadCr4();
+        [RuntimeImport("*", "arch_write_cr0")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchWriteCr0(ulong value);
+        [RuntimeImport("*", "arch_write_cr4")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchWriteCr4(ulong value);
+        [RuntimeImport("*", "arch_read_rflags")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchReadRflags();
+        [RuntimeImport("*", "arch_read_tsc")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchReadTsc();
+        [RuntimeImport("*", "arch_load_gdt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchLoadGdt(void* pointer, uint codeSelector, uint dataSelector);
+        [RuntimeImport("*", "arch_load_idt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchLoadIdt(void* pointer);
+        [RuntimeImport("*", "arch_load_tr")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchLoadTr(uint selector);
+        [RuntimeImport("*", "arch_exception_stub_table")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong* ArchExceptionStubTable();
+        [RuntimeImport("*", "arch_vmxon")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmxon(ulong physicalAddress);
+        [RuntimeImport("*", "arch_halt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchHalt();
+        [RuntimeImport("*", "arch_disable_interrupts")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchDisableInterrupts();
+        [RuntimeImport("*", "arch_pause")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchPause();
+    }
+}

@@ -1,0 +1,55 @@
+namespace Partition.Kernel
+{
+    /// <summary>
+    /// The architecture seam: every privileged instruction the hypervisor executes goes through
+    /// here. Declared in portable code; implemented by assembly routines in the image
+    /// (Cpu.BareMetal.cs, boot.asm) and by a recording fake in the host tests (Cpu.Host.cs).
+    /// </summary>
+    public static unsafe partial class Cpu
+    {
+        /// <summary>CPUID: fills eax, ebx, ecx, edx for the leaf and subleaf.</summary>
+        public static partial void Cpuid(uint leaf, uint subleaf, out uint eax, out uint ebx, out uint ecx, out uint edx);
+
+        public static partial ulong ReadMsr(uint msr);
+        public static partial void WriteMsr(uint msr, ulong value);
+
+        public static partial byte In8(ushort port);
+        public static partial void Out8(ushort port, byte value);
+        public static partial ushort In16(ushort port);
+        public static partial void Out16(ushort port, ushort value);
+
+        public static partial ulong ReadCr0();
+        public static partial ulong ReadCr2();
+        public static partial ulong ReadCr3();
+        public static partial ulong ReadCr4();
+        public static partial void WriteCr0(ulong value);
+        public static partial void WriteCr4(ulong value);
+        public static partial ulong ReadRflags();
+        public static partial ulong ReadTsc();
+
+        /// <summary>LGDT, then reload CS (far return) and the data segment registers.</summary>
+        public static partial void LoadGdt(void* pointer, ushort codeSelector, ushort dataSelector);
+        public static partial void LoadIdt(void* pointer);
+        public static partial void LoadTaskRegister(ushort selector);
+
+        /// <summary>Address of the assembly stub for exception vector 0..31.</summary>
+        public static partial ulong ExceptionStub(int vector);
+
+        /// <summary>VMXON with the physical address of a VMXON region; see <see cref="VmxInstructionStatus"/>.</summary>
+        public static partial VmxInstructionStatus VmxOn(ulong vmxonRegionPhysical);
+
+        public static partial void Halt();
+        public static partial void DisableInterrupts();
+        public static partial void Pause();
+    }
+
+    /// <summary>Outcome of a VMX instruction (SDM Vol. 3C, 31.2 "Conventions").</summary>
+    public enum VmxInstructionStatus
+    {
+        Succeeded = 0,
+        /// <summary>CF set: there is no current VMCS (or no VMX operation) to report an error in.</summary>
+        FailInvalid = 1,
+        /// <summary>ZF set: the VM-instruction error field of the current VMCS says why.</summary>
+        FailValid = 2,
+    }
+}

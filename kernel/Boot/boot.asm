@@ -1,0 +1,505 @@
+; Partition boot stub and architecture routines.
+;
+; The only assembly in the image. GRUB enters _start in 32-bit protected mode with paging off
+; (Multiboot2 spec, "I386 machine state"); this stub checks the hand-over, builds identity page
+; tables for the first 4 GiB, enables long mode and SSE, and calls the core library's
+; partition_runtime_start. Everything else is C#. The arch_* routines below are the bodies of
+; the Cpu seam's [RuntimeImport] methods (System V AMD64 calling convention: arguments in rdi,
+; rsi, rdx, rcx, r8, r9; result in rax).
+
+bits 32
+
+MB2_MAGIC          equ 0xE85250D6
+MB2_BOOT_MAGIC     equ 0x36D76289      ; in eax at entry
+BOOT_STACK_SIZE    equ 64 * 1024
+HEAP_SIZE          equ 16 * 1024 * 1024
+COM1               equ 0x3F8
+
+extern partition_runtime_start
+extern partition_exception_handler
+extern partition_resolve_interface
+extern __modules_start
+extern __modules_end
+
+global _start
+
+section .multiboot2 align=8
+mb2_header:
+    dd MB2_MAGIC
+    dd 0                                ; architecture: i386 protected mode
+    dd mb2_header_end - mb2_header
+    dd -(MB2_MAGIC + 0 + (mb2_header_end - mb2_header))
+    ; end tag
+    dw 0
+    dw 0
+    dd 8
+mb2_header_end:
+
+section .text.boot
+_start:
+    cli
+    mov esp, boot_stack_top
+    cmp eax, MB2_BOOT_MAGIC
+    jne .not_multiboot2
+    mov [boot_info], ebx
+
+    ; Long mode needs CPUID leaf 0x80000001 EDX.LM (bit 29).
+    mov eax, 0x80000000
+    cpuid
+    cmp eax, 0x80000001
+    jb .no_long_mode
+    mov eax, 0x80000001
+    cpuid
+    test edx, 1 << 29
+    jz .no_long_mode
+
+    call build_page_tables
+
+    mov eax, cr4
+    or eax, (1 << 5)                    ; PAE
+    mov cr4, eax
+    mov eax, pml4
+    mov cr3, eax
+    mov ecx, 0xC0000080                 ; IA32_EFER
+    rdmsr
+    or eax, (1 << 8)                    ; LME
+    wrmsr
+    mov eax, cr0
+    or eax, (1 << 31) | (1 << 16) | 1   ; PG, WP, PE
+    mov cr0, eax
+
+    lgdt [boot_gdt_pointer]
+    jmp 0x08:long_mode_entry
+
+.not_multiboot2:
+    mov esi, msg_not_multiboot2
+    jmp fatal32
+.no_long_mode:
+    mov esi, msg_no_long_mode
+    jmp fatal32
+
+; Print the NUL-terminated string at esi on COM1 (already set up by the firmware or not: a
+; 16550 at reset still transmits at some speed) and halt. Only for failures before long mode.
+fatal32:
+    mov dx, COM1 + 5
+.wait:
+    in al, dx
+    test al, 0x20
+    jz .wait
+    lodsb
+    test al, al
+    jz .halt
+    mov dx, COM1
+    out dx, al
+    mov dx, COM1 + 5
+    jmp .wait
+.halt:
+    cli
+    hlt
+    jmp .halt
+
+; Identity map 0..4 GiB: 2 MiB pages, except the first 2 MiB, which uses 4 KiB pages so that
+; page 0 can stay unmapped (a null dereference faults instead of reading the real-mode IVT).
+; The top GiB holds the LAPIC, IOAPIC and other MMIO: mapped uncached (PCD|PWT).
+build_page_tables:
+    mov dword [pml4], pdpt + 0x3
+    xor ecx, ecx
+.pdpt_loop:
+    mov eax, ecx
+    shl eax, 12
+    add eax, page_directories + 0x3
+    mov [pdpt + ecx * 8], eax
+    inc ecx
+    cmp ecx, 4
+    jb .pdpt_loop
+
+    xor ecx, ecx                        ; 2048 PD entries cover 4 GiB
+.pd_loop:
+    mov eax, ecx
+    shl eax, 21
+    or eax, 0x83                        ; present, writable, 2 MiB page
+    cmp ecx, 1536                       ; 3 GiB and up: uncached
+    jb .cached
+    or eax, 0x18
+.cached:
+    mov [page_directories + ecx * 8], eax
+    inc ecx
+    cmp ecx, 2048
+    jb .pd_loop
+
+    mov dword [page_directories], low_page_table + 0x3
+    mov ecx, 1                          ; entry 0 (page 0) stays not present
+.pt_loop:
+    mov eax, ecx
+    shl eax, 12
+    or eax, 0x3
+    mov [low_page_table + ecx * 8], eax
+    inc ecx
+    cmp ecx, 512
+    jb .pt_loop
+    ret
+
+bits 64
+long_mode_entry:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    xor ax, ax
+    mov fs, ax
+    mov gs, ax
+    mov rsp, boot_stack_top
+
+    ; Generated code uses SSE: CR0.EM off, CR0.MP on; CR4.OSFXSR and OSXMMEXCPT on.
+    mov rax, cr0
+    and rax, ~(1 << 2)
+    or rax, (1 << 1)
+    mov cr0, rax
+    mov rax, cr4
+    or rax, (1 << 9) | (1 << 10)
+    mov cr4, rax
+
+    mov edi, [boot_info]
+    mov rsi, heap
+    mov rdx, heap + HEAP_SIZE
+    mov rcx, __modules_start
+    mov r8, __modules_end
+    call partition_runtime_start
+.idle:
+    cli
+    hlt
+    jmp .idle
+
+; ---------------------------------------------------------------------------------------------
+; Exception entry. Each vector's stub pushes an error code (0 where the CPU pushes none), then
+; the vector, then jumps to the common path, which saves the general registers and passes the
+; frame to C#. The frame layout is mirrored by Partition.Kernel.Arch.InterruptFrame.
+
+%macro EXCEPTION_NO_ERROR 1
+exception_stub_%1:
+    push 0
+    push %1
+    jmp exception_common
+%endmacro
+
+%macro EXCEPTION_WITH_ERROR 1
+exception_stub_%1:
+    push %1
+    jmp exception_common
+%endmacro
+
+section .text
+%assign v 0
+%rep 32
+%if v = 8 || v = 10 || v = 11 || v = 12 || v = 13 || v = 14 || v = 17 || v = 21 || v = 29 || v = 30
+    EXCEPTION_WITH_ERROR v
+%else
+    EXCEPTION_NO_ERROR v
+%endif
+%assign v v + 1
+%endrep
+
+exception_common:
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rdi, rsp
+    mov rbp, rsp
+    and rsp, ~0xF
+    call partition_exception_handler
+    mov rsp, rbp
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
+    iretq
+
+; ulong* arch_exception_stub_table(): the 32 stub addresses, for building the IDT.
+global arch_exception_stub_table
+arch_exception_stub_table:
+    lea rax, [rel exception_stubs]
+    ret
+
+section .rodata
+exception_stubs:
+%assign v 0
+%rep 32
+    dq exception_stub_ %+ v
+%assign v v + 1
+%endrep
+
+; ---------------------------------------------------------------------------------------------
+; Interface dispatch. ILC's call sites load the dispatch cell into r11 and call through its
+; first word, which starts out pointing here. Resolve the target in C#, keeping every argument
+; register, then jump to it as if it had been called directly.
+section .text
+global RhpInitialDynamicInterfaceDispatch
+RhpInitialDynamicInterfaceDispatch:
+    push rdi
+    push rsi
+    push rdx
+    push rcx
+    push r8
+    push r9
+    sub rsp, 8 + 8 * 16
+    movdqu [rsp + 0x00], xmm0
+    movdqu [rsp + 0x10], xmm1
+    movdqu [rsp + 0x20], xmm2
+    movdqu [rsp + 0x30], xmm3
+    movdqu [rsp + 0x40], xmm4
+    movdqu [rsp + 0x50], xmm5
+    movdqu [rsp + 0x60], xmm6
+    movdqu [rsp + 0x70], xmm7
+    mov rsi, r11
+    call partition_resolve_interface
+    movdqu xmm0, [rsp + 0x00]
+    movdqu xmm1, [rsp + 0x10]
+    movdqu xmm2, [rsp + 0x20]
+    movdqu xmm3, [rsp + 0x30]
+    movdqu xmm4, [rsp + 0x40]
+    movdqu xmm5, [rsp + 0x50]
+    movdqu xmm6, [rsp + 0x60]
+    movdqu xmm7, [rsp + 0x70]
+    add rsp, 8 + 8 * 16
+    pop r9
+    pop r8
+    pop rcx
+    pop rdx
+    pop rsi
+    pop rdi
+    jmp rax
+
+; ---------------------------------------------------------------------------------------------
+; Architecture routines: the bodies of Partition.Kernel.Arch.Cpu (Cpu.BareMetal.cs).
+
+global arch_cpuid, arch_read_msr, arch_write_msr, arch_in8, arch_out8, arch_in16, arch_out16
+global arch_in32, arch_out32, arch_read_cr0, arch_read_cr2, arch_read_cr3, arch_read_cr4
+global arch_write_cr0, arch_write_cr4, arch_load_gdt, arch_load_idt, arch_load_tr, arch_halt
+global arch_disable_interrupts, arch_enable_interrupts, arch_pause, arch_read_tsc
+global arch_vmxon, arch_vmxoff, arch_read_rflags
+
+; void arch_cpuid(uint leaf, uint subleaf, uint* out4)
+arch_cpuid:
+    push rbx
+    mov r8, rdx
+    mov eax, edi
+    mov ecx, esi
+    cpuid
+    mov [r8], eax
+    mov [r8 + 4], ebx
+    mov [r8 + 8], ecx
+    mov [r8 + 12], edx
+    pop rbx
+    ret
+
+; ulong arch_read_msr(uint msr)
+arch_read_msr:
+    mov ecx, edi
+    rdmsr
+    shl rdx, 32
+    or rax, rdx
+    ret
+
+; void arch_write_msr(uint msr, ulong value)
+arch_write_msr:
+    mov ecx, edi
+    mov eax, esi
+    mov rdx, rsi
+    shr rdx, 32
+    wrmsr
+    ret
+
+arch_in8:
+    mov edx, edi
+    xor eax, eax
+    in al, dx
+    ret
+
+arch_out8:
+    mov edx, edi
+    mov eax, esi
+    out dx, al
+    ret
+
+arch_in16:
+    mov edx, edi
+    xor eax, eax
+    in ax, dx
+    ret
+
+arch_out16:
+    mov edx, edi
+    mov eax, esi
+    out dx, ax
+    ret
+
+arch_in32:
+    mov edx, edi
+    in eax, dx
+    ret
+
+arch_out32:
+    mov edx, edi
+    mov eax, esi
+    out dx, eax
+    ret
+
+arch_read_cr0:
+    mov rax, cr0
+    ret
+
+arch_read_cr2:
+    mov rax, cr2
+    ret
+
+arch_read_cr3:
+    mov rax, cr3
+    ret
+
+arch_read_cr4:
+    mov rax, cr4
+    ret
+
+arch_write_cr0:
+    mov cr0, rdi
+    ret
+
+arch_write_cr4:
+    mov cr4, rdi
+    ret
+
+arch_read_rflags:
+    pushfq
+    pop rax
+    ret
+
+; void arch_load_gdt(void* pointer, ushort codeSelector, ushort dataSelector)
+; Loads the GDT and reloads every segment register, CS through a far return.
+arch_load_gdt:
+    lgdt [rdi]
+    mov ax, dx
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    xor eax, eax
+    mov fs, ax
+    mov gs, ax
+    pop rax                             ; return address
+    movzx rsi, si
+    push rsi
+    push rax
+    retfq
+
+arch_load_idt:
+    lidt [rdi]
+    ret
+
+arch_load_tr:
+    ltr di
+    ret
+
+arch_halt:
+    hlt
+    ret
+
+arch_disable_interrupts:
+    cli
+    ret
+
+arch_enable_interrupts:
+    sti
+    ret
+
+arch_pause:
+    pause
+    ret
+
+arch_read_tsc:
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    ret
+
+; int arch_vmxon(ulong physicalAddress): 0 = success, 1 = VMfailInvalid (CF), 2 = VMfailValid (ZF)
+; (SDM Vol. 3C, 31.2 "Conventions").
+arch_vmxon:
+    push rdi
+    vmxon [rsp]
+    pop rdi
+    jc .fail_invalid
+    jz .fail_valid
+    xor eax, eax
+    ret
+.fail_invalid:
+    mov eax, 1
+    ret
+.fail_valid:
+    mov eax, 2
+    ret
+
+arch_vmxoff:
+    vmxoff
+    ret
+
+section .data
+; Stack-protector cookie that ILC's code compares against; any fixed non-zero value works
+; without a separate per-boot random source.
+global __security_cookie
+__security_cookie:
+    dq 0x2B992DDFA232D0C5
+
+boot_gdt:
+    dq 0
+    dq 0x00AF9A000000FFFF               ; 0x08: 64-bit code
+    dq 0x00CF92000000FFFF               ; 0x10: data
+boot_gdt_end:
+boot_gdt_pointer:
+    dw boot_gdt_end - boot_gdt - 1
+    dq boot_gdt
+boot_info:
+    dd 0
+msg_not_multiboot2:
+    db "Partition: not started by a Multiboot2 loader (bad magic in eax); halting", 13, 10, 0
+msg_no_long_mode:
+    db "Partition: this CPU has no long mode (CPUID 80000001h EDX.LM = 0); halting", 13, 10, 0
+
+section .bss
+alignb 4096
+pml4:
+    resb 4096
+pdpt:
+    resb 4096
+page_directories:
+    resb 4 * 4096
+low_page_table:
+    resb 4096
+boot_stack:
+    resb BOOT_STACK_SIZE
+boot_stack_top:
+alignb 4096
+heap:
+    resb HEAP_SIZE

@@ -1,0 +1,39 @@
+namespace Internal.Runtime
+{
+    /// <summary>
+    /// The image's allocator: a bump allocator over one arena given at start-up. Nothing is ever
+    /// freed (the hypervisor allocates its structures at boot and reserves what partitions need
+    /// when they are created). Exhaustion is reported by the caller, never papered over.
+    /// Pure pointer arithmetic, so the host tests compile this file too.
+    /// </summary>
+    internal unsafe struct BootHeap
+    {
+        private byte* _next;
+        private byte* _end;
+        private byte* _start;
+
+        internal void Initialize(byte* start, byte* end)
+        {
+            _start = start;
+            _next = start;
+            _end = end;
+        }
+
+        internal ulong Used => (ulong)(_next - _start);
+        internal ulong Capacity => (ulong)(_end - _start);
+
+        /// <summary>Returns zeroed, 8-byte-aligned memory, or null when the arena cannot hold it.</summary>
+        internal byte* TryAllocate(ulong size)
+        {
+            ulong aligned = (size + 7) & ~7UL;
+            if (aligned < size || aligned > (ulong)(_end - _next))
+                return null;
+            byte* result = _next;
+            _next += aligned;
+            // The arena is zero at boot (it is .bss), but say so here rather than rely on it.
+            for (ulong i = 0; i < aligned; i += 8)
+                *(ulong*)(result + i) = 0;
+            return result;
+        }
+    }
+}

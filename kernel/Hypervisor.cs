@@ -1,13 +1,133 @@
+using System;
+using Partition.Memory;
+
 namespace Partition.Kernel
 {
     /// <summary>The boot sequence of the hypervisor on the boot CPU.</summary>
     public static unsafe class Hypervisor
     {
+        public const string Version = "0.1";
+
         public static void Boot(byte* multiboot2Information)
         {
             HypervisorConsole.Initialize();
-            HypervisorConsole.WriteLine("Partition hypervisor starting");
-            Machine.PowerOff();
+            HypervisorConsole.Write("Partition hypervisor ");
+            HypervisorConsole.Write(Version);
+            HypervisorConsole.WriteLine(" (x86-64, Intel VT-x)");
+
+            uint informationSize = *(uint*)multiboot2Information;
+            if (!BootInformation.TryParse(new ReadOnlySpan<byte>(multiboot2Information, (int)informationSize), out var boot, out string error))
+                Panic.Stop("Multiboot2 boot information", error);
+            var commandLine = new KernelCommandLine(boot.CommandLine);
+            Machine.PowerOffWhenStopped = commandLine.Is("exit", "poweroff");
+            PrintBootInformation(boot);
+
+            var tables = new ProcessorTables(0);
+            tables.Install();
+            HypervisorConsole.WriteLine("CPU 0: GDT, TSS and IDT installed (exceptions are reported, #DF/NMI/#MC on their own stack)");
+
+            InitializePhysicalMemory(boot, (ulong)multiboot2Information, informationSize);
+
+            string fault = commandLine.Get("fault");
+            if (fault != null)
+                FaultInjection.Trigger(fault);
+
+            EnterVmxRoot();
+
+            HypervisorConsole.WriteLine(Machine.PowerOffWhenStopped
+                ? "Nothing left to run; powering off (exit=poweroff)"
+                : "Nothing left to run; CPU 0 halts");
+            Machine.Stop();
         }
+
+        private static void EnterVmxRoot()
+        {
+            if (!VmxRoot.IsSupported())
+            {
+                HypervisorConsole.Write(VmxRoot.Describe(VmxEnableError.NotSupported));
+                HypervisorConsole.WriteLine(": Partition needs Intel VT-x. Powering off.");
+                Machine.PowerOff();
+            }
+            var capabilities = VmxCapabilities.Read();
+            capabilities.Print();
+            VmxEnableError result = VmxRoot.Enter(capabilities, out ulong vmxonRegion);
+            if (result != VmxEnableError.None)
+            {
+                HypervisorConsole.Write("VMX root operation not entered on CPU 0: ");
+                HypervisorConsole.WriteLine(VmxRoot.Describe(result));
+                Machine.PowerOff();
+            }
+            HypervisorConsole.Write("VMX root operation entered on CPU 0 (VMXON region at ");
+            HypervisorConsole.WriteHex(vmxonRegion, 8);
+            HypervisorConsole.Write(", CR0=");
+            HypervisorConsole.WriteHex(Cpu.ReadCr0(), 8);
+            HypervisorConsole.Write(", CR4=");
+            HypervisorConsole.WriteHex(Cpu.ReadCr4(), 8);
+            HypervisorConsole.WriteLine(")");
+        }
+
+        private static void PrintBootInformation(BootInformation boot)
+        {
+            HypervisorConsole.Write("Boot: loader '");
+            HypervisorConsole.Write(boot.BootLoaderName);
+            HypervisorConsole.Write("', command line '");
+            HypervisorConsole.Write(boot.CommandLine);
+            HypervisorConsole.WriteLine("'");
+            HypervisorConsole.Write("Memory map: ");
+            HypervisorConsole.WriteDecimal((ulong)boot.MemoryMap.Length);
+            HypervisorConsole.Write(" regions, ");
+            HypervisorConsole.WriteSize(boot.AvailableMemory);
+            HypervisorConsole.WriteLine(" available");
+            foreach (var region in boot.MemoryMap)
+            {
+                HypervisorConsole.Write("  ");
+                HypervisorConsole.WriteHex(region.Start, 12);
+                HypervisorConsole.Write("-");
+                HypervisorConsole.WriteHex(region.End, 12);
+                HypervisorConsole.Write(" ");
+                HypervisorConsole.WriteLine(RegionTypeName(region.Type));
+            }
+            HypervisorConsole.Write("Modules: ");
+            HypervisorConsole.WriteDecimal((ulong)boot.Modules.Length);
+            HypervisorConsole.WriteLine();
+            foreach (var module in boot.Modules)
+            {
+                HypervisorConsole.Write("  ");
+                HypervisorConsole.WriteHex(module.Start, 8);
+                HypervisorConsole.Write(" ");
+                HypervisorConsole.WriteDecimal(module.Size);
+                HypervisorConsole.Write(" bytes '");
+                HypervisorConsole.Write(module.CommandLine);
+                HypervisorConsole.WriteLine("'");
+            }
+        }
+
+        private static void InitializePhysicalMemory(BootInformation boot, ulong information, uint informationSize)
+        {
+            Span<PhysicalRange> reserved = stackalloc PhysicalRange[boot.Modules.Length + 2];
+            reserved[0] = new PhysicalRange(0x100000, Cpu.ImageEnd());
+            reserved[1] = new PhysicalRange(information, information + informationSize);
+            for (int i = 0; i < boot.Modules.Length; i++)
+                reserved[i + 2] = new PhysicalRange(boot.Modules[i].Start, boot.Modules[i].End);
+            var memory = PhysicalMemory.Create(boot.MemoryMap, reserved);
+            PageAllocator.Initialize(memory);
+            HypervisorConsole.Write("Physical memory: ");
+            HypervisorConsole.WriteSize(memory.TotalFree);
+            HypervisorConsole.Write(" free in ");
+            HypervisorConsole.WriteDecimal((ulong)memory.FreeRangeCount);
+            HypervisorConsole.Write(" ranges (image ends at ");
+            HypervisorConsole.WriteHex(Cpu.ImageEnd(), 8);
+            HypervisorConsole.WriteLine(")");
+        }
+
+        private static string RegionTypeName(MemoryRegionType type) => type switch
+        {
+            MemoryRegionType.Available => "available",
+            MemoryRegionType.Reserved => "reserved",
+            MemoryRegionType.AcpiReclaimable => "ACPI reclaimable",
+            MemoryRegionType.AcpiNvs => "ACPI NVS",
+            MemoryRegionType.Defective => "defective",
+            _ => "unknown type",
+        };
     }
 }

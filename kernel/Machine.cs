@@ -3,6 +3,22 @@ namespace Partition.Kernel
     /// <summary>Whole-machine operations: power-off and halting for good.</summary>
     public static class Machine
     {
+        /// <summary>
+        /// Set from "exit=poweroff": when the hypervisor stops (nothing left to run, a panic, a
+        /// CPU exception) it powers the machine off instead of halting, so that a scripted run
+        /// (the tests) ends by itself. By default a stopped hypervisor halts and keeps its
+        /// last words on the console.
+        /// </summary>
+        public static bool PowerOffWhenStopped { get; set; }
+
+        /// <summary>The hypervisor cannot go on: power off or halt, as configured.</summary>
+        public static void Stop()
+        {
+            if (PowerOffWhenStopped)
+                PowerOff();
+            Halt();
+        }
+
         private const ushort BochsShutdownPort = 0x8900;
         private const ushort QemuDebugExitPort = 0xF4;
         private const ushort QemuAcpiPm1aControl = 0x604;

@@ -19,7 +19,7 @@ namespace Partition.Kernel
                 HypervisorConsole.Write(message);
             }
             HypervisorConsole.WriteLine();
-            Machine.Halt();
+            Machine.Stop();
         }
 
         public static void Stop(string message) => Stop("Panic", message);

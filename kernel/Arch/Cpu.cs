@@ -38,6 +38,9 @@ namespace Partition.Kernel
         /// <summary>VMXON with the physical address of a VMXON region; see <see cref="VmxInstructionStatus"/>.</summary>
         public static partial VmxInstructionStatus VmxOn(ulong vmxonRegionPhysical);
 
+        /// <summary>Physical address just past the loaded image, .bss included (linker symbol).</summary>
+        public static partial ulong ImageEnd();
+
         public static partial void Halt();
         public static partial void DisableInterrupts();
         public static partial void Pause();

@@ -17,7 +17,7 @@ namespace Partition.Kernel
                 Machine.Halt();
             }
             ExceptionReport.Print(*frame, Cpu.ReadCr2(), 0);
-            Machine.Halt();
+            Machine.Stop();
         }
     }
 }

@@ -54,7 +54,7 @@ namespace Partition.Kernel
             Line("RBP", frame.Rbp, "R8 ", frame.R8, "R9    ", frame.R9);
             Line("R10", frame.R10, "R11", frame.R11, "R12   ", frame.R12);
             Line("R13", frame.R13, "R14", frame.R14, "R15   ", frame.R15);
-            HypervisorConsole.WriteLine("*** the hypervisor halts this CPU");
+            HypervisorConsole.WriteLine("*** the hypervisor stops");
         }
 
         // SDM Vol. 3A, 4.7 "Page-Fault Exceptions": bits P, W/R, U/S, RSVD, I/D.

@@ -426,6 +426,12 @@ arch_halt:
     hlt
     ret
 
+extern __image_end
+global arch_image_end
+arch_image_end:
+    lea rax, [rel __image_end]
+    ret
+
 arch_disable_interrupts:
     cli
     ret

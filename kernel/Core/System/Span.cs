@@ -272,7 +272,10 @@ namespace System
 
         public static Span<T> AsSpan<T>(this T[] array, int start, int length) => new Span<T>(array, start, length);
 
-        public static ReadOnlySpan<char> AsSpan(this string text) => text;
+        // C# 14 lowers the implicit string-to-span conversion to a call of this method, so it
+        // must build the span itself rather than convert.
+        public static ReadOnlySpan<char> AsSpan(this string text) =>
+            text == null ? default : new ReadOnlySpan<char>(ref Unsafe.AsRef(in text.GetPinnableReference()), text.Length);
 
         public static bool SequenceEqual<T>(this ReadOnlySpan<T> span, ReadOnlySpan<T> other) where T : IEquatable<T>
         {

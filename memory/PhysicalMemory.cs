@@ -1,0 +1,137 @@
+using System;
+using Partition.Kernel;
+
+namespace Partition.Memory
+{
+    /// <summary>A half-open range of physical addresses [Start, End).</summary>
+    public readonly struct PhysicalRange
+    {
+        public PhysicalRange(ulong start, ulong end)
+        {
+            Start = start;
+            End = end;
+        }
+
+        public ulong Start { get; }
+        public ulong End { get; }
+        public ulong Length => End > Start ? End - Start : 0;
+    }
+
+    /// <summary>
+    /// The RAM the hypervisor may hand out: the memory map's available regions minus what is
+    /// already in use (the first MiB, the hypervisor image, its modules, the boot information),
+    /// page-aligned inward, sorted by address, with a page allocator over it.
+    /// </summary>
+    public sealed class PhysicalMemory
+    {
+        public const ulong PageSize = 4096;
+        private const ulong LowMemoryEnd = 0x100000;
+
+        private readonly PhysicalRange[] _free;
+        private readonly int _freeCount;
+        private int _current;
+        private ulong _next;
+
+        private PhysicalMemory(PhysicalRange[] free, int count)
+        {
+            _free = free;
+            _freeCount = count;
+            _next = count > 0 ? free[0].Start : 0;
+        }
+
+        public int FreeRangeCount => _freeCount;
+        public PhysicalRange FreeRange(int index) => _free[index];
+
+        public ulong TotalFree
+        {
+            get
+            {
+                ulong total = 0;
+                for (int i = 0; i < _freeCount; i++)
+                    total += _free[i].Length;
+                return total;
+            }
+        }
+
+        /// <summary>Builds the free list from the memory map, excluding every reserved range given.</summary>
+        public static PhysicalMemory Create(MemoryRegion[] map, ReadOnlySpan<PhysicalRange> reserved)
+        {
+            // Each reserved range can split one free range in two: bound the result up front.
+            var free = new PhysicalRange[map.Length * (reserved.Length + 2) + 1];
+            int count = 0;
+            for (int i = 0; i < map.Length; i++)
+            {
+                if (map[i].Type != MemoryRegionType.Available)
+                    continue;
+                ulong start = AlignUp(Math.Max(map[i].Start, LowMemoryEnd));
+                ulong end = map[i].End & ~(PageSize - 1);
+                if (end > start)
+                    free[count++] = new PhysicalRange(start, end);
+            }
+            foreach (var r in reserved)
+                count = Subtract(free, count, AlignDown(r.Start), AlignUp(r.End));
+            SortByStart(free, count);
+            return new PhysicalMemory(free, count);
+        }
+
+        /// <summary>Takes <paramref name="pages"/> contiguous pages, lowest address first; false when none is left.</summary>
+        public bool TryAllocatePages(ulong pages, out ulong physical)
+        {
+            ulong bytes = pages * PageSize;
+            while (_current < _freeCount)
+            {
+                if (_next < _free[_current].Start)
+                    _next = _free[_current].Start;
+                if (_free[_current].End - _next >= bytes)
+                {
+                    physical = _next;
+                    _next += bytes;
+                    return true;
+                }
+                _current++;
+            }
+            physical = 0;
+            return false;
+        }
+
+        private static int Subtract(PhysicalRange[] ranges, int count, ulong start, ulong end)
+        {
+            int original = count;
+            for (int i = 0; i < original; i++)
+            {
+                var r = ranges[i];
+                if (end <= r.Start || start >= r.End)
+                    continue;
+                var left = new PhysicalRange(r.Start, Math.Max(r.Start, start));
+                var right = new PhysicalRange(Math.Min(r.End, end), r.End);
+                ranges[i] = left;
+                if (right.Length > 0)
+                    ranges[count++] = right;
+            }
+            // Drop ranges that became empty.
+            int kept = 0;
+            for (int i = 0; i < count; i++)
+                if (ranges[i].Length > 0)
+                    ranges[kept++] = ranges[i];
+            return kept;
+        }
+
+        private static void SortByStart(PhysicalRange[] ranges, int count)
+        {
+            for (int i = 1; i < count; i++)
+            {
+                var item = ranges[i];
+                int j = i - 1;
+                while (j >= 0 && ranges[j].Start > item.Start)
+                {
+                    ranges[j + 1] = ranges[j];
+                    j--;
+                }
+                ranges[j + 1] = item;
+            }
+        }
+
+        public static ulong AlignUp(ulong value) => (value + PageSize - 1) & ~(PageSize - 1);
+        public static ulong AlignDown(ulong value) => value & ~(PageSize - 1);
+    }
+}

@@ -1,0 +1,115 @@
+using System;
+using System.Collections.Generic;
+using System.Text;
+
+namespace Partition.Kernel
+{
+    /// <summary>
+    /// The host tests' completion of the Cpu seam: a small recording machine. Each test thread
+    /// has its own (tests run in parallel); <see cref="FakeCpu.Reset"/> gives a fresh one.
+    /// </summary>
+    public static unsafe partial class Cpu
+    {
+        public static partial void Cpuid(uint leaf, uint subleaf, out uint eax, out uint ebx, out uint ecx, out uint edx)
+        {
+            FakeCpu.Current.Cpuid.TryGetValue((leaf, subleaf), out var r);
+            (eax, ebx, ecx, edx) = r;
+        }
+
+        public static partial ulong ReadMsr(uint msr)
+        {
+            var state = FakeCpu.Current;
+            if (!state.Msrs.TryGetValue(msr, out ulong value))
+                throw new FakeCpuFault($"#GP: RDMSR of unknown MSR 0x{msr:X}");
+            return value;
+        }
+
+        public static partial void WriteMsr(uint msr, ulong value)
+        {
+            FakeCpu.Current.Msrs[msr] = value;
+            FakeCpu.Current.MsrWrites.Add((msr, value));
+        }
+
+        public static partial byte In8(ushort port) => FakeCpu.Current.ReadPort(port);
+        public static partial void Out8(ushort port, byte value) => FakeCpu.Current.WritePort(port, value);
+        public static partial ushort In16(ushort port) => FakeCpu.Current.ReadPort(port);
+        public static partial void Out16(ushort port, ushort value) => FakeCpu.Current.WritePort(port, value);
+        public static partial ulong ReadCr0() => FakeCpu.Current.Cr0;
+        public static partial ulong ReadCr2() => FakeCpu.Current.Cr2;
+        public static partial ulong ReadCr3() => FakeCpu.Current.Cr3;
+        public static partial ulong ReadCr4() => FakeCpu.Current.Cr4;
+        public static partial void WriteCr0(ulong value) => FakeCpu.Current.Cr0 = value;
+        public static partial void WriteCr4(ulong value) => FakeCpu.Current.Cr4 = value;
+        public static partial ulong ReadRflags() => 0x2;
+        public static partial ulong ReadTsc() => FakeCpu.Current.Tsc++;
+        public static partial void LoadGdt(void* pointer, ushort codeSelector, ushort dataSelector) => FakeCpu.Current.Log.Add("lgdt");
+        public static partial void LoadIdt(void* pointer) => FakeCpu.Current.Log.Add("lidt");
+        public static partial void LoadTaskRegister(ushort selector) => FakeCpu.Current.Log.Add($"ltr 0x{selector:X}");
+        public static partial ulong ExceptionStub(int vector) => 0xFFFF_8000_0010_0000UL + (ulong)vector * 16;
+
+        public static partial VmxInstructionStatus VmxOn(ulong vmxonRegionPhysical)
+        {
+            var state = FakeCpu.Current;
+            state.Log.Add($"vmxon 0x{vmxonRegionPhysical:X}");
+            return state.VmxOnResult;
+        }
+
+        public static partial ulong ImageEnd() => 0x200000;
+        public static partial void Halt() => throw new FakeCpuHalted();
+        public static partial void DisableInterrupts() => FakeCpu.Current.Log.Add("cli");
+        public static partial void Pause() { }
+    }
+
+    /// <summary>The state behind the fake Cpu.</summary>
+    public sealed class FakeCpu
+    {
+        [ThreadStatic] private static FakeCpu t_current;
+
+        public static FakeCpu Current => t_current ??= new FakeCpu();
+
+        /// <summary>A fresh machine for the calling test thread, with a 16550 at COM1 that is always ready.</summary>
+        public static FakeCpu Reset() => t_current = new FakeCpu();
+
+        public Dictionary<(uint Leaf, uint Subleaf), (uint Eax, uint Ebx, uint Ecx, uint Edx)> Cpuid { get; } = new();
+        public Dictionary<uint, ulong> Msrs { get; } = new();
+        public List<(uint Msr, ulong Value)> MsrWrites { get; } = new();
+        public List<string> Log { get; } = new();
+        public List<(ushort Port, uint Value)> PortWrites { get; } = new();
+        public StringBuilder Com1 { get; } = new();
+        public ulong Cr0 { get; set; } = 0x80000011;
+        public ulong Cr2 { get; set; }
+        public ulong Cr3 { get; set; } = 0x108000;
+        public ulong Cr4 { get; set; } = 0x20;
+        public ulong Tsc { get; set; }
+        public VmxInstructionStatus VmxOnResult { get; set; }
+
+        /// <summary>What COM1 received, with the console's CR LF turned back into "\n".</summary>
+        public string ConsoleText => Com1.ToString().Replace("\r\n", "\n");
+
+        internal byte ReadPort(ushort port) => port == 0x3F8 + 5 ? (byte)0x60 : (byte)0xFF; // LSR: THRE and TEMT set
+
+        internal void WritePort(ushort port, uint value)
+        {
+            PortWrites.Add((port, value));
+            if (port == 0x3F8 && (ReadLineControl() & 0x80) == 0)
+                Com1.Append((char)value);
+            if (port == 0x3F8 + 3)
+                _lineControl = (byte)value;
+        }
+
+        private byte _lineControl;
+        private byte ReadLineControl() => _lineControl;
+    }
+
+    /// <summary>Thrown by the fake where the real CPU would raise #GP.</summary>
+    public sealed class FakeCpuFault : Exception
+    {
+        public FakeCpuFault(string message) : base(message) { }
+    }
+
+    /// <summary>Thrown by the fake's HLT, so a test can observe that code stopped the CPU.</summary>
+    public sealed class FakeCpuHalted : Exception
+    {
+        public FakeCpuHalted() : base("the CPU halted") { }
+    }
+}

@@ -28,6 +28,16 @@ namespace Partition.Kernel
 
             InitializePhysicalMemory(boot, (ulong)multiboot2Information, informationSize);
 
+            if (commandLine.Is("selftest", "runtime"))
+            {
+                int failed = RuntimeSelfTest.Run(out int passed);
+                HypervisorConsole.Write("Runtime self-test: ");
+                HypervisorConsole.WriteDecimal((ulong)passed);
+                HypervisorConsole.Write(" passed, ");
+                HypervisorConsole.WriteDecimal((ulong)failed);
+                HypervisorConsole.WriteLine(" failed");
+            }
+
             string fault = commandLine.Get("fault");
             if (fault != null)
                 FaultInjection.Trigger(fault);

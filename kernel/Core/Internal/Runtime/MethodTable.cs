@@ -69,13 +69,14 @@ namespace Internal.Runtime
         private byte* OptionalFields => (byte*)(InterfaceMap + _usNumInterfaces);
 
         // Optional fields follow the interface map as 4-byte relative pointers, in this order:
-        // type manager, writable data (two slots), dispatch map (if any), finalizer (if any),
-        // sealed virtual slots (if any).
-        internal DispatchMapHeader* DispatchMap => HasDispatchMap ? (DispatchMapHeader*)ReadRelative(OptionalFields + 12) : null;
+        // type manager, writable data, dispatch map (if any), finalizer (if any), sealed virtual
+        // slots (if any). Checked against an image: a class with a dispatch map has its
+        // __writableData at +4 and its __InterfaceDispatchMap at +8.
+        internal DispatchMapHeader* DispatchMap => HasDispatchMap ? (DispatchMapHeader*)ReadRelative(OptionalFields + 8) : null;
 
         internal nint SealedVirtualSlot(ushort index)
         {
-            byte* field = OptionalFields + 12;
+            byte* field = OptionalFields + 8;
             if (HasDispatchMap)
                 field += 4;
             if ((_uFlags & HasFinalizerFlag) != 0)

@@ -191,12 +191,32 @@ namespace System.Runtime
             return FindImplementation(obj.m_pMethodTable, itf, slot);
         }
 
-        // .NET 10 dispatch cell: { stub, interface MethodTable* | flags }, cells of one call
-        // site group are followed by a terminator cell { 0, slot }.
+        // .NET 10 dispatch cell, as ILC emits it (seen in the image): { stub, cache } where
+        // cache's low two bits say how the rest names the interface: 1 = absolute MethodTable
+        // pointer, 2 = relative pointer to a pointer to it, 3 = relative pointer to it, relative
+        // to the cache field itself. The cells of a call site are followed by a terminator
+        // { 0, slot }.
         private static void DecodeCell(nint cell, out MethodTable* itf, out ushort slot)
         {
             nint* c = (nint*)cell;
-            itf = (MethodTable*)(c[1] & ~(nint)3);
+            nint cache = c[1];
+            byte* target = (byte*)(cache & ~(nint)3);
+            switch (cache & 3)
+            {
+                case 1:
+                    itf = (MethodTable*)target;
+                    break;
+                case 2:
+                    itf = *(MethodTable**)((byte*)&c[1] + (nint)target);
+                    break;
+                case 3:
+                    itf = (MethodTable*)((byte*)&c[1] + (nint)target);
+                    break;
+                default:
+                    Internal.Runtime.FailFast.Stop("Runtime", "interface dispatch cell with an unknown encoding");
+                    itf = null;
+                    break;
+            }
             nint* terminator = c;
             while (terminator[0] != 0)
                 terminator += 2;

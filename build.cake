@@ -1,0 +1,143 @@
+// Partition's build: dotnet cake build.cake --target=Kernel|Image|Test|Run  (default Test).
+//   Kernel  the hypervisor image artifacts/image/partition.elf
+//   Image   Kernel, then the bootable ISO artifacts/partition.iso (partition image)
+//   Test    Image, then every test (unit and system) with TRX results in artifacts/test-results;
+//           the last line printed is "N passed, N failed" (", N skipped" when some were skipped)
+//   Run     Image, then boot it in Bochs with the serial console streaming here
+//           (--timeout=S stops after S seconds; otherwise Ctrl-C or the kernel powering off)
+#nullable enable
+using System.Xml.Linq;
+
+var target = Argument("target", "Test");
+var configuration = Argument("configuration", "Release");
+string? runTimeout = HasArgument("timeout") ? Argument<string>("timeout") : null;
+
+var root = MakeAbsolute(Directory("."));
+var kernelProject = root.CombineWithFilePath("kernel/Partition.Kernel.csproj");
+var cliProject = root.CombineWithFilePath("tools/Partition.Cli/Partition.Cli.csproj");
+var cliDll = root.CombineWithFilePath($"tools/Partition.Cli/bin/{configuration}/net10.0/partition.dll");
+var testProject = root.CombineWithFilePath("tests/Partition.Tests/Partition.Tests.csproj");
+var testResults = root.Combine("artifacts/test-results");
+var trxFile = testResults.CombineWithFilePath("partition.trx");
+
+// Filled in by the Test task; printed after everything else (see the end of this file).
+TestTotals? totals = null;
+
+Task("Kernel")
+    .Description("Builds artifacts/image/partition.elf (ILC + nasm + ld.lld).")
+    .Does(() =>
+{
+    // The image is always optimised; -c Release keeps its intermediate files apart from Debug's.
+    DotNetBuild(kernelProject.FullPath, new DotNetBuildSettings { Configuration = "Release", NoLogo = true });
+});
+
+Task("Cli")
+    .Description("Builds the 'partition' command (tools/Partition.Cli).")
+    .Does(() =>
+{
+    DotNetBuild(cliProject.FullPath, new DotNetBuildSettings { Configuration = configuration, NoLogo = true });
+});
+
+Task("Image")
+    .Description("Builds the bootable ISO artifacts/partition.iso and prints its size.")
+    .IsDependentOn("Kernel")
+    .IsDependentOn("Cli")
+    .Does(() =>
+{
+    Partition("image");
+});
+
+Task("Test")
+    .Description("Runs all tests; the last line printed is 'N passed, N failed'.")
+    .IsDependentOn("Image")
+    .Does(() =>
+{
+    CleanDirectory(testResults);
+    try
+    {
+        DotNetTest(testProject.FullPath, new DotNetTestSettings
+        {
+            Configuration = configuration,
+            NoLogo = true,
+            ResultsDirectory = testResults,
+            Loggers = new[] { $"trx;LogFileName={trxFile.GetFilename()}" },
+        });
+    }
+    catch (Exception e)
+    {
+        // Failed tests make 'dotnet test' exit non-zero; the counts below decide the outcome.
+        Warning(e.Message);
+    }
+    if (!FileExists(trxFile))
+        throw new CakeException($"No test results at {trxFile}: the test project did not build or run.");
+    totals = TestTotals.FromTrx(trxFile.FullPath);
+});
+
+Task("Run")
+    .Description("Boots the ISO in Bochs, streaming the serial console (optional --timeout=S).")
+    .IsDependentOn("Image")
+    .Does(() =>
+{
+    if (runTimeout != null)
+        Partition("run", "--timeout", runTimeout);
+    else
+        Partition("run");
+});
+
+void Partition(params string[] arguments)
+{
+    var args = new ProcessArgumentBuilder().AppendQuoted(cliDll.FullPath);
+    foreach (var argument in arguments)
+        args.AppendQuoted(argument);
+    int exitCode = StartProcess("dotnet", new ProcessSettings { Arguments = args, WorkingDirectory = root });
+    if (exitCode != 0)
+        throw new CakeException($"partition {arguments[0]} failed with exit status {exitCode}.");
+}
+
+if (target != "Test")
+{
+    RunTarget(target);
+    return;
+}
+
+// For Test, the summary must be the very last line, after Cake's task report and after any
+// error, and the exit status non-zero unless tests ran and none failed.
+Exception? failure = null;
+try
+{
+    RunTarget(target);
+}
+catch (Exception e)
+{
+    failure = e;
+}
+if (failure != null)
+    Error($"Error: {failure.Message}");
+var summary = totals ?? new TestTotals(0, 0, 0);
+Console.Out.WriteLine(summary.ToString());
+Console.Out.Flush();
+if (failure != null || summary.Failed > 0 || summary.Passed + summary.Failed == 0)
+    Environment.Exit(1);
+
+/// <summary>Outcome counts over every test result in a TRX file.</summary>
+record TestTotals(int Passed, int Failed, int Skipped)
+{
+    public static TestTotals FromTrx(string path)
+    {
+        XNamespace ns = "http://microsoft.com/schemas/VisualStudio/TeamTest/2010";
+        int passed = 0, failed = 0, skipped = 0;
+        foreach (var result in XDocument.Load(path).Descendants(ns + "UnitTestResult"))
+        {
+            switch ((string?)result.Attribute("outcome"))
+            {
+                case "Passed": passed++; break;
+                case "Failed": case "Error": case "Timeout": case "Aborted": failed++; break;
+                default: skipped++; break; // NotExecuted, Inconclusive, ...
+            }
+        }
+        return new TestTotals(passed, failed, skipped);
+    }
+
+    public override string ToString() =>
+        Skipped > 0 ? $"{Passed} passed, {Failed} failed, {Skipped} skipped" : $"{Passed} passed, {Failed} failed";
+}

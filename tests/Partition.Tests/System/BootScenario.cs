@@ -1,0 +1,63 @@
+using System;
+using System.IO;
+using System.Linq;
+using NUnit.Framework;
+using Partition.Host;
+
+namespace Partition.Tests.SystemTests
+{
+    /// <summary>
+    /// Builds an ISO for one kernel command line and boots it, in a run directory of its own
+    /// under artifacts/runs/. Every assertion message carries the whole serial log.
+    /// </summary>
+    internal static class BootScenario
+    {
+        private static readonly Lazy<RepositoryLayout> Layout = new(() => RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory));
+
+        /// <summary>Builds artifacts/runs/<paramref name="name"/>/partition.iso with <paramref name="commandLine"/>.</summary>
+        public static (string Iso, string RunDirectory) Prepare(string name, string commandLine)
+        {
+            var layout = Layout.Value;
+            string kernel = KernelImage.EnsureBuilt(layout);
+            string runDirectory = layout.NewRunDirectory(name);
+            string iso = Path.Combine(runDirectory, "partition.iso");
+            new IsoBuilder(kernel, commandLine).Build(iso);
+            return (iso, runDirectory);
+        }
+
+        /// <summary>
+        /// Boots in Bochs until the serial output contains every fragment (or Bochs exits, or the
+        /// timeout passes) and returns what was seen; Bochs is stopped either way.
+        /// </summary>
+        public static RunResult Bochs(string name, string commandLine, TimeSpan timeout, params string[] fragments)
+        {
+            var (iso, runDirectory) = Prepare(name, commandLine);
+            using var run = new BochsRun(iso, runDirectory);
+            run.Start();
+            return run.WaitForSerial(fragments, timeout);
+        }
+
+        /// <summary>Boots in QEMU (TCG) until QEMU exits by itself or the timeout passes.</summary>
+        public static RunResult Qemu(string name, string commandLine, TimeSpan timeout)
+        {
+            var (iso, runDirectory) = Prepare(name, commandLine);
+            using var run = new QemuRun(iso, runDirectory);
+            run.Start();
+            return run.WaitForExit(timeout);
+        }
+
+        /// <summary>Fails unless the serial output contains <paramref name="fragment"/>.</summary>
+        public static void AssertContains(RunResult result, string fragment)
+        {
+            if (!result.Serial.Contains(fragment, StringComparison.Ordinal))
+                Assert.Fail($"Serial output lacks \"{fragment}\".\n{result.Report()}");
+        }
+
+        /// <summary>Fails unless some serial line starts with <paramref name="prefix"/>.</summary>
+        public static void AssertLineStartsWith(RunResult result, string prefix)
+        {
+            if (!result.SerialLines.Any(line => line.StartsWith(prefix, StringComparison.Ordinal)))
+                Assert.Fail($"No serial line starts with \"{prefix}\".\n{result.Report()}");
+        }
+    }
+}

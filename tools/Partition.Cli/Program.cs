@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Partition.Host;
+
+namespace Partition.Cli
+{
+    /// <summary>
+    /// partition VERB [options]. Exit codes: 0 success, 1 failure, 2 bad usage.
+    /// </summary>
+    public static class Program
+    {
+        private const string Usage =
+            "usage: partition <verb> [options]\n" +
+            "\n" +
+            "verbs:\n" +
+            "  image [-o FILE] [--cmdline \"...\"]\n" +
+            "      Build a bootable GRUB ISO from artifacts/image/partition.elf\n" +
+            "      (default output artifacts/partition.iso) and print its size.\n" +
+            "  run [ISO] [--cpus N] [--timeout S] [--model M]\n" +
+            "      Boot ISO (default artifacts/partition.iso) in Bochs and stream the serial\n" +
+            "      console here until Bochs exits, S seconds pass, or Ctrl-C.\n" +
+            "      Defaults: 1 CPU, no timeout, CPU model tigerlake.\n" +
+            "  help\n" +
+            "      Show this text.\n";
+
+        public static int Main(string[] args)
+        {
+            if (args.Length == 0)
+                return BadUsage("no verb given");
+            try
+            {
+                switch (args[0])
+                {
+                    case "image":
+                        return ImageCommand.Run(args.AsSpan(1).ToArray());
+                    case "run":
+                        return RunCommand.Run(args.AsSpan(1).ToArray());
+                    case "help":
+                    case "-h":
+                    case "--help":
+                        Console.Out.Write(Usage);
+                        return 0;
+                    default:
+                        return BadUsage($"unknown verb '{args[0]}'");
+                }
+            }
+            catch (UsageException e)
+            {
+                return BadUsage(e.Message);
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException)
+            {
+                Console.Error.WriteLine($"partition {args[0]}: {e.Message}");
+                return 1;
+            }
+        }
+
+        private static int BadUsage(string problem)
+        {
+            Console.Error.WriteLine($"partition: {problem}");
+            Console.Error.Write(Usage);
+            return 2;
+        }
+    }
+
+    /// <summary>Bad command-line usage; reported with the usage text and exit code 2.</summary>
+    public sealed class UsageException : Exception
+    {
+        public UsageException(string message) : base(message) { }
+    }
+
+    /// <summary>A minimal option reader: "--name value", "--name=value", and positional words.</summary>
+    internal sealed class Options
+    {
+        private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+
+        public Options(string[] args, IReadOnlyCollection<string> valueOptions, int maxPositional)
+        {
+            for (int i = 0; i < args.Length; i++)
+            {
+                string arg = args[i];
+                if (arg.StartsWith('-') && arg.Length > 1)
+                {
+                    string name = arg;
+                    string? value = null;
+                    int equals = arg.IndexOf('=');
+                    if (equals > 0)
+                    {
+                        name = arg.Substring(0, equals);
+                        value = arg.Substring(equals + 1);
+                    }
+                    if (!valueOptions.Contains(name))
+                        throw new UsageException($"unknown option '{name}'");
+                    if (value == null)
+                    {
+                        if (i + 1 >= args.Length)
+                            throw new UsageException($"option '{name}' needs a value");
+                        value = args[++i];
+                    }
+                    _values[name] = value;
+                }
+                else
+                {
+                    Positional.Add(arg);
+                }
+            }
+            if (Positional.Count > maxPositional)
+                throw new UsageException($"unexpected argument '{Positional[maxPositional]}'");
+        }
+
+        public List<string> Positional { get; } = new();
+
+        public string? Get(params string[] names)
+        {
+            string? found = null;
+            foreach (string name in names)
+            {
+                if (_values.TryGetValue(name, out string? value))
+                    found = value;
+            }
+            return found;
+        }
+
+        public int? GetInt(string name, int min, int max)
+        {
+            string? text = Get(name);
+            if (text == null)
+                return null;
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value < min || value > max)
+                throw new UsageException($"option '{name}' needs a whole number from {min} to {max}, not '{text}'");
+            return value;
+        }
+    }
+
+    internal static class ImageCommand
+    {
+        public static int Run(string[] args)
+        {
+            var options = new Options(args, new[] { "-o", "--output", "--cmdline" }, maxPositional: 0);
+            var layout = RepositoryLayout.Find();
+            string iso = Path.GetFullPath(options.Get("-o", "--output") ?? layout.DefaultIso);
+            var builder = new IsoBuilder(layout.KernelElf, options.Get("--cmdline") ?? "");
+            builder.Build(iso);
+            Console.WriteLine($"ISO  {layout.Display(iso)}: {new FileInfo(iso).Length:N0} bytes");
+            Console.WriteLine($"ELF  {layout.Display(layout.KernelElf)}: {new FileInfo(layout.KernelElf).Length:N0} bytes");
+            Console.WriteLine($"Kernel command line: \"{builder.CommandLine}\"");
+            return 0;
+        }
+    }
+
+    internal static class RunCommand
+    {
+        public static int Run(string[] args)
+        {
+            var options = new Options(args, new[] { "--cpus", "--timeout", "--model" }, maxPositional: 1);
+            var layout = RepositoryLayout.Find();
+            string iso = Path.GetFullPath(options.Positional.Count > 0 ? options.Positional[0] : layout.DefaultIso);
+            if (!File.Exists(iso))
+            {
+                Console.Error.WriteLine($"partition run: {iso} does not exist; build it with 'partition image'.");
+                return 1;
+            }
+            var machine = new BochsOptions
+            {
+                CpuCount = options.GetInt("--cpus", 1, 64) ?? 1,
+                CpuModel = options.Get("--model") ?? new BochsOptions().CpuModel,
+            };
+            int? timeoutSeconds = options.GetInt("--timeout", 1, 24 * 3600);
+            TimeSpan timeout = timeoutSeconds is int s ? TimeSpan.FromSeconds(s) : Timeout.InfiniteTimeSpan;
+
+            using var cancellation = new CancellationTokenSource();
+            // Ctrl-C and SIGTERM stop Bochs (the whole process tree) instead of killing only us.
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; cancellation.Cancel(); });
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; cancellation.Cancel(); });
+
+            string runDirectory = layout.NewRunDirectory("cli-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+            using var run = new BochsRun(iso, runDirectory, machine);
+            // Status goes to stderr so that stdout carries exactly the serial console.
+            Console.Error.WriteLine(
+                $"Booting {layout.Display(iso)} in Bochs ({machine.CpuModel}, {machine.CpuCount} CPU{(machine.CpuCount == 1 ? "" : "s")}), " +
+                $"run directory {layout.Display(runDirectory)}; " +
+                (timeoutSeconds is int t ? $"stops after {t} s or on Ctrl-C." : "Ctrl-C stops it."));
+            run.Start();
+            var stdout = Console.Out;
+            RunResult result = run.WaitForExit(timeout, piece => { stdout.Write(piece); stdout.Flush(); }, cancellation.Token);
+            if (result.Serial.Length > 0 && !result.Serial.EndsWith('\n'))
+                stdout.WriteLine();
+            Console.Error.WriteLine(result.DescribeOutcome() + ".");
+            return 0;
+        }
+    }
+}

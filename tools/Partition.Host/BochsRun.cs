@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Partition.Host
+{
+    /// <summary>
+    /// Boots an ISO in Bochs, the emulated Intel machine with VT-x that the hypervisor is tested
+    /// on: <c>bochs -q -f bochsrc -rc CONT</c> in the run directory, the SDL2 display with
+    /// <c>SDL_VIDEODRIVER=dummy</c> (no window), the debugger told to continue by the CONT file.
+    /// </summary>
+    /// <remarks>
+    /// Bochs exits with status 1 both on a power-off and on a fatal panic: judge a run by its
+    /// serial output, never by the exit status.
+    /// </remarks>
+    public sealed class BochsRun : EmulatorRun
+    {
+        public const string DebianPackages = "bochs bochsbios vgabios bochs-sdl";
+        public const string BiosImage = "/usr/share/bochs/BIOS-bochs-latest";
+        public const string VgaBiosImage = "/usr/share/bochs/VGABIOS-lgpl-latest";
+
+        public BochsRun(string isoPath, string runDirectory, BochsOptions? options = null)
+            : base(isoPath, runDirectory)
+        {
+            Options = options ?? new BochsOptions();
+            if (Options.CpuCount < 1)
+                throw new ArgumentOutOfRangeException(nameof(options), "Bochs needs at least one CPU.");
+        }
+
+        public BochsOptions Options { get; }
+
+        public override string Emulator => "Bochs";
+
+        public string BochsrcPath => Path.Combine(RunDirectory, "bochsrc");
+
+        public string LogPath => Path.Combine(RunDirectory, "bochs.log");
+
+        /// <summary>The bochsrc for this run (the one PLATFORM.md records as working).</summary>
+        public string Bochsrc()
+        {
+            // Bochs' option parser splits on spaces and commas: no quoting is possible.
+            foreach (string path in new[] { IsoPath, RunDirectory })
+            {
+                if (path.IndexOfAny(new[] { ' ', ',', '\t' }) >= 0)
+                    throw new InvalidOperationException($"Bochs cannot take the path '{path}': it contains a space or a comma.");
+            }
+            var rc = new StringBuilder();
+            rc.Append(CultureInfo.InvariantCulture, $"megs: {Options.MemoryMegabytes}\n");
+            rc.Append(CultureInfo.InvariantCulture,
+                $"cpu: model={Options.CpuModel}, count={Options.CpuCount}, ips={Options.InstructionsPerSecond}, reset_on_triple_fault=0, ignore_bad_msrs=0\n");
+            rc.Append("display_library: sdl2\n");
+            rc.Append($"romimage: file={BiosImage}\n");
+            rc.Append($"vgaromimage: file={VgaBiosImage}\n");
+            rc.Append($"ata0-master: type=cdrom, path={IsoPath}, status=inserted\n");
+            rc.Append("boot: cdrom\n");
+            rc.Append($"com1: enabled=1, mode=file, dev={SerialPath}\n");
+            rc.Append($"log: {LogPath}\n");
+            rc.Append("panic: action=fatal\n");
+            rc.Append("error: action=report\n");
+            rc.Append("info: action=report\n");
+            rc.Append("debug: action=ignore\n");
+            rc.Append("clock: sync=none, time0=local\n");
+            rc.Append("mouse: enabled=0\n");
+            rc.Append("port_e9_hack: enabled=1\n");
+            return rc.ToString();
+        }
+
+        protected override ProcessStartInfo Prepare()
+        {
+            string bochs = ExternalTool.Find("bochs", DebianPackages);
+            ExternalTool.Find("bochs-bin", DebianPackages);
+            if (!File.Exists(BiosImage))
+                throw new ToolNotFoundException(BiosImage, DebianPackages);
+            if (!File.Exists(VgaBiosImage))
+                throw new ToolNotFoundException(VgaBiosImage, DebianPackages);
+
+            File.WriteAllText(BochsrcPath, Bochsrc());
+            // Bochs' debugger stops before the first instruction; this tells it to continue.
+            File.WriteAllText(Path.Combine(RunDirectory, "CONT"), "c\n");
+
+            var info = new ProcessStartInfo(bochs);
+            foreach (string argument in new[] { "-q", "-f", "bochsrc", "-rc", "CONT" })
+                info.ArgumentList.Add(argument);
+            info.Environment["SDL_VIDEODRIVER"] = "dummy";
+            return info;
+        }
+
+        protected override string DiagnosticTail() => Tail(LogPath, 15);
+    }
+}

@@ -34,7 +34,6 @@ namespace Partition.Kernel
         public static partial void LoadIdt(void* pointer) => ArchLoadIdt(pointer);
         public static partial void LoadTaskRegister(ushort selector) => ArchLoadTr(selector);
         public static partial ulong ExceptionStub(int vector) => ArchExceptionStubs[vector];
-        public static partial VmxInstructionStatus VmxOn(ulong vmxonRegionPhysical) => (VmxInstructionStatus)ArchVmxon(vmxonRegionPhysical);
         public static partial ulong ImageEnd() => ArchImageEnd();
         public static partial void Halt() => ArchHalt();
         public static partial void DisableInterrupts() => ArchDisableInterrupts();
@@ -61,7 +60,6 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_load_idt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchLoadIdt(void* pointer);
         [RuntimeImport("*", "arch_load_tr")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchLoadTr(uint selector);
         [RuntimeImport("*", "arch_exception_stub_table")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong* ArchExceptionStubTable();
-        [RuntimeImport("*", "arch_vmxon")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmxon(ulong physicalAddress);
         [RuntimeImport("*", "arch_image_end")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchImageEnd();
         [RuntimeImport("*", "arch_halt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchHalt();
         [RuntimeImport("*", "arch_disable_interrupts")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchDisableInterrupts();

@@ -35,9 +35,6 @@ namespace Partition.Kernel
         /// <summary>Address of the assembly stub for exception vector 0..31.</summary>
         public static partial ulong ExceptionStub(int vector);
 
-        /// <summary>VMXON with the physical address of a VMXON region; see <see cref="VmxInstructionStatus"/>.</summary>
-        public static partial VmxInstructionStatus VmxOn(ulong vmxonRegionPhysical);
-
         /// <summary>Physical address just past the loaded image, .bss included (linker symbol).</summary>
         public static partial ulong ImageEnd();
 

@@ -300,7 +300,7 @@ global arch_cpuid, arch_read_msr, arch_write_msr, arch_in8, arch_out8, arch_in16
 global arch_in32, arch_out32, arch_read_cr0, arch_read_cr2, arch_read_cr3, arch_read_cr4
 global arch_write_cr0, arch_write_cr4, arch_load_gdt, arch_load_idt, arch_load_tr, arch_halt
 global arch_disable_interrupts, arch_enable_interrupts, arch_pause, arch_read_tsc
-global arch_vmxon, arch_vmxoff, arch_read_rflags
+global arch_read_rflags
 
 ; void arch_cpuid(uint leaf, uint subleaf, uint* out4)
 arch_cpuid:
@@ -450,25 +450,179 @@ arch_read_tsc:
     or rax, rdx
     ret
 
-; int arch_vmxon(ulong physicalAddress): 0 = success, 1 = VMfailInvalid (CF), 2 = VMfailValid (ZF)
+; VMX instructions. Each returns 0 on success, 1 on VMfailInvalid (CF: no current VMCS to
+; hold an error number), 2 on VMfailValid (ZF: the VM-instruction error field says why)
 ; (SDM Vol. 3C, 31.2 "Conventions").
+%macro VMX_STATUS 0
+    jc %%fail_invalid
+    jz %%fail_valid
+    xor eax, eax
+    ret
+%%fail_invalid:
+    mov eax, 1
+    ret
+%%fail_valid:
+    mov eax, 2
+    ret
+%endmacro
+
+global arch_vmxon, arch_vmxoff, arch_vmclear, arch_vmptrld, arch_vmread, arch_vmwrite, arch_invept
+global arch_vm_enter
+
+; int arch_vmxon(ulong physicalAddress)
 arch_vmxon:
     push rdi
     vmxon [rsp]
-    pop rdi
-    jc .fail_invalid
-    jz .fail_valid
-    xor eax, eax
-    ret
-.fail_invalid:
-    mov eax, 1
-    ret
-.fail_valid:
-    mov eax, 2
-    ret
+    lea rsp, [rsp + 8]                  ; lea keeps the flags VMXON set
+    VMX_STATUS
 
 arch_vmxoff:
     vmxoff
+    VMX_STATUS
+
+; int arch_vmclear(ulong physicalAddress)
+arch_vmclear:
+    push rdi
+    vmclear [rsp]
+    lea rsp, [rsp + 8]
+    VMX_STATUS
+
+; int arch_vmptrld(ulong physicalAddress)
+arch_vmptrld:
+    push rdi
+    vmptrld [rsp]
+    lea rsp, [rsp + 8]
+    VMX_STATUS
+
+; int arch_vmread(ulong field, ulong* value)
+arch_vmread:
+    vmread rax, rdi
+    mov [rsi], rax
+    VMX_STATUS
+
+; int arch_vmwrite(ulong field, ulong value)
+arch_vmwrite:
+    vmwrite rdi, rsi
+    VMX_STATUS
+
+; int arch_invept(ulong type, void* descriptor)
+arch_invept:
+    invept rdi, [rsi]
+    VMX_STATUS
+
+; int arch_vm_enter(GuestRegisters* guest, int launched)
+; Enters the guest of the current VMCS (VMRESUME if launched, else VMLAUNCH) with its general
+; registers, CR2 and SSE state from *guest. Returns 0 after the next VM exit, with the guest's
+; registers saved back into *guest; or 1/2 if the entry instruction itself failed. The layout
+; of GuestRegisters is mirrored by Partition.Kernel.GuestRegisters.
+GR_RAX equ 0
+GR_RBX equ 8
+GR_RCX equ 16
+GR_RDX equ 24
+GR_RSI equ 32
+GR_RDI equ 40
+GR_RBP equ 48
+GR_R8  equ 56
+GR_R9  equ 64
+GR_R10 equ 72
+GR_R11 equ 80
+GR_R12 equ 88
+GR_R13 equ 96
+GR_R14 equ 104
+GR_R15 equ 112
+GR_CR2 equ 120
+GR_FXSAVE equ 128                       ; 512 bytes, 16-byte aligned
+VMCS_HOST_RSP equ 0x6C14
+VMCS_HOST_RIP equ 0x6C16
+
+arch_vm_enter:
+    push rbp
+    push rbx
+    push r12
+    push r13
+    push r14
+    push r15
+    push rdi                            ; the exit path finds the register block here
+    ; The VM exit returns to vm_exit_entry with RSP exactly as it is now.
+    mov rax, VMCS_HOST_RSP
+    vmwrite rax, rsp
+    jbe .write_failed
+    mov rax, VMCS_HOST_RIP
+    lea rdx, [rel vm_exit_entry]
+    vmwrite rax, rdx
+    jbe .write_failed
+
+    fxrstor64 [rdi + GR_FXSAVE]
+    mov rax, [rdi + GR_CR2]
+    mov cr2, rax
+    mov rax, [rdi + GR_RAX]
+    mov rbx, [rdi + GR_RBX]
+    mov rcx, [rdi + GR_RCX]
+    mov rdx, [rdi + GR_RDX]
+    mov rbp, [rdi + GR_RBP]
+    mov r8,  [rdi + GR_R8]
+    mov r9,  [rdi + GR_R9]
+    mov r10, [rdi + GR_R10]
+    mov r11, [rdi + GR_R11]
+    mov r12, [rdi + GR_R12]
+    mov r13, [rdi + GR_R13]
+    mov r14, [rdi + GR_R14]
+    mov r15, [rdi + GR_R15]
+    test esi, esi
+    mov rsi, [rdi + GR_RSI]             ; mov leaves the flags of the test alone
+    mov rdi, [rdi + GR_RDI]
+    jnz .resume
+    vmlaunch
+    jmp .entry_failed
+.resume:
+    vmresume
+.entry_failed:
+    ; Still in the host with the host's stack; the flags say how the instruction failed.
+    mov eax, 1
+    jc .restore
+    mov eax, 2
+    jmp .restore
+.write_failed:
+    mov eax, 2
+.restore:
+    pop rdi
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbx
+    pop rbp
+    ret
+
+vm_exit_entry:
+    ; RSP is HOST_RSP: [rsp] is the register block. Swap it with the guest's RDI.
+    xchg rdi, [rsp]
+    mov [rdi + GR_RAX], rax
+    mov [rdi + GR_RBX], rbx
+    mov [rdi + GR_RCX], rcx
+    mov [rdi + GR_RDX], rdx
+    mov [rdi + GR_RSI], rsi
+    mov [rdi + GR_RBP], rbp
+    mov [rdi + GR_R8], r8
+    mov [rdi + GR_R9], r9
+    mov [rdi + GR_R10], r10
+    mov [rdi + GR_R11], r11
+    mov [rdi + GR_R12], r12
+    mov [rdi + GR_R13], r13
+    mov [rdi + GR_R14], r14
+    mov [rdi + GR_R15], r15
+    pop rax                             ; the guest's RDI
+    mov [rdi + GR_RDI], rax
+    mov rax, cr2
+    mov [rdi + GR_CR2], rax
+    fxsave64 [rdi + GR_FXSAVE]
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbx
+    pop rbp
+    xor eax, eax
     ret
 
 section .data

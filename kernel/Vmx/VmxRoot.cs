@@ -73,7 +73,7 @@ namespace Partition.Kernel
             vmxonRegion = PageAllocator.AllocateZeroedPage();
             // Bits 30:0 hold the revision identifier; bit 31 must be 0 (SDM Vol. 3C, 25.11.5).
             *(uint*)vmxonRegion = capabilities.RevisionId;
-            return Cpu.VmxOn(vmxonRegion) == VmxInstructionStatus.Succeeded ? VmxEnableError.None : VmxEnableError.VmxonFailed;
+            return Vmx.On(vmxonRegion) == VmxInstructionStatus.Succeeded ? VmxEnableError.None : VmxEnableError.VmxonFailed;
         }
 
         public static string Describe(VmxEnableError error) => error switch

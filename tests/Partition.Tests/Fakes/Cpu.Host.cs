@@ -47,13 +47,6 @@ namespace Partition.Kernel
         public static partial void LoadTaskRegister(ushort selector) => FakeCpu.Current.Log.Add($"ltr 0x{selector:X}");
         public static partial ulong ExceptionStub(int vector) => 0xFFFF_8000_0010_0000UL + (ulong)vector * 16;
 
-        public static partial VmxInstructionStatus VmxOn(ulong vmxonRegionPhysical)
-        {
-            var state = FakeCpu.Current;
-            state.Log.Add($"vmxon 0x{vmxonRegionPhysical:X}");
-            return state.VmxOnResult;
-        }
-
         public static partial ulong ImageEnd() => 0x200000;
         public static partial void Halt() => throw new FakeCpuHalted();
         public static partial void DisableInterrupts() => FakeCpu.Current.Log.Add("cli");
@@ -82,6 +75,12 @@ namespace Partition.Kernel
         public ulong Cr4 { get; set; } = 0x20;
         public ulong Tsc { get; set; }
         public VmxInstructionStatus VmxOnResult { get; set; }
+
+        /// <summary>The CPU the calling test is running on, for multi-CPU VMX scenarios.</summary>
+        public int CpuIndex { get; set; }
+
+        /// <summary>The software VMX of this machine.</summary>
+        public VmxModel Vmx { get; } = new();
 
         /// <summary>What COM1 received, with the console's CR LF turned back into "\n".</summary>
         public string ConsoleText => Com1.ToString().Replace("\r\n", "\n");

@@ -1,7 +1,6 @@
-using System.Runtime.InteropServices;
 using NUnit.Framework;
 using Partition.Kernel;
-using Partition.Memory;
+using Partition.Tests.Support;
 
 namespace Partition.Tests.Unit
 {
@@ -30,20 +29,13 @@ namespace Partition.Tests.Unit
             return cpu;
         }
 
-        private void* _pages;
+        private HostPhysicalMemory _memory;
 
         [SetUp]
-        public void GivePhysicalPages()
-        {
-            // Identity mapping in the image means "physical" pages are plain memory here.
-            _pages = NativeMemory.AlignedAlloc(16 * 4096, 4096);
-            ulong start = (ulong)_pages;
-            PageAllocator.Initialize(PhysicalMemory.Create(
-                new[] { new MemoryRegion(start, 16 * 4096, MemoryRegionType.Available) }, new PhysicalRange[0]));
-        }
+        public void GivePhysicalPages() => _memory = new HostPhysicalMemory(16);
 
         [TearDown]
-        public void ReleasePhysicalPages() => NativeMemory.AlignedFree(_pages);
+        public void ReleasePhysicalPages() => _memory.Dispose();
 
         [Test]
         public void DecodesTigerLakeCapabilities()

@@ -1,0 +1,46 @@
+namespace Partition.Kernel
+{
+    /// <summary>
+    /// The VMX instruction seam (SDM Vol. 3C, chapter 31). Implemented by boot.asm in the image
+    /// (Vmx.BareMetal.cs) and by a software model of the SDM's rules in the host tests.
+    /// Nothing else in the hypervisor executes a VMX instruction.
+    /// </summary>
+    public static unsafe partial class Vmx
+    {
+        public static partial VmxInstructionStatus On(ulong vmxonRegionPhysical);
+        public static partial VmxInstructionStatus Clear(ulong vmcsPhysical);
+        public static partial VmxInstructionStatus PointerLoad(ulong vmcsPhysical);
+        public static partial VmxInstructionStatus Read(VmcsField field, out ulong value);
+        public static partial VmxInstructionStatus Write(VmcsField field, ulong value);
+
+        /// <summary>
+        /// VMLAUNCH (launched = false) or VMRESUME on the current VMCS with the guest's
+        /// registers; returns Succeeded after the next VM exit, with the registers saved back.
+        /// </summary>
+        public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched);
+
+        /// <summary>INVEPT of the given type (1 single-context, 2 all-context) for an EPTP.</summary>
+        public static partial VmxInstructionStatus InvalidateEpt(ulong type, ulong eptPointer);
+    }
+
+    /// <summary>
+    /// A vCPU's general registers, CR2 and FXSAVE area: what VM entry and exit do not switch
+    /// themselves (RSP, RIP and RFLAGS are in the VMCS). Layout shared with boot.asm
+    /// (GR_* offsets); it lives at the start of a page so the FXSAVE area is 16-byte aligned.
+    /// </summary>
+    public struct GuestRegisters
+    {
+        public ulong Rax, Rbx, Rcx, Rdx, Rsi, Rdi, Rbp, R8, R9, R10, R11, R12, R13, R14, R15, Cr2;
+
+        public const int FxsaveOffset = 128;
+        public const int Size = FxsaveOffset + 512;
+
+        /// <summary>x87 control word and MXCSR as after FINIT and reset: every exception masked.</summary>
+        public static unsafe void InitializeFxsave(GuestRegisters* registers)
+        {
+            byte* area = (byte*)registers + FxsaveOffset;
+            *(ushort*)area = 0x037F;
+            *(uint*)(area + 24) = 0x1F80;
+        }
+    }
+}

@@ -42,7 +42,14 @@ namespace Partition.Kernel
             if (fault != null)
                 FaultInjection.Trigger(fault);
 
-            EnterVmxRoot();
+            var capabilities = EnterVmxRoot();
+            PartitionHost.Initialize(capabilities, tables);
+            var machines = PartitionHost.CreateFromModules(boot, 0);
+            if (machines.Length > 0)
+            {
+                PartitionHost.RunAll(machines, 0);
+                HypervisorConsole.WriteLine("All partitions have halted or stopped");
+            }
 
             HypervisorConsole.WriteLine(Machine.PowerOffWhenStopped
                 ? "Nothing left to run; powering off (exit=poweroff)"
@@ -50,7 +57,7 @@ namespace Partition.Kernel
             Machine.Stop();
         }
 
-        private static void EnterVmxRoot()
+        private static VmxCapabilities EnterVmxRoot()
         {
             if (!VmxRoot.IsSupported())
             {
@@ -74,6 +81,7 @@ namespace Partition.Kernel
             HypervisorConsole.Write(", CR4=");
             HypervisorConsole.WriteHex(Cpu.ReadCr4(), 8);
             HypervisorConsole.WriteLine(")");
+            return capabilities;
         }
 
         private static void PrintBootInformation(BootInformation boot)

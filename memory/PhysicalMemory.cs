@@ -94,6 +94,30 @@ namespace Partition.Memory
             return false;
         }
 
+        /// <summary>
+        /// Takes <paramref name="pages"/> contiguous pages starting on an <paramref name="alignment"/>
+        /// boundary (a power of two). The allocator only moves forward, so pages skipped to reach
+        /// the boundary are not handed out later.
+        /// </summary>
+        public bool TryAllocateAligned(ulong pages, ulong alignment, out ulong physical)
+        {
+            ulong bytes = pages * PageSize;
+            for (int i = _current; i < _freeCount; i++)
+            {
+                ulong start = i == _current && _next > _free[i].Start ? _next : _free[i].Start;
+                ulong aligned = (start + alignment - 1) & ~(alignment - 1);
+                if (aligned >= start && aligned <= _free[i].End && _free[i].End - aligned >= bytes)
+                {
+                    physical = aligned;
+                    _current = i;
+                    _next = aligned + bytes;
+                    return true;
+                }
+            }
+            physical = 0;
+            return false;
+        }
+
         private static int Subtract(PhysicalRange[] ranges, int count, ulong start, ulong end)
         {
             int original = count;

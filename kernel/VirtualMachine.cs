@@ -1,0 +1,145 @@
+using System;
+using Partition.Devices;
+using Partition.Memory;
+
+namespace Partition.Kernel
+{
+    public enum VirtualMachineState
+    {
+        Runnable,
+        /// <summary>The guest executed HLT with nothing left to wake it: it is done.</summary>
+        Halted,
+        /// <summary>The hypervisor stopped it: a fault, an entry failure, an exit with no handler.</summary>
+        Stopped,
+    }
+
+    /// <summary>One vCPU: its VMCS and its register block.</summary>
+    public sealed unsafe class VirtualCpu
+    {
+        public VirtualCpu(VirtualMachine machine, int index, Vmcs vmcs, GuestRegisters* registers)
+        {
+            Machine = machine;
+            Index = index;
+            Vmcs = vmcs;
+            Registers = registers;
+        }
+
+        public VirtualMachine Machine { get; }
+        public int Index { get; }
+        public Vmcs Vmcs { get; }
+        public GuestRegisters* Registers { get; }
+        public bool Launched => Vmcs.LaunchState == VmcsLaunchState.Launched;
+    }
+
+    /// <summary>
+    /// A partition as the hypervisor runs it: its RAM (one contiguous block of host memory,
+    /// zeroed, mapped at guest-physical 0 by its own EPT), its vCPU, its virtual UART, its exit
+    /// counters and its state.
+    /// </summary>
+    public sealed unsafe class VirtualMachine
+    {
+        public const ulong LongModePageTablesSize = 3 * 4096;
+
+        private VirtualMachine(PartitionSpec spec) { Spec = spec; }
+
+        public PartitionSpec Spec { get; }
+        public string Name => Spec.Name;
+        public GuestMode Mode => Spec.Mode;
+        public ulong MemorySize => Spec.MemorySize;
+
+        /// <summary>Host-physical address of guest-physical 0.</summary>
+        public ulong HostBase { get; private set; }
+
+        public EptTables Ept { get; private set; }
+        public VirtualCpu Cpu0 { get; private set; }
+        public VirtualUart16550 Uart { get; private set; }
+        public VirtualMachineState State { get; set; }
+        public string StopReason { get; set; }
+        public ulong[] ExitCounts { get; } = new ulong[ExitReasons.Count];
+        public ulong DeniedIoAccesses { get; set; }
+
+        /// <summary>Guest-physical address of the long-mode page tables (the top of RAM).</summary>
+        public ulong PageTablesGuestPhysical => MemorySize - LongModePageTablesSize;
+
+        /// <summary>Creates the partition: memory, image, EPT, vCPU with a configured VMCS on <paramref name="cpu"/>.</summary>
+        public static bool TryCreate(PartitionSpec spec, ReadOnlySpan<byte> image, VmxCapabilities capabilities,
+            ProcessorTables host, int cpu, out VirtualMachine machine, out string error)
+        {
+            machine = null;
+            if ((ulong)image.Length > spec.MemorySize - spec.LoadAddress)
+            {
+                error = "the image does not fit between its load address and the end of the partition's memory";
+                return false;
+            }
+            if (spec.Mode == GuestMode.Long64 && spec.LoadAddress + (ulong)image.Length > spec.MemorySize - LongModePageTablesSize)
+            {
+                error = "the image overlaps the page tables at the top of a long64 partition's memory";
+                return false;
+            }
+            var vm = new VirtualMachine(spec);
+            // 2 MiB alignment lets EPT use large pages for the whole of RAM.
+            ulong pages = spec.MemorySize / PhysicalMemory.PageSize;
+            if (PageAllocator.Memory == null || !PageAllocator.Memory.TryAllocateAligned(pages, 1UL << 21, out ulong hostBase))
+            {
+                error = "not enough free physical memory for the partition";
+                return false;
+            }
+            vm.HostBase = hostBase;
+            // No data crosses between owners: the memory is zeroed before the guest sees it.
+            byte* ram = (byte*)hostBase;
+            for (ulong i = 0; i < spec.MemorySize; i += 8)
+                *(ulong*)(ram + i) = 0;
+            for (int i = 0; i < image.Length; i++)
+                ram[spec.LoadAddress + (ulong)i] = image[i];
+
+            var mapping = new EptMapping(0, hostBase, spec.MemorySize, EptAccess.All, EptMemoryType.WriteBack);
+            EptError eptError = EptTables.TryBuild(new ReadOnlySpan<EptMapping>(&mapping, 1), capabilities.EptLargePages1G, out var ept);
+            if (eptError != EptError.None)
+            {
+                error = EptTables.Describe(eptError);
+                return false;
+            }
+            vm.Ept = ept;
+            vm.Uart = new VirtualUart16550(spec.Name, spec.UartPort);
+
+            if (spec.Mode == GuestMode.Long64)
+                vm.BuildIdentityPageTables();
+
+            VmcsError vmcsError = Vmcs.Create(capabilities, cpu, out var vmcs);
+            if (vmcsError != VmcsError.None)
+            {
+                error = Vmcs.Describe(vmcsError);
+                return false;
+            }
+            var registers = (GuestRegisters*)PageAllocator.AllocateZeroedPage();
+            GuestRegisters.InitializeFxsave(registers);
+            vm.Cpu0 = new VirtualCpu(vm, 0, vmcs, registers);
+            if (!VmcsSetup.TryConfigure(vm.Cpu0, capabilities, host, cpu, out error))
+                return false;
+            machine = vm;
+            return true;
+        }
+
+        // PML4, PDPT and one PD at the top of RAM: guest-physical 0..1 GiB identity mapped with
+        // 2 MiB pages (what the EPT does not back faults there, as it should).
+        private void BuildIdentityPageTables()
+        {
+            ulong tables = PageTablesGuestPhysical;
+            ulong* pml4 = (ulong*)(HostBase + tables);
+            ulong* pdpt = (ulong*)(HostBase + tables + 0x1000);
+            ulong* pd = (ulong*)(HostBase + tables + 0x2000);
+            pml4[0] = (tables + 0x1000) | 0x3;
+            pdpt[0] = (tables + 0x2000) | 0x3;
+            for (ulong i = 0; i < 512; i++)
+                pd[i] = (i << 21) | 0x83;
+        }
+
+        /// <summary>Host pointer to guest-physical memory, or null if the range is not all RAM.</summary>
+        public byte* GuestPointer(ulong guestPhysical, ulong length)
+        {
+            if (guestPhysical >= MemorySize || length > MemorySize - guestPhysical)
+                return null;
+            return (byte*)(HostBase + guestPhysical);
+        }
+    }
+}

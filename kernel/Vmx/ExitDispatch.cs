@@ -1,0 +1,259 @@
+namespace Partition.Kernel
+{
+    /// <summary>What the run loop does after an exit was handled.</summary>
+    public enum ExitAction
+    {
+        Resume,
+        /// <summary>The vCPU halted with nothing to wake it: the partition is done.</summary>
+        Halt,
+        /// <summary>The partition is stopped (the handler has set the reason).</summary>
+        Stop,
+    }
+
+    /// <summary>One VM exit, as the handlers see it.</summary>
+    public struct ExitContext
+    {
+        public VirtualCpu Vcpu;
+        public int Cpu;
+        public ushort Reason;
+        public bool EntryFailure;
+        public ulong Qualification;
+
+        public Vmcs Vmcs => Vcpu.Vmcs;
+        public ulong Read(VmcsField field) => Vcpu.Vmcs.Read(Cpu, field);
+        public void Write(VmcsField field, ulong value) => Vcpu.Vmcs.Write(Cpu, field, value);
+    }
+
+    /// <summary>
+    /// Exit dispatch: a table indexed by basic exit reason (SDM appendix C), bounds-checked,
+    /// with per-partition counters kept by the caller. A reason without a handler stops the
+    /// partition with a report; the hypervisor goes on.
+    /// </summary>
+    public static unsafe class ExitDispatch
+    {
+        private static readonly delegate*<ref ExitContext, ExitAction>[] s_handlers = BuildTable();
+
+        private static delegate*<ref ExitContext, ExitAction>[] BuildTable()
+        {
+            var t = new delegate*<ref ExitContext, ExitAction>[ExitReasons.Count];
+            t[(int)ExitReason.ExternalInterrupt] = &Resume;
+            t[(int)ExitReason.InterruptWindow] = &Resume;
+            t[(int)ExitReason.PreemptionTimer] = &Resume;
+            t[(int)ExitReason.TripleFault] = &TripleFault;
+            t[(int)ExitReason.Cpuid] = &Cpuid;
+            t[(int)ExitReason.Hlt] = &Hlt;
+            t[(int)ExitReason.Vmcall] = &Vmcall;
+            t[(int)ExitReason.IoInstruction] = &Io;
+            t[(int)ExitReason.Rdmsr] = &DenyMsr;
+            t[(int)ExitReason.Wrmsr] = &DenyMsr;
+            t[(int)ExitReason.ControlRegisterAccess] = &ControlRegisterAccess;
+            t[(int)ExitReason.EptViolation] = &EptViolation;
+            t[(int)ExitReason.EptMisconfiguration] = &EptMisconfiguration;
+            t[(int)ExitReason.InvalidGuestState] = &EntryFailed;
+            t[(int)ExitReason.MsrLoading] = &EntryFailed;
+            t[(int)ExitReason.MachineCheckDuringEntry] = &EntryFailed;
+            // VMX instructions in a guest: there is no nested VMX, so they raise #UD there.
+            foreach (var reason in new[] { ExitReason.Vmclear, ExitReason.Vmlaunch, ExitReason.Vmptrld, ExitReason.Vmptrst,
+                         ExitReason.Vmread, ExitReason.Vmresume, ExitReason.Vmwrite, ExitReason.Vmxoff, ExitReason.Vmxon,
+                         ExitReason.Invept, ExitReason.Invvpid, ExitReason.Vmfunc })
+                t[(int)reason] = &InjectInvalidOpcode;
+            return t;
+        }
+
+        public static ExitAction Dispatch(ref ExitContext c)
+        {
+            if (c.Reason < s_handlers.Length && s_handlers[c.Reason] != null)
+                return s_handlers[c.Reason](ref c);
+            return Stop(ref c, "an exit with no handler");
+        }
+
+        public static bool HasHandler(int reason) => reason < s_handlers.Length && s_handlers[reason] != null;
+
+        private static ExitAction Resume(ref ExitContext c) => ExitAction.Resume;
+
+        private static void AdvanceRip(ref ExitContext c) =>
+            c.Write(VmcsField.GuestRip, c.Read(VmcsField.GuestRip) + c.Read(VmcsField.VmExitInstructionLength));
+
+        private static ExitAction Stop(ref ExitContext c, string why)
+        {
+            var vm = c.Vcpu.Machine;
+            vm.State = VirtualMachineState.Stopped;
+            vm.StopReason = why;
+            CrashReport.Print(ref c, why);
+            return ExitAction.Stop;
+        }
+
+        private static ExitAction TripleFault(ref ExitContext c) => Stop(ref c, "triple fault");
+
+        private static ExitAction EntryFailed(ref ExitContext c) => Stop(ref c, "VM entry failed");
+
+        private static ExitAction EptMisconfiguration(ref ExitContext c) => Stop(ref c, "EPT misconfiguration (a hypervisor bug)");
+
+        private static ExitAction Hlt(ref ExitContext c)
+        {
+            AdvanceRip(ref c);
+            return ExitAction.Halt;
+        }
+
+        private static ExitAction Vmcall(ref ExitContext c)
+        {
+            Hypercall.Handle(c.Vcpu);
+            AdvanceRip(ref c);
+            return ExitAction.Resume;
+        }
+
+        /// <summary>
+        /// CPUID as the host CPU answers it, less VMX (no nested virtualization) and with the
+        /// hypervisor-present bit, plus the hypervisor leaves: 0x40000000 gives the highest
+        /// hypervisor leaf and the signature "Partition HV"; 0x40000001 the hypercall ABI version.
+        /// </summary>
+        private static ExitAction Cpuid(ref ExitContext c)
+        {
+            GuestRegisters* r = c.Vcpu.Registers;
+            uint leaf = (uint)r->Rax;
+            uint subleaf = (uint)r->Rcx;
+            uint eax, ebx, ecx, edx;
+            if (leaf == 0x40000000)
+            {
+                eax = 0x40000001;
+                ebx = Signature("Part");
+                ecx = Signature("itio");
+                edx = Signature("n HV");
+            }
+            else if (leaf == 0x40000001)
+            {
+                eax = (uint)Hypercall.Version;
+                ebx = ecx = edx = 0;
+            }
+            else if (leaf >= 0x40000000 && leaf <= 0x4FFFFFFF)
+            {
+                eax = ebx = ecx = edx = 0;
+            }
+            else
+            {
+                Cpu.Cpuid(leaf, subleaf, out eax, out ebx, out ecx, out edx);
+                if (leaf == 1)
+                {
+                    ecx &= ~(1u << 5);
+                    ecx |= 1u << 31;
+                }
+            }
+            r->Rax = eax;
+            r->Rbx = ebx;
+            r->Rcx = ecx;
+            r->Rdx = edx;
+            AdvanceRip(ref c);
+            return ExitAction.Resume;
+        }
+
+        private static uint Signature(string four) => (uint)(four[0] | four[1] << 8 | four[2] << 16 | four[3] << 24);
+
+        /// <summary>
+        /// Port I/O: the partition's own virtual devices answer; any other port is denied (reads
+        /// give all ones, writes are dropped) and counted. String I/O is not emulated yet.
+        /// </summary>
+        private static ExitAction Io(ref ExitContext c)
+        {
+            var access = IoAccess.Decode(c.Qualification);
+            if (access.IsString)
+                return Stop(ref c, "string I/O (INS/OUTS) is not emulated");
+            var vm = c.Vcpu.Machine;
+            GuestRegisters* r = c.Vcpu.Registers;
+            if (vm.Uart.Claims(access.Port))
+            {
+                if (access.IsIn)
+                    r->Rax = (r->Rax & ~(ulong)access.Mask) | (vm.Uart.Read(access.Port) & access.Mask);
+                else
+                    vm.Uart.Write(access.Port, (uint)r->Rax & access.Mask);
+            }
+            else
+            {
+                vm.DeniedIoAccesses++;
+                if (access.IsIn)
+                    r->Rax |= access.Mask;
+            }
+            AdvanceRip(ref c);
+            return ExitAction.Resume;
+        }
+
+        private static ExitAction DenyMsr(ref ExitContext c)
+        {
+            InjectException(ref c, 13, hasErrorCode: true);
+            return ExitAction.Resume;
+        }
+
+        private static ExitAction InjectInvalidOpcode(ref ExitContext c)
+        {
+            InjectException(ref c, 6, hasErrorCode: false);
+            return ExitAction.Resume;
+        }
+
+        /// <summary>Delivers a hardware exception to the guest on the next entry (SDM Vol. 3C, 25.8.3).</summary>
+        public static void InjectException(ref ExitContext c, uint vector, bool hasErrorCode)
+        {
+            const uint hardwareException = 3u << 8;
+            const uint deliverErrorCode = 1u << 11;
+            const uint valid = 1u << 31;
+            c.Write(VmcsField.VmEntryInterruptionInformation, vector | hardwareException | (hasErrorCode ? deliverErrorCode : 0) | valid);
+            c.Write(VmcsField.VmEntryExceptionErrorCode, 0);
+        }
+
+        /// <summary>
+        /// MOV to CR0/CR4 touching a bit the hypervisor owns (SDM Vol. 3C, table 28-3). The
+        /// guest's value goes to the read shadow; the real register keeps the bits VMX requires.
+        /// Turning paging on with EFER.LME set activates IA-32e mode (EFER.LMA, entry control).
+        /// </summary>
+        private static ExitAction ControlRegisterAccess(ref ExitContext c)
+        {
+            ulong q = c.Qualification;
+            int cr = (int)(q & 0xF);
+            int accessType = (int)(q >> 4 & 3);
+            int register = (int)(q >> 8 & 0xF);
+            if (accessType != 0 || (cr != 0 && cr != 4))
+                return Stop(ref c, "an intercepted control-register access that is not MOV to CR0 or CR4");
+            ulong value = GeneralRegister(ref c, register);
+            var caps = PartitionHost.Capabilities;
+            if (cr == 0)
+            {
+                ulong required = caps.Cr0Fixed0 & ~(1UL | 1UL << 31);
+                c.Write(VmcsField.Cr0ReadShadow, value);
+                c.Write(VmcsField.GuestCr0, VmxRoot.ApplyFixedBits(value, required, caps.Cr0Fixed1));
+                ulong efer = c.Read(VmcsField.GuestEfer);
+                bool paging = (value & (1UL << 31)) != 0;
+                bool lme = (efer & (1UL << 8)) != 0;
+                ulong entry = c.Read(VmcsField.VmEntryControls);
+                if (paging && lme)
+                {
+                    c.Write(VmcsField.GuestEfer, efer | 1UL << 10);
+                    c.Write(VmcsField.VmEntryControls, entry | VmxControls.EntryIa32eModeGuest);
+                }
+                else if (!paging)
+                {
+                    c.Write(VmcsField.GuestEfer, efer & ~(1UL << 10));
+                    c.Write(VmcsField.VmEntryControls, entry & ~(ulong)VmxControls.EntryIa32eModeGuest);
+                }
+            }
+            else
+            {
+                c.Write(VmcsField.Cr4ReadShadow, value);
+                c.Write(VmcsField.GuestCr4, VmxRoot.ApplyFixedBits(value, caps.Cr4Fixed0, caps.Cr4Fixed1));
+            }
+            AdvanceRip(ref c);
+            return ExitAction.Resume;
+        }
+
+        // Register numbering of the exit qualification: 0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, ...
+        private static ulong GeneralRegister(ref ExitContext c, int n)
+        {
+            GuestRegisters* r = c.Vcpu.Registers;
+            return n switch
+            {
+                0 => r->Rax, 1 => r->Rcx, 2 => r->Rdx, 3 => r->Rbx, 4 => c.Read(VmcsField.GuestRsp), 5 => r->Rbp,
+                6 => r->Rsi, 7 => r->Rdi, 8 => r->R8, 9 => r->R9, 10 => r->R10, 11 => r->R11,
+                12 => r->R12, 13 => r->R13, 14 => r->R14, _ => r->R15,
+            };
+        }
+
+        private static ExitAction EptViolation(ref ExitContext c) => Stop(ref c, "EPT violation: an access outside the partition's memory");
+    }
+}

@@ -15,13 +15,17 @@ namespace Partition.Tests.SystemTests
         private static readonly Lazy<RepositoryLayout> Layout = new(() => RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory));
 
         /// <summary>Builds artifacts/runs/<paramref name="name"/>/partition.iso with <paramref name="commandLine"/>.</summary>
-        public static (string Iso, string RunDirectory) Prepare(string name, string commandLine)
+        /// <param name="modules">Writes the run's module files into the run directory it is given and names them.</param>
+        public static (string Iso, string RunDirectory) Prepare(string name, string commandLine, Func<string, IsoModule[]> modules = null)
         {
             var layout = Layout.Value;
             string kernel = KernelImage.EnsureBuilt(layout);
             string runDirectory = layout.NewRunDirectory(name);
             string iso = Path.Combine(runDirectory, "partition.iso");
-            new IsoBuilder(kernel, commandLine).Build(iso);
+            var builder = new IsoBuilder(kernel, commandLine);
+            if (modules != null)
+                builder.Modules.AddRange(modules(runDirectory));
+            builder.Build(iso);
             return (iso, runDirectory);
         }
 
@@ -29,9 +33,13 @@ namespace Partition.Tests.SystemTests
         /// Boots in Bochs until the serial output contains every fragment (or Bochs exits, or the
         /// timeout passes) and returns what was seen; Bochs is stopped either way.
         /// </summary>
-        public static RunResult Bochs(string name, string commandLine, TimeSpan timeout, params string[] fragments)
+        public static RunResult Bochs(string name, string commandLine, TimeSpan timeout, params string[] fragments) =>
+            Bochs(name, commandLine, null, timeout, fragments);
+
+        /// <summary>As <see cref="Bochs(string, string, TimeSpan, string[])"/>, with boot modules (guest images, configs).</summary>
+        public static RunResult Bochs(string name, string commandLine, Func<string, IsoModule[]> modules, TimeSpan timeout, params string[] fragments)
         {
-            var (iso, runDirectory) = Prepare(name, commandLine);
+            var (iso, runDirectory) = Prepare(name, commandLine, modules);
             using var run = new BochsRun(iso, runDirectory);
             run.Start();
             return run.WaitForSerial(fragments, timeout);

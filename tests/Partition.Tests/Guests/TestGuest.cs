@@ -1,0 +1,191 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Partition.Tests.Guests
+{
+    /// <summary>
+    /// Small guests assembled with Iced for the system tests, one program emitted for real
+    /// mode (16-bit), 32-bit protected mode and 64-bit long mode. It prints on its UART, asks
+    /// CPUID for the hypervisor leaf, makes the "get version" hypercall, reads an unassigned
+    /// port, and halts. Every line it prints is something a test asserts on.
+    /// </summary>
+    /// <remarks>
+    /// Iced addresses labels RIP-relatively, which exists only in 64-bit code; 16- and 32-bit
+    /// code loads absolute addresses as immediates instead. Those are known only after layout,
+    /// so such a guest is assembled twice: the first pass finds the labels' addresses, the
+    /// second uses them (the encodings have fixed sizes, so the layout does not move).
+    /// </remarks>
+    public sealed class TestGuest
+    {
+        public const ushort UnassignedPort = 0x61;
+
+        private readonly Assembler _a;
+        private readonly int _bitness;
+        private readonly ushort _uart;
+        private readonly Func<string, ulong> _address;
+        private readonly Dictionary<string, Label> _labels = new();
+        private readonly List<(string Name, byte[] Bytes)> _data = new();
+
+        private TestGuest(int bitness, ushort uart, Func<string, ulong> address)
+        {
+            _bitness = bitness;
+            _uart = uart;
+            _address = address;
+            _a = new Assembler(bitness);
+        }
+
+        /// <summary>The standard test guest for a mode: its first line is <paramref name="greeting"/>.</summary>
+        public static byte[] Standard(int bitness, ulong origin, ushort uart, string greeting)
+        {
+            var addresses = new Dictionary<string, ulong>();
+            var first = new TestGuest(bitness, uart, name => addresses.GetValueOrDefault(name, origin));
+            first.EmitStandard(greeting);
+            first.Assemble(origin, addresses);
+            var second = new TestGuest(bitness, uart, name => addresses[name]);
+            second.EmitStandard(greeting);
+            return second.Assemble(origin, new Dictionary<string, ulong>());
+        }
+
+        private void EmitStandard(string greeting)
+        {
+            var a = _a;
+            Text("hello", greeting + "\n");
+            Text("cpuid", "CPUID 0x40000000: ");
+            Data("vendor", Encoding.ASCII.GetBytes("????????????\n\0"));
+            Text("abi", "hypercall ABI version ");
+            Text("ones", "unassigned port reads all ones: yes\n");
+            Text("notOnes", "unassigned port reads all ones: NO\n");
+            Text("done", "done\n");
+            var afterPort = a.CreateLabel();
+            var notOnes = a.CreateLabel();
+
+            Print("hello");
+
+            a.mov(eax, 0x40000000);
+            a.cpuid();
+            StoreVendor();
+            Print("cpuid");
+            Print("vendor");
+
+            Print("abi");
+            a.xor(eax, eax);       // Hypercall.GetVersion
+            a.vmcall();
+            a.mov(eax, ebx);
+            a.add(al, (byte)'0');
+            OutAl();
+            a.mov(al, (byte)'\n');
+            OutAl();
+
+            a.@in(al, (byte)UnassignedPort);
+            a.cmp(al, 0xFF);
+            a.jne(notOnes);
+            Print("ones");
+            a.jmp(afterPort);
+            a.Label(ref notOnes);
+            Print("notOnes");
+            a.Label(ref afterPort);
+
+            Print("done");
+            a.hlt();
+            EmitPrintRoutineAndData();
+        }
+
+        private Label LabelOf(string name)
+        {
+            if (!_labels.TryGetValue(name, out var label))
+                _labels[name] = label = _a.CreateLabel(name);
+            return label;
+        }
+
+        private void Text(string name, string text) => Data(name, Encoding.ASCII.GetBytes(text + "\0"));
+
+        private void Data(string name, byte[] bytes)
+        {
+            LabelOf(name);
+            _data.Add((name, bytes));
+        }
+
+        /// <summary>Points SI/ESI/RSI at a string and calls print.</summary>
+        private void Print(string text)
+        {
+            switch (_bitness)
+            {
+                case 16: _a.mov(si, (ushort)_address(text)); break;
+                case 32: _a.mov(esi, (uint)_address(text)); break;
+                default: _a.lea(rsi, __[LabelOf(text)]); break;
+            }
+            _a.call(LabelOf("print"));
+        }
+
+        // The twelve signature bytes CPUID returned in EBX, ECX, EDX.
+        private void StoreVendor()
+        {
+            switch (_bitness)
+            {
+                case 16:
+                    _a.mov(di, (ushort)_address("vendor"));
+                    _a.mov(__dword_ptr[di], ebx);
+                    _a.mov(__dword_ptr[di + 4], ecx);
+                    _a.mov(__dword_ptr[di + 8], edx);
+                    break;
+                case 32:
+                    _a.mov(edi, (uint)_address("vendor"));
+                    _a.mov(__dword_ptr[edi], ebx);
+                    _a.mov(__dword_ptr[edi + 4], ecx);
+                    _a.mov(__dword_ptr[edi + 8], edx);
+                    break;
+                default:
+                    _a.lea(rdi, __[LabelOf("vendor")]);
+                    _a.mov(__dword_ptr[rdi], ebx);
+                    _a.mov(__dword_ptr[rdi + 4], ecx);
+                    _a.mov(__dword_ptr[rdi + 8], edx);
+                    break;
+            }
+        }
+
+        private void OutAl()
+        {
+            _a.mov(dx, _uart);
+            _a.@out(dx, al);
+        }
+
+        // print: writes the zero-terminated string at SI/ESI/RSI to the UART.
+        private void EmitPrintRoutineAndData()
+        {
+            var print = LabelOf("print");
+            var loop = _a.CreateLabel();
+            var done = _a.CreateLabel();
+            _a.Label(ref print);
+            _labels["print"] = print; // Label is a struct: keep the bound copy
+            _a.mov(dx, _uart);
+            _a.Label(ref loop);
+            _a.lodsb();
+            _a.test(al, al);
+            _a.jz(done);
+            _a.@out(dx, al);
+            _a.jmp(loop);
+            _a.Label(ref done);
+            _a.ret();
+            foreach (var (name, bytes) in _data)
+            {
+                var label = LabelOf(name);
+                _a.Label(ref label);
+                _labels[name] = label;
+                _a.db(bytes);
+            }
+        }
+
+        private byte[] Assemble(ulong origin, Dictionary<string, ulong> addresses)
+        {
+            var stream = new MemoryStream();
+            var result = _a.Assemble(new StreamCodeWriter(stream), origin, BlockEncoderOptions.ReturnNewInstructionOffsets);
+            foreach (var (name, label) in _labels)
+                addresses[name] = result.GetLabelRIP(label);
+            return stream.ToArray();
+        }
+    }
+}

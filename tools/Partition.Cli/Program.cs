@@ -1,3 +1,4 @@
+#nullable enable
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Partition.Host;
@@ -13,13 +14,20 @@ namespace Partition.Cli
             "usage: partition <verb> [options]\n" +
             "\n" +
             "verbs:\n" +
-            "  image [-o FILE] [--cmdline \"...\"]\n" +
-            "      Build a bootable GRUB ISO from artifacts/image/partition.elf\n" +
-            "      (default output artifacts/partition.iso) and print its size.\n" +
-            "  run [ISO] [--cpus N] [--timeout S] [--model M]\n" +
-            "      Boot ISO (default artifacts/partition.iso) in Bochs and stream the serial\n" +
-            "      console here until Bochs exits, S seconds pass, or Ctrl-C.\n" +
-            "      Defaults: 1 CPU, no timeout, CPU model tigerlake.\n" +
+            "  check CONFIG [--json] [--images]\n" +
+            "      Check a partition configuration (JSON) and list every problem as\n" +
+            "      FILE:LINE:COLUMN: PATH: MESSAGE. --images also checks that the guest image\n" +
+            "      files it names exist. Exit status 0 valid, 1 invalid, 2 unreadable.\n" +
+            "  image [CONFIG] [-o FILE] [--cmdline \"...\"]\n" +
+            "      Build a bootable GRUB ISO from artifacts/image/partition.elf and print its size.\n" +
+            "      With CONFIG, the config and the guest images it names (paths relative to the\n" +
+            "      config file) become Multiboot2 modules; default output artifacts/NAME.iso\n" +
+            "      (artifacts/partition.iso without CONFIG).\n" +
+            "  run [CONFIG | ISO] [--cpus N] [--timeout S] [--model M]\n" +
+            "      Boot in Bochs and stream the serial console here until Bochs exits, S seconds\n" +
+            "      pass, or Ctrl-C. With CONFIG, first build its ISO (as 'image CONFIG'); CPUs\n" +
+            "      default to the config's machine cores. Without either, boot\n" +
+            "      artifacts/partition.iso. Defaults: 1 CPU, no timeout, CPU model tigerlake.\n" +
             "  help\n" +
             "      Show this text.\n";
 
@@ -31,6 +39,8 @@ namespace Partition.Cli
             {
                 switch (args[0])
                 {
+                    case "check":
+                        return CheckCommand.Run(args.AsSpan(1).ToArray());
                     case "image":
                         return ImageCommand.Run(args.AsSpan(1).ToArray());
                     case "run":
@@ -74,7 +84,7 @@ namespace Partition.Cli
     {
         private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
 
-        public Options(string[] args, IReadOnlyCollection<string> valueOptions, int maxPositional)
+        public Options(string[] args, IReadOnlyCollection<string> valueOptions, int maxPositional, IReadOnlyCollection<string>? flags = null)
         {
             for (int i = 0; i < args.Length; i++)
             {
@@ -88,6 +98,11 @@ namespace Partition.Cli
                     {
                         name = arg.Substring(0, equals);
                         value = arg.Substring(equals + 1);
+                    }
+                    if (flags != null && flags.Contains(name) && value == null)
+                    {
+                        Flags.Add(name);
+                        continue;
                     }
                     if (!valueOptions.Contains(name))
                         throw new UsageException($"unknown option '{name}'");
@@ -109,6 +124,10 @@ namespace Partition.Cli
         }
 
         public List<string> Positional { get; } = new();
+
+        public HashSet<string> Flags { get; } = new(StringComparer.Ordinal);
+
+        public bool Has(string flag) => Flags.Contains(flag);
 
         public string? Get(params string[] names)
         {
@@ -136,8 +155,10 @@ namespace Partition.Cli
     {
         public static int Run(string[] args)
         {
-            var options = new Options(args, new[] { "-o", "--output", "--cmdline" }, maxPositional: 0);
+            var options = new Options(args, new[] { "-o", "--output", "--cmdline" }, maxPositional: 1);
             var layout = RepositoryLayout.Find();
+            if (options.Positional.Count > 0)
+                return ConfigImage.Build(layout, options.Positional[0], options.Get("-o", "--output"), options.Get("--cmdline") ?? "", out _);
             string iso = Path.GetFullPath(options.Get("-o", "--output") ?? layout.DefaultIso);
             var builder = new IsoBuilder(layout.KernelElf, options.Get("--cmdline") ?? "");
             builder.Build(iso);
@@ -155,6 +176,17 @@ namespace Partition.Cli
             var options = new Options(args, new[] { "--cpus", "--timeout", "--model" }, maxPositional: 1);
             var layout = RepositoryLayout.Find();
             string iso = Path.GetFullPath(options.Positional.Count > 0 ? options.Positional[0] : layout.DefaultIso);
+            int defaultCpus = 1;
+            int memoryMegabytes = new BochsOptions().MemoryMegabytes;
+            if (options.Positional.Count > 0 && ConfigImage.IsConfigPath(options.Positional[0]))
+            {
+                int status = ConfigImage.Build(layout, options.Positional[0], null, "", out var built);
+                if (status != 0 || built == null)
+                    return status;
+                iso = built.IsoPath;
+                defaultCpus = Math.Max(1, built.Cores);
+                memoryMegabytes = built.MemoryMegabytes;
+            }
             if (!File.Exists(iso))
             {
                 Console.Error.WriteLine($"partition run: {iso} does not exist; build it with 'partition image'.");
@@ -162,7 +194,8 @@ namespace Partition.Cli
             }
             var machine = new BochsOptions
             {
-                CpuCount = options.GetInt("--cpus", 1, 64) ?? 1,
+                CpuCount = options.GetInt("--cpus", 1, 64) ?? defaultCpus,
+                MemoryMegabytes = memoryMegabytes,
                 CpuModel = options.Get("--model") ?? new BochsOptions().CpuModel,
             };
             int? timeoutSeconds = options.GetInt("--timeout", 1, 24 * 3600);

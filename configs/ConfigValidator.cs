@@ -1,0 +1,588 @@
+using System;
+using Partition.Kernel;
+
+namespace Partition.Configs
+{
+    /// <summary>
+    /// The rules a well-formed configuration must meet against a machine: names and references,
+    /// exactly one host, core ownership and slices, memory alignment, overlap and size, device and
+    /// port ownership, shared memory, and (when modules are given) the guest images. Every rule
+    /// reports and goes on, so one run lists every problem.
+    /// </summary>
+    /// <remarks>
+    /// Errors that concern one partition carry its index, so that the hypervisor can leave that
+    /// partition out and start the others; errors that concern the whole configuration carry -1.
+    /// </remarks>
+    public sealed class ConfigValidator
+    {
+        public const ulong PageSize = 4096;
+        public const ulong MinimumSliceMicroseconds = 100;
+
+        /// <summary>Something a partition owns: a range of host memory, ports, MMIO or a PCI function.</summary>
+        private struct Claim
+        {
+            public ulong Start;
+            public ulong End;
+            public int Node;
+            public int Partition;
+        }
+
+        private readonly JsonDocument _document;
+        private readonly PartitionConfiguration _config;
+        private readonly MachineFacts _facts;
+        private readonly ConfigErrorList _errors;
+
+        public ConfigValidator(JsonDocument document, PartitionConfiguration config, MachineFacts facts, ConfigErrorList errors)
+        {
+            _document = document;
+            _config = config;
+            _facts = facts;
+            _errors = errors;
+        }
+
+        private string MachineName => _facts.IsDeclared ? "the machine section declares" : "this machine has";
+
+        public void Validate()
+        {
+            ValidateHypervisor();
+            ValidatePartitions();
+            ValidateCores();
+            ValidateMemory();
+            ValidateDevices();
+            ValidateSharedMemory();
+            if (_facts.Modules != null)
+                ValidateImages();
+        }
+
+        // ---- Hypervisor and partitions ----
+
+        private void ValidateHypervisor()
+        {
+            var hypervisor = _config.Hypervisor;
+            if (hypervisor.Node < 0)
+                return;
+            int memory = _document.Member(hypervisor.Node, "memory");
+            if (memory >= 0)
+                CheckAligned(memory, hypervisor.Memory, "memory", -1);
+        }
+
+        private void ValidatePartitions()
+        {
+            var partitions = _config.Partitions;
+            int host = -1;
+            for (int i = 0; i < partitions.Length; i++)
+            {
+                var partition = partitions[i];
+                if (partition.Name.Length > 0)
+                {
+                    for (int j = 0; j < i; j++)
+                    {
+                        if (partitions[j].Name == partition.Name)
+                        {
+                            Error(_document.Member(partition.Node, "name"), string.Concat("the name \"", partition.Name, "\" is already used by ",
+                                string.Concat(_document.PathOf(partitions[j].Node), "; partition names must be unique")), i);
+                            break;
+                        }
+                    }
+                }
+                if (partition.Role == PartitionRole.Host && _document.Member(partition.Node, "role") >= 0)
+                {
+                    if (host >= 0)
+                        Error(_document.Member(partition.Node, "role"), string.Concat("a second host partition: ", Describe(host),
+                            " is already the host; exactly one partition may have \"role\": \"host\", make this one \"guest\""), i);
+                    else
+                        host = i;
+                }
+                if (partition.Boot != null && partition.Boot.Kind == BootKind.Flat)
+                    ValidateFlatBoot(partition.Boot, i);
+            }
+            int partitionsNode = _document.Member(_document.Root, "partitions");
+            if (host < 0 && partitions.Length > 0 && partitionsNode >= 0)
+                Error(partitionsNode, "no partition has \"role\": \"host\"; exactly one must (it owns the devices no guest is given)", -1);
+        }
+
+        private void ValidateFlatBoot(BootConfig boot, int partition)
+        {
+            ulong limit = boot.Mode == EntryMode.Real ? 0x100000UL : boot.Mode == EntryMode.Protected32 ? 0x100000000UL : ulong.MaxValue;
+            string modeName = boot.Mode == EntryMode.Real ? "real" : "protected32";
+            string limitText = boot.Mode == EntryMode.Real ? "0x100000 (1 MiB)" : "0x100000000 (4 GiB)";
+            int load = _document.Member(boot.Node, "load_address");
+            if (load >= 0 && boot.LoadAddress >= limit)
+                Error(load, string.Concat("entry mode \"", modeName, "\" cannot reach ", string.Concat(ConfigText.Hex(boot.LoadAddress), ": the load address must be below ", limitText)), partition);
+            int entry = _document.Member(boot.Node, "entry");
+            if (entry >= 0 && boot.Entry >= limit)
+                Error(entry, string.Concat("entry mode \"", modeName, "\" cannot reach ", string.Concat(ConfigText.Hex(boot.Entry), ": the entry point must be below ", limitText)), partition);
+        }
+
+        // ---- Cores and schedules ----
+
+        private void ValidateCores()
+        {
+            int cores = ConfigReader.MaxCores;
+            Span<int> dedicated = stackalloc int[cores];   // the vCPU node that has the core to itself
+            Span<int> firstShared = stackalloc int[cores]; // the first shared vCPU on the core
+            Span<int> sharedCount = stackalloc int[cores];
+            Span<int> schedule = stackalloc int[cores];    // index into Schedules
+            dedicated.Fill(-1);
+            firstShared.Fill(-1);
+            sharedCount.Clear();
+            schedule.Fill(-1);
+
+            var partitions = _config.Partitions;
+            for (int p = 0; p < partitions.Length; p++)
+            {
+                var vcpus = partitions[p].Vcpus;
+                for (int v = 0; v < vcpus.Length; v++)
+                {
+                    var vcpu = vcpus[v];
+                    int coreNode = _document.Member(vcpu.Node, "core");
+                    if (coreNode < 0)
+                        continue;
+                    int core = vcpu.Core;
+                    if (_facts.CpuCount > 0 && core >= _facts.CpuCount)
+                    {
+                        Error(coreNode, string.Concat("core ", ConfigText.Decimal(core), " does not exist: ", string.Concat(MachineName, " ",
+                            ConfigText.Decimal(_facts.CpuCount), CoreRange())), p);
+                        continue;
+                    }
+                    if (vcpu.Placement == VcpuPlacement.Dedicated)
+                    {
+                        if (dedicated[core] >= 0)
+                            Error(coreNode, string.Concat("core ", ConfigText.Decimal(core), " is already dedicated to ",
+                                string.Concat(DescribeNode(dedicated[core]), "; give this vCPU another core, or make both \"placement\": \"shared\"")), p);
+                        else if (firstShared[core] >= 0)
+                            Error(coreNode, string.Concat("core ", ConfigText.Decimal(core), " is shared by ",
+                                string.Concat(DescribeNode(firstShared[core]), "; a dedicated vCPU needs a core that no other vCPU uses")), p);
+                        else
+                            dedicated[core] = vcpu.Node;
+                    }
+                    else
+                    {
+                        if (dedicated[core] >= 0)
+                            Error(coreNode, string.Concat("core ", ConfigText.Decimal(core), " is dedicated to ",
+                                string.Concat(DescribeNode(dedicated[core]), "; a shared vCPU needs a core without dedicated vCPUs")), p);
+                        else
+                        {
+                            if (firstShared[core] < 0)
+                                firstShared[core] = vcpu.Node;
+                            sharedCount[core]++;
+                        }
+                    }
+                }
+            }
+
+            var schedules = _config.Schedules;
+            for (int s = 0; s < schedules.Length; s++)
+            {
+                var entry = schedules[s];
+                int coreNode = _document.Member(entry.Node, "core");
+                if (coreNode < 0)
+                    continue;
+                int core = entry.Core;
+                if (_facts.CpuCount > 0 && core >= _facts.CpuCount)
+                {
+                    Error(coreNode, string.Concat("core ", ConfigText.Decimal(core), " does not exist: ", string.Concat(MachineName, " ",
+                        ConfigText.Decimal(_facts.CpuCount), CoreRange())), -1);
+                    continue;
+                }
+                if (schedule[core] >= 0)
+                {
+                    Error(coreNode, string.Concat("core ", ConfigText.Decimal(core), " already has a schedule at ",
+                        string.Concat(_document.PathOf(schedules[schedule[core]].Node), "; give each core at most one")), -1);
+                    continue;
+                }
+                schedule[core] = s;
+                int policyNode = _document.Member(entry.Node, "policy");
+                if (entry.Policy == SchedulePolicy.Dedicated && sharedCount[core] > 0)
+                    Error(policyNode, string.Concat(string.Concat("core ", ConfigText.Decimal(core), " runs ", ConfigText.Decimal(sharedCount[core])),
+                        " shared vCPU(s), but a \"dedicated\" core runs exactly one dedicated vCPU; use \"round-robin\" or \"weighted\""), -1);
+                else if (entry.Policy != SchedulePolicy.Dedicated && dedicated[core] >= 0)
+                    Error(policyNode, string.Concat("core ", ConfigText.Decimal(core), " is dedicated to ",
+                        string.Concat(DescribeNode(dedicated[core]), "; its schedule must be \"dedicated\" (or leave it out)")), -1);
+            }
+
+            // Slices must fit the period of their core's schedule (the default when none is given).
+            for (int core = 0; core < cores; core++)
+            {
+                if (sharedCount[core] == 0)
+                    continue;
+                SchedulePolicy policy = schedule[core] >= 0 ? schedules[schedule[core]].Policy : SchedulePolicy.RoundRobin;
+                ulong period = schedule[core] >= 0 ? schedules[schedule[core]].PeriodMicroseconds : ScheduleConfig.DefaultPeriodMicroseconds;
+                ulong slices = 0, weights = 0, minWeight = ulong.MaxValue;
+                int last = -1, lastPartition = -1;
+                for (int p = 0; p < partitions.Length; p++)
+                {
+                    var vcpus = partitions[p].Vcpus;
+                    for (int v = 0; v < vcpus.Length; v++)
+                    {
+                        if (vcpus[v].Placement != VcpuPlacement.Shared || vcpus[v].Core != core || _document.Member(vcpus[v].Node, "core") < 0)
+                            continue;
+                        slices += vcpus[v].SliceMicroseconds;
+                        weights += vcpus[v].Weight;
+                        minWeight = Math.Min(minWeight, vcpus[v].Weight);
+                        last = vcpus[v].Node;
+                        lastPartition = p;
+                    }
+                }
+                if (policy == SchedulePolicy.RoundRobin && slices > period)
+                {
+                    string where = schedule[core] >= 0
+                        ? string.Concat("the period of ", ConfigText.Decimal(period), " us at ", _document.PathOf(schedules[schedule[core]].Node))
+                        : string.Concat("the default period of ", ConfigText.Decimal(period), " us (add a schedule for this core with a longer \"period_us\")");
+                    Error(last, string.Concat("the slices of the ", ConfigText.Decimal(sharedCount[core]), string.Concat(" vCPUs on core ", ConfigText.Decimal(core), " add up to "),
+                        string.Concat(ConfigText.Decimal(slices), " us, more than ", where, "; shorten \"slice_us\"")), lastPartition);
+                }
+                if (policy == SchedulePolicy.Weighted && weights > 0 && period * minWeight / weights < MinimumSliceMicroseconds)
+                    Error(_document.Member(schedules[schedule[core]].Node, "period_us") >= 0 ? _document.Member(schedules[schedule[core]].Node, "period_us") : schedules[schedule[core]].Node,
+                        string.Concat("with a period of ", ConfigText.Decimal(period), string.Concat(" us and weights adding up to ", ConfigText.Decimal(weights)),
+                            string.Concat(", the lightest vCPU on core ", ConfigText.Decimal(core), " gets less than the minimum slice of 100 us; lengthen \"period_us\" or even out the weights")), -1);
+            }
+        }
+
+        private string CoreRange() => _facts.CpuCount == 1 ? " core (core 0)" : string.Concat(" cores (0 to ", ConfigText.Decimal(_facts.CpuCount - 1), ")");
+
+        // ---- Memory ----
+
+        private void ValidateMemory()
+        {
+            ulong available = _facts.AvailableMemory;
+            var partitions = _config.Partitions;
+            var hostClaims = new ValueList<Claim>(16);
+            ulong total = _config.Hypervisor.Memory;
+            for (int p = 0; p < partitions.Length; p++)
+            {
+                var regions = partitions[p].Memory;
+                for (int r = 0; r < regions.Length; r++)
+                {
+                    var region = regions[r];
+                    int sizeNode = _document.Member(region.Node, "size");
+                    if (sizeNode < 0)
+                        continue;
+                    total += region.Size;
+                    if (region.Size == 0)
+                    {
+                        Error(sizeNode, "the size must not be 0; give at least 4 KiB", p);
+                        continue;
+                    }
+                    CheckAligned(sizeNode, region.Size, "the size", p);
+                    if (available > 0 && region.Size > available)
+                        Error(sizeNode, string.Concat(ConfigText.Size(region.Size), " is larger than the machine's RAM: ",
+                            string.Concat(MachineName, " ", ConfigText.Size(available))), p);
+                    if (region.HasGuestPhysical)
+                    {
+                        int gpaNode = _document.Member(region.Node, "guest_physical");
+                        if (CheckAligned(gpaNode, region.GuestPhysical, "guest_physical", p) && CheckNoWrap(gpaNode, region.GuestPhysical, region.Size, p))
+                        {
+                            for (int other = 0; other < r; other++)
+                            {
+                                var o = regions[other];
+                                if (o.HasGuestPhysical && Overlaps(region.GuestPhysical, region.Size, o.GuestPhysical, o.Size))
+                                {
+                                    Error(gpaNode, string.Concat("guest-physical ", Range(region.GuestPhysical, region.Size), " overlaps ",
+                                        string.Concat(_document.PathOf(o.Node), " (", Range(o.GuestPhysical, o.Size), "); give the regions disjoint addresses")), p);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    if (region.HasHostPhysical)
+                    {
+                        int hpaNode = _document.Member(region.Node, "host_physical");
+                        if (CheckAligned(hpaNode, region.HostPhysical, "host_physical", p) && CheckNoWrap(hpaNode, region.HostPhysical, region.Size, p))
+                        {
+                            if (!InsideAvailable(region.HostPhysical, region.Size))
+                                Error(hpaNode, string.Concat("host-physical ", Range(region.HostPhysical, region.Size), " is not inside available RAM: ",
+                                    AvailableText()), p);
+                            CheckClaim(hostClaims, region.HostPhysical, region.HostPhysical + region.Size, hpaNode, p, "host-physical memory ");
+                        }
+                    }
+                }
+            }
+            for (int s = 0; s < _config.SharedMemory.Length; s++)
+                total += _config.SharedMemory[s].Size;
+            int partitionsNode = _document.Member(_document.Root, "partitions");
+            if (available > 0 && total > available && partitionsNode >= 0)
+                Error(partitionsNode, string.Concat("the partitions, shared memory and hypervisor need ", ConfigText.Size(total),
+                    string.Concat(" of RAM in all, more than the ", ConfigText.Size(available), " "), string.Concat(MachineName, "; make the regions smaller")), -1);
+        }
+
+        private bool InsideAvailable(ulong start, ulong size)
+        {
+            var map = _facts.MemoryMap;
+            for (int i = 0; i < map.Length; i++)
+                if (map[i].Type == MemoryRegionType.Available && start >= map[i].Start && start + size <= map[i].End)
+                    return true;
+            return false;
+        }
+
+        private string AvailableText()
+        {
+            string text = _facts.IsDeclared ? "the machine section declares " : "this machine's available RAM is ";
+            int shown = 0;
+            var map = _facts.MemoryMap;
+            for (int i = 0; i < map.Length && shown < 8; i++)
+            {
+                if (map[i].Type != MemoryRegionType.Available)
+                    continue;
+                text = string.Concat(text, shown == 0 ? "" : ", ", Range(map[i].Start, map[i].Length));
+                shown++;
+            }
+            return shown == 0 ? string.Concat(text, "nothing") : text;
+        }
+
+        // ---- Devices ----
+
+        private void ValidateDevices()
+        {
+            var partitions = _config.Partitions;
+            var ports = new ValueList<Claim>(16);
+            var mmio = new ValueList<Claim>(8);
+            var pci = new ValueList<Claim>(8);
+            int console = _config.Hypervisor.ConsolePort;
+            for (int p = 0; p < partitions.Length; p++)
+            {
+                var devices = partitions[p].Devices;
+                for (int i = 0; i < devices.IoPorts.Length; i++)
+                {
+                    var range = devices.IoPorts[i];
+                    if (_document.Member(range.Node, "base") < 0)
+                        continue;
+                    if (range.End > 0x10000)
+                    {
+                        Error(range.Node, string.Concat("ports ", ConfigText.Hex((ulong)range.Base), " + ", string.Concat(ConfigText.Decimal(range.Count),
+                            " run past 0xFFFF, the last I/O port; lower \"count\"")), p);
+                        continue;
+                    }
+                    if (range.Base < console + 8 && console < range.End)
+                        Error(range.Node, string.Concat("ports ", PortRangeText(range.Base, range.End), " include the hypervisor's console UART (",
+                            string.Concat(PortRangeText(console, console + 8), "); choose other ports or move hypervisor.console_port")), p);
+                    CheckClaim(ports, (ulong)range.Base, (ulong)range.End, range.Node, p, "I/O ports ");
+                    var uart = devices.Uart;
+                    if (uart != null && range.Base < uart.Port + 8 && uart.Port < range.End)
+                        Error(range.Node, string.Concat("ports ", PortRangeText(range.Base, range.End), " overlap this partition's virtual UART (",
+                            string.Concat(PortRangeText(uart.Port, uart.Port + 8), "); a port is either passed through or emulated")), p);
+                }
+                for (int i = 0; i < devices.Mmio.Length; i++)
+                {
+                    var range = devices.Mmio[i];
+                    int baseNode = _document.Member(range.Node, "base"), sizeNode = _document.Member(range.Node, "size");
+                    if (baseNode < 0 || sizeNode < 0)
+                        continue;
+                    if (range.Size == 0)
+                    {
+                        Error(sizeNode, "the size must not be 0; give at least 4 KiB", p);
+                        continue;
+                    }
+                    bool aligned = CheckAligned(baseNode, range.Base, "base", p) & CheckAligned(sizeNode, range.Size, "the size", p);
+                    if (!aligned || !CheckNoWrap(baseNode, range.Base, range.Size, p))
+                        continue;
+                    CheckClaim(mmio, range.Base, range.Base + range.Size, range.Node, p, "MMIO ");
+                    for (int q = 0; q < partitions.Length; q++)
+                    {
+                        var regions = partitions[q].Memory;
+                        for (int r = 0; r < regions.Length; r++)
+                        {
+                            if (regions[r].HasHostPhysical && Overlaps(range.Base, range.Size, regions[r].HostPhysical, regions[r].Size))
+                                Error(baseNode, string.Concat("MMIO ", Range(range.Base, range.Size), " overlaps the RAM of ",
+                                    string.Concat(_document.PathOf(regions[r].Node), " (", Range(regions[r].HostPhysical, regions[r].Size), ")")), p);
+                        }
+                    }
+                    if (!_facts.IsDeclared && InsideAvailableAny(range.Base, range.Size))
+                        Error(baseNode, string.Concat("MMIO ", Range(range.Base, range.Size), " is RAM on this machine, not a device: ", AvailableText()), p);
+                }
+                for (int i = 0; i < devices.Pci.Length; i++)
+                {
+                    var function = devices.Pci[i];
+                    CheckClaim(pci, (ulong)function.Key, (ulong)function.Key + 1, function.Node, p, "PCI function ");
+                }
+            }
+        }
+
+        private bool InsideAvailableAny(ulong start, ulong size)
+        {
+            var map = _facts.MemoryMap;
+            for (int i = 0; i < map.Length; i++)
+                if (map[i].Type == MemoryRegionType.Available && Overlaps(start, size, map[i].Start, map[i].Length))
+                    return true;
+            return false;
+        }
+
+        // ---- Shared memory ----
+
+        private void ValidateSharedMemory()
+        {
+            var shared = _config.SharedMemory;
+            var partitions = _config.Partitions;
+            var names = new string[partitions.Length];
+            for (int i = 0; i < partitions.Length; i++)
+                names[i] = partitions[i].Name;
+            for (int s = 0; s < shared.Length; s++)
+            {
+                var region = shared[s];
+                for (int other = 0; other < s; other++)
+                {
+                    if (region.Name.Length > 0 && shared[other].Name == region.Name)
+                    {
+                        Error(_document.Member(region.Node, "name"), string.Concat("the name \"", region.Name, "\" is already used by ",
+                            string.Concat(_document.PathOf(shared[other].Node), "; shared memory names must be unique")), -1);
+                        break;
+                    }
+                }
+                int sizeNode = _document.Member(region.Node, "size");
+                if (sizeNode >= 0)
+                {
+                    if (region.Size == 0)
+                        Error(sizeNode, "the size must not be 0; give at least 4 KiB", -1);
+                    else
+                        CheckAligned(sizeNode, region.Size, "the size", -1);
+                }
+                for (int i = 0; i < region.Sides.Length; i++)
+                {
+                    var side = region.Sides[i];
+                    int partitionNode = _document.Member(side.Node, "partition");
+                    if (partitionNode < 0)
+                        continue;
+                    int p = _config.IndexOfPartition(side.Partition);
+                    if (p < 0)
+                    {
+                        string suggestion = ConfigText.Suggest(side.Partition, names);
+                        string message = string.Concat("there is no partition named \"", side.Partition, "\"");
+                        message = suggestion != null
+                            ? string.Concat(message, "; did you mean \"", suggestion, "\"?")
+                            : string.Concat(message, "; the partitions are ", names.Length == 0 ? "none" : ConfigText.QuotedList(names));
+                        Error(partitionNode, message, -1);
+                        continue;
+                    }
+                    for (int j = 0; j < i; j++)
+                    {
+                        if (region.Sides[j].Partition == side.Partition)
+                        {
+                            Error(partitionNode, string.Concat("partition \"", side.Partition, "\" is already a side of this region; list each partition once"), p);
+                            break;
+                        }
+                    }
+                    if (!side.HasGuestPhysical)
+                        continue;
+                    int gpaNode = _document.Member(side.Node, "guest_physical");
+                    if (!CheckAligned(gpaNode, side.GuestPhysical, "guest_physical", p) || !CheckNoWrap(gpaNode, side.GuestPhysical, region.Size, p))
+                        continue;
+                    var regions = partitions[p].Memory;
+                    for (int r = 0; r < regions.Length; r++)
+                    {
+                        if (regions[r].HasGuestPhysical && Overlaps(side.GuestPhysical, region.Size, regions[r].GuestPhysical, regions[r].Size))
+                        {
+                            Error(gpaNode, string.Concat("guest-physical ", Range(side.GuestPhysical, region.Size), " overlaps the partition's RAM at ",
+                                string.Concat(_document.PathOf(regions[r].Node), " (", Range(regions[r].GuestPhysical, regions[r].Size), ")")), p);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+
+        // ---- Guest images (boot modules) ----
+
+        private void ValidateImages()
+        {
+            var partitions = _config.Partitions;
+            for (int p = 0; p < partitions.Length; p++)
+            {
+                var boot = partitions[p].Boot;
+                if (boot == null)
+                    continue;
+                var images = boot.Images();
+                ulong total = 0;
+                for (int i = 0; i < images.Length; i++)
+                {
+                    int module = FindModule(images[i].ModuleCommandLine);
+                    if (module < 0)
+                    {
+                        Error(images[i].Node, string.Concat("the image \"", images[i].Path, "\" was not loaded: no boot module has the command line \"",
+                            string.Concat(images[i].ModuleCommandLine, "\"; build the ISO with 'partition image'")), p);
+                        continue;
+                    }
+                    ulong size = _facts.Modules[module].Size;
+                    if (size == 0)
+                        Error(images[i].Node, string.Concat("the image \"", images[i].Path, "\" is empty"), p);
+                    total += size;
+                }
+                ulong memory = partitions[p].TotalMemory;
+                if (memory > 0 && total > memory)
+                    Error(boot.Node, string.Concat("the boot images take ", ConfigText.Size(total), string.Concat(", more than the partition's ", ConfigText.Size(memory), " of memory"),
+                        "; give the partition more memory"), p);
+            }
+        }
+
+        private int FindModule(string commandLine)
+        {
+            var modules = _facts.Modules;
+            for (int i = 0; i < modules.Length; i++)
+            {
+                string line = modules[i].CommandLine;
+                if (line == commandLine || (line.Length > commandLine.Length && line.StartsWith(commandLine) && line[commandLine.Length] == ' '))
+                    return i;
+            }
+            return -1;
+        }
+
+        // ---- Helpers ----
+
+        private bool CheckAligned(int node, ulong value, string what, int partition)
+        {
+            if (value % PageSize == 0)
+                return true;
+            ulong down = value & ~(PageSize - 1);
+            Error(node, string.Concat(what, string.Concat(" ", ConfigText.Hex(value), " is not a multiple of 4 KiB (0x1000); use "),
+                string.Concat(ConfigText.Hex(down), " or ", ConfigText.Hex(down + PageSize))), partition);
+            return false;
+        }
+
+        private bool CheckNoWrap(int node, ulong start, ulong size, int partition)
+        {
+            if (start + size >= start)
+                return true;
+            Error(node, string.Concat(ConfigText.Hex(start), " + ", string.Concat(ConfigText.Size(size), " runs past the end of the 64-bit address space")), partition);
+            return false;
+        }
+
+        /// <summary>Records a claim; reports it if it overlaps one already made (by this or another partition).</summary>
+        private void CheckClaim(ValueList<Claim> claims, ulong start, ulong end, int node, int partition, string what)
+        {
+            for (int i = 0; i < claims.Count; i++)
+            {
+                var other = claims[i];
+                if (start < other.End && other.Start < end)
+                {
+                    string owner = other.Partition == partition ? "this partition, at " : string.Concat(Describe(other.Partition), ", at ");
+                    Error(node, string.Concat(what, "already owned by ", owner, string.Concat(_document.PathOf(other.Node),
+                        "; each is given to one partition only", what == "host-physical memory " ? " (use shared_memory to share RAM)" : "")), partition);
+                    return;
+                }
+            }
+            claims.Add(new Claim { Start = start, End = end, Node = node, Partition = partition });
+        }
+
+        private static bool Overlaps(ulong a, ulong aSize, ulong b, ulong bSize) =>
+            aSize > 0 && bSize > 0 && a < b + bSize && b < a + aSize;
+
+        private static string Range(ulong start, ulong size) => string.Concat(ConfigText.Hex(start), "-", ConfigText.Hex(start + size));
+
+        private static string PortRangeText(int start, int end) => string.Concat(ConfigText.Hex((ulong)start), "-", ConfigText.Hex((ulong)(end - 1)));
+
+        /// <summary>"partitions[1] (alpha)".</summary>
+        private string Describe(int partition)
+        {
+            var config = _config.Partitions[partition];
+            string path = _document.PathOf(config.Node);
+            return config.Name.Length > 0 ? string.Concat(path, " (", config.Name, ")") : path;
+        }
+
+        private string DescribeNode(int node) => _document.PathOf(node);
+
+        private void Error(int node, string message, int partition)
+        {
+            if (!_errors.HasErrorAt(node))
+                _errors.Add(node, message, partition);
+        }
+    }
+}

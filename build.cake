@@ -74,14 +74,16 @@ Task("Test")
 });
 
 Task("Run")
-    .Description("Boots the ISO in Bochs, streaming the serial console (optional --timeout=S).")
+    .Description("Boots the demo configuration (configs/three-modes.json) in Bochs, streaming the serial console (optional --timeout=S).")
     .IsDependentOn("Image")
     .Does(() =>
 {
+    // The demo's guests are assembled (with Iced) into configs/images/, which the config names.
+    Partition("guests");
     if (runTimeout != null)
-        Partition("run", "--timeout", runTimeout);
+        Partition("run", "configs/three-modes.json", "--timeout", runTimeout);
     else
-        Partition("run");
+        Partition("run", "configs/three-modes.json");
 });
 
 void Partition(params string[] arguments)

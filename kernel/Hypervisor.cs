@@ -1,4 +1,5 @@
 using System;
+using Partition.Configs;
 using Partition.Memory;
 
 namespace Partition.Kernel
@@ -42,19 +43,60 @@ namespace Partition.Kernel
             if (fault != null)
                 FaultInjection.Trigger(fault);
 
+            int cpuCount = CountProcessors(boot, multiboot2Information);
             var capabilities = EnterVmxRoot();
             PartitionHost.Initialize(capabilities, tables);
-            var machines = PartitionHost.CreateFromModules(boot, 0);
-            if (machines.Length > 0)
-            {
-                PartitionHost.RunAll(machines, 0);
-                HypervisorConsole.WriteLine("All partitions have halted or stopped");
-            }
+            RunConfiguredPartitions(boot, cpuCount);
 
             HypervisorConsole.WriteLine(Machine.PowerOffWhenStopped
                 ? "Nothing left to run; powering off (exit=poweroff)"
                 : "Nothing left to run; CPU 0 halts");
             Machine.Stop();
+        }
+
+        /// <summary>Validates the configuration module against this machine, then creates and runs its partitions.</summary>
+        private static void RunConfiguredPartitions(BootInformation boot, int cpuCount)
+        {
+            int configModule = BootConfiguration.FindConfigModule(boot.Modules);
+            if (configModule < 0)
+            {
+                HypervisorConsole.WriteLine("No partition configuration module ('partition-config'): no partitions to run");
+                return;
+            }
+            var module = boot.Modules[configModule];
+            var config = BootConfiguration.Validate(new ReadOnlySpan<byte>((void*)module.Start, (int)module.Size),
+                new MachineFacts(cpuCount, boot.MemoryMap, boot.Modules));
+            BootConfiguration.Print(config);
+            if (config.Configuration == null)
+                return;
+            var machines = PartitionHost.CreateFromConfiguration(config, boot.Modules, 0);
+            if (machines.Length == 0)
+                return;
+            PartitionHost.RunAll(machines, 0);
+            HypervisorConsole.WriteLine("All partitions have halted or stopped");
+        }
+
+        /// <summary>Processors from ACPI's MADT; without one, only the boot CPU is known.</summary>
+        private static int CountProcessors(BootInformation boot, byte* information)
+        {
+            uint* apicIds = stackalloc uint[Acpi.MaxProcessors];
+            byte* rsdp = boot.AcpiRsdpOffset == 0 ? null : information + boot.AcpiRsdpOffset;
+            int count = Acpi.FindProcessors(rsdp, apicIds, Acpi.MaxProcessors);
+            HypervisorConsole.Write("ACPI MADT: ");
+            if (count == 0)
+            {
+                HypervisorConsole.WriteLine("not found; assuming the boot CPU alone");
+                return 1;
+            }
+            HypervisorConsole.WriteDecimal((ulong)count);
+            HypervisorConsole.Write(" processor(s), APIC IDs");
+            for (int i = 0; i < count; i++)
+            {
+                HypervisorConsole.Write(" ");
+                HypervisorConsole.WriteDecimal((ulong)apicIds[i]);
+            }
+            HypervisorConsole.WriteLine();
+            return count;
         }
 
         private static VmxCapabilities EnterVmxRoot()

@@ -1,9 +1,10 @@
 using System;
+using Partition.Configs;
 
 namespace Partition.Kernel
 {
     /// <summary>
-    /// Creates the partitions the boot modules describe and runs them on the boot CPU, one
+    /// Creates the partitions the configuration describes and runs them on the boot CPU, one
     /// after another, each until it halts or is stopped; then prints each partition's exit
     /// counts by reason. (Time-slicing and the other CPUs come with the scheduler.)
     /// </summary>
@@ -20,52 +21,78 @@ namespace Partition.Kernel
             HostTables = hostTables;
         }
 
-        /// <summary>Creates one partition per "partition ..." module; a partition that cannot be created is reported and left out.</summary>
-        public static VirtualMachine[] CreateFromModules(BootInformation boot, int cpu)
+        /// <summary>
+        /// Creates the partitions of a validated configuration. A partition with configuration
+        /// errors, a form the hypervisor cannot run yet, or no room is reported and left out;
+        /// the others are created.
+        /// </summary>
+        public static VirtualMachine[] CreateFromConfiguration(ConfigResult config, BootModule[] modules, int cpu)
         {
-            int count = 0;
-            foreach (var module in boot.Modules)
-                if (PartitionSpec.IsPartitionModule(module.CommandLine))
-                    count++;
-            var machines = new VirtualMachine[count];
+            var partitions = config.Configuration.Partitions;
+            var machines = new VirtualMachine[partitions.Length];
             int created = 0;
-            foreach (var module in boot.Modules)
+            for (int i = 0; i < partitions.Length; i++)
             {
-                if (!PartitionSpec.IsPartitionModule(module.CommandLine))
-                    continue;
+                var partition = partitions[i];
+                if (!config.CanStart(i))
+                    continue; // BootConfiguration.Print has named its errors
                 string error;
-                if (!PartitionSpec.TryParse(module.CommandLine, out var spec, out error)
-                    || !VirtualMachine.TryCreate(spec, new ReadOnlySpan<byte>((void*)module.Start, (int)module.Size), Capabilities, HostTables, cpu, out var vm, out error))
+                if (!PartitionSpec.TryFromConfig(partition, out var spec, out error)
+                    || !TryFindImage(partition, modules, out var image, out error)
+                    || !VirtualMachine.TryCreate(spec, new ReadOnlySpan<byte>((void*)image.Start, (int)image.Size), Capabilities, HostTables, cpu, out var vm, out error))
                 {
-                    HypervisorConsole.Write("Partition module '");
-                    HypervisorConsole.Write(module.CommandLine);
-                    HypervisorConsole.Write("' left out: ");
+                    HypervisorConsole.Write("Partition ");
+                    HypervisorConsole.Write(partition.Name);
+                    HypervisorConsole.Write(" left out: ");
                     HypervisorConsole.WriteLine(error);
                     continue;
                 }
                 machines[created++] = vm;
-                HypervisorConsole.Write("Partition ");
-                HypervisorConsole.Write(vm.Name);
-                HypervisorConsole.Write(": ");
-                HypervisorConsole.Write(vm.Mode == GuestMode.Real ? "real mode" : vm.Mode == GuestMode.Protected32 ? "32-bit protected mode" : "64-bit long mode");
-                HypervisorConsole.Write(", ");
-                HypervisorConsole.WriteSize(vm.MemorySize);
-                HypervisorConsole.Write(" at host ");
-                HypervisorConsole.WriteHex(vm.HostBase, 8);
-                HypervisorConsole.Write(", entry ");
-                HypervisorConsole.WriteHex(vm.Spec.Entry, 4);
-                HypervisorConsole.Write(", UART at port ");
-                HypervisorConsole.WriteHex(vm.Spec.UartPort, 3);
-                HypervisorConsole.Write(", EPT ");
-                HypervisorConsole.WriteDecimal((ulong)vm.Ept.PagesUsed);
-                HypervisorConsole.WriteLine(" table pages");
+                PrintCreated(vm);
             }
-            if (created == count)
-                return machines;
             var result = new VirtualMachine[created];
             for (int i = 0; i < created; i++)
                 result[i] = machines[i];
             return result;
+        }
+
+        private static bool TryFindImage(PartitionConfig partition, BootModule[] modules, out BootModule image, out string error)
+        {
+            string wanted = partition.Boot.Kernel.ModuleCommandLine;
+            foreach (var module in modules)
+            {
+                if (module.CommandLine == wanted)
+                {
+                    image = module;
+                    error = null;
+                    return true;
+                }
+            }
+            image = default;
+            error = string.Concat("no boot module '", wanted, "' (build the ISO with partition image)");
+            return false;
+        }
+
+        private static void PrintCreated(VirtualMachine vm)
+        {
+            HypervisorConsole.Write("Partition ");
+            HypervisorConsole.Write(vm.Name);
+            HypervisorConsole.Write(": ");
+            HypervisorConsole.Write(vm.Mode == GuestMode.Real ? "real mode" : vm.Mode == GuestMode.Protected32 ? "32-bit protected mode" : "64-bit long mode");
+            HypervisorConsole.Write(", ");
+            HypervisorConsole.WriteSize(vm.MemorySize);
+            HypervisorConsole.Write(" at host ");
+            HypervisorConsole.WriteHex(vm.HostBase, 8);
+            HypervisorConsole.Write(", entry ");
+            HypervisorConsole.WriteHex(vm.Spec.Entry, 4);
+            if (vm.Uart != null)
+            {
+                HypervisorConsole.Write(", UART at port ");
+                HypervisorConsole.WriteHex(vm.Uart.BasePort, 3);
+            }
+            HypervisorConsole.Write(", EPT ");
+            HypervisorConsole.WriteDecimal((ulong)vm.Ept.PagesUsed);
+            HypervisorConsole.WriteLine(" table pages");
         }
 
         public static void RunAll(VirtualMachine[] machines, int cpu)
@@ -73,7 +100,7 @@ namespace Partition.Kernel
             foreach (var vm in machines)
             {
                 Run(vm.Cpu0, cpu);
-                vm.Uart.Flush();
+                vm.Uart?.Flush();
                 PrintSummary(vm);
             }
         }

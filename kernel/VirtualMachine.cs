@@ -52,6 +52,7 @@ namespace Partition.Kernel
 
         public EptTables Ept { get; private set; }
         public VirtualCpu Cpu0 { get; private set; }
+        /// <summary>The partition's virtual UART, or null if it has none.</summary>
         public VirtualUart16550 Uart { get; private set; }
         public VirtualMachineState State { get; set; }
         public string StopReason { get; set; }
@@ -100,7 +101,8 @@ namespace Partition.Kernel
                 return false;
             }
             vm.Ept = ept;
-            vm.Uart = new VirtualUart16550(spec.Name, spec.UartPort);
+            if (spec.UartPort >= 0)
+                vm.Uart = new VirtualUart16550(spec.Name, (ushort)spec.UartPort);
 
             if (spec.Mode == GuestMode.Long64)
                 vm.BuildIdentityPageTables();

@@ -9,7 +9,7 @@ namespace Partition.Kernel
         public static void Print(ref ExitContext c, string why)
         {
             var vm = c.Vcpu.Machine;
-            vm.Uart.Flush();
+            vm.Uart?.Flush();
             HypervisorConsole.Write("*** partition ");
             HypervisorConsole.Write(vm.Name);
             HypervisorConsole.Write(" vCPU ");

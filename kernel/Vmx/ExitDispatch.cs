@@ -159,7 +159,7 @@ namespace Partition.Kernel
                 return Stop(ref c, "string I/O (INS/OUTS) is not emulated");
             var vm = c.Vcpu.Machine;
             GuestRegisters* r = c.Vcpu.Registers;
-            if (vm.Uart.Claims(access.Port))
+            if (vm.Uart != null && vm.Uart.Claims(access.Port))
             {
                 if (access.IsIn)
                     r->Rax = (r->Rax & ~(ulong)access.Mask) | (vm.Uart.Read(access.Port) & access.Mask);

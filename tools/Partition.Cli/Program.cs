@@ -28,6 +28,9 @@ namespace Partition.Cli
             "      pass, or Ctrl-C. With CONFIG, first build its ISO (as 'image CONFIG'); CPUs\n" +
             "      default to the config's machine cores. Without either, boot\n" +
             "      artifacts/partition.iso. Defaults: 1 CPU, no timeout, CPU model tigerlake.\n" +
+            "  guests [-o DIR]\n" +
+            "      Write the demo guest images configs/three-modes.json boots (real mode, 32-bit\n" +
+            "      and 64-bit flat binaries assembled with Iced); default DIR configs/images.\n" +
             "  help\n" +
             "      Show this text.\n";
 
@@ -45,6 +48,8 @@ namespace Partition.Cli
                         return ImageCommand.Run(args.AsSpan(1).ToArray());
                     case "run":
                         return RunCommand.Run(args.AsSpan(1).ToArray());
+                    case "guests":
+                        return GuestsCommand(args.AsSpan(1).ToArray());
                     case "help":
                     case "-h":
                     case "--help":
@@ -63,6 +68,18 @@ namespace Partition.Cli
                 Console.Error.WriteLine($"partition {args[0]}: {e.Message}");
                 return 1;
             }
+        }
+
+        private static int GuestsCommand(string[] args)
+        {
+            string directory = Path.Combine(RepositoryLayout.Find(AppContext.BaseDirectory).Root, "configs", "images");
+            if (args.Length == 2 && args[0] == "-o")
+                directory = args[1];
+            else if (args.Length != 0)
+                throw new UsageException("guests takes only [-o DIR]");
+            foreach (string path in Partition.Host.Guests.DemoGuests.Write(directory))
+                Console.Out.WriteLine($"{path}: {new FileInfo(path).Length} bytes");
+            return 0;
         }
 
         private static int BadUsage(string problem)

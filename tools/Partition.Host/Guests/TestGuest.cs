@@ -5,10 +5,10 @@ using System.Text;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
-namespace Partition.Tests.Guests
+namespace Partition.Host.Guests
 {
     /// <summary>
-    /// Small guests assembled with Iced for the system tests, one program emitted for real
+    /// Small guests assembled with Iced for the system tests and the demo, one program emitted for real
     /// mode (16-bit), 32-bit protected mode and 64-bit long mode. It prints on its UART, asks
     /// CPUID for the hypervisor leaf, makes the "get version" hypercall, reads an unassigned
     /// port, and halts. Every line it prints is something a test asserts on.

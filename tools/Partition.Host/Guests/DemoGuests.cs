@@ -1,0 +1,33 @@
+using System.IO;
+
+namespace Partition.Host.Guests
+{
+    /// <summary>
+    /// The guest images configs/three-modes.json boots: the standard test guest in real mode,
+    /// 32-bit protected mode and 64-bit long mode, at the load addresses and UART ports that
+    /// configuration gives them.
+    /// </summary>
+    public static class DemoGuests
+    {
+        public static readonly (string File, int Bitness, ulong Origin, ushort Uart, string Greeting)[] ThreeModes =
+        {
+            ("real.bin", 16, 0x1000, 0x3F8, "Hello from real mode"),
+            ("prot.bin", 32, 0x100000, 0x2F8, "Hello from 32-bit protected mode"),
+            ("long.bin", 64, 0x200000, 0x3E8, "Hello from 64-bit long mode"),
+        };
+
+        /// <summary>Writes the three images into <paramref name="directory"/>; returns their paths.</summary>
+        public static string[] Write(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            var paths = new string[ThreeModes.Length];
+            for (int i = 0; i < ThreeModes.Length; i++)
+            {
+                var g = ThreeModes[i];
+                paths[i] = Path.Combine(directory, g.File);
+                File.WriteAllBytes(paths[i], TestGuest.Standard(g.Bitness, g.Origin, g.Uart, g.Greeting));
+            }
+            return paths;
+        }
+    }
+}

@@ -1,0 +1,177 @@
+using System.Collections.Generic;
+using NUnit.Framework;
+using Partition.Kernel;
+using Partition.Tests.Support;
+
+namespace Partition.Tests.Unit
+{
+    /// <summary>
+    /// Creating and running a partition on the software VMX model: the real VMCS set-up, exit
+    /// dispatch and run loop, with the guest's exits scripted by the test.
+    /// </summary>
+    public unsafe class PartitionRunTests
+    {
+        private HostPhysicalMemory _memory;
+        private FakeCpu _cpu;
+
+        [SetUp]
+        public void CreateMachine()
+        {
+            _memory = new HostPhysicalMemory(2048);
+            _cpu = VmxTests.TigerLake();
+            var caps = VmxCapabilities.Read();
+            Assert.That(VmxRoot.Enter(caps, out _), Is.EqualTo(VmxEnableError.None));
+            PartitionHost.Initialize(caps, new ProcessorTables(0));
+        }
+
+        [TearDown]
+        public void Release() => _memory.Dispose();
+
+        private static VirtualMachine Create(GuestMode mode = GuestMode.Protected32)
+        {
+            var spec = new PartitionSpec("alpha", mode, 1UL << 20, 0x1000, 0x1000, 0x3F8);
+            Assert.That(VirtualMachine.TryCreate(spec, new byte[] { 0xF4 }, PartitionHost.Capabilities, PartitionHost.HostTables, 0, out var vm, out string error), Is.True, error);
+            return vm;
+        }
+
+        /// <summary>RAX as the guest saw it at each VM entry (what the hypervisor left there).</summary>
+        private readonly List<ulong> _raxAtEntry = new();
+
+        /// <summary>Scripts the guest: each entry makes the next exit, after setting registers.</summary>
+        private void Script(params (ExitReason Reason, ulong Qualification, ulong Rax)[] exits)
+        {
+            var queue = new Queue<(ExitReason, ulong, ulong)>(exits);
+            _raxAtEntry.Clear();
+            _cpu.Vmx.Guest = (model, vmcs, registers) =>
+            {
+                _raxAtEntry.Add(registers->Rax);
+                var (reason, qualification, rax) = queue.Count > 0 ? queue.Dequeue() : (ExitReason.Hlt, 0UL, 0UL);
+                registers->Rax = rax;
+                vmcs.Fields[VmcsField.VmExitInstructionLength.Encoding] = 1;
+                model.SetExit(vmcs, reason, qualification);
+            };
+        }
+
+        // I/O exit qualification: size 1, OUT, port in bits 31:16.
+        private static ulong Out8(ushort port) => (ulong)port << 16;
+
+        [Test]
+        public void GuestOutputCpuidAndHypercallGoThroughTheDispatchTable()
+        {
+            var vm = Create();
+            Script(
+                (ExitReason.IoInstruction, Out8(0x3F8), 'h'),
+                (ExitReason.IoInstruction, Out8(0x3F8), 'i'),
+                (ExitReason.IoInstruction, Out8(0x3F8), '\n'),
+                (ExitReason.Cpuid, 0, 0x40000000),
+                (ExitReason.Vmcall, 0, Hypercall.GetVersion),
+                (ExitReason.Hlt, 0, 0));
+            PartitionHost.Run(vm.Cpu0, 0);
+
+            Assert.That(vm.State, Is.EqualTo(VirtualMachineState.Halted));
+            Assert.That(_cpu.ConsoleText, Does.Contain("[alpha] hi\n"));
+            Assert.That(vm.ExitCounts[(int)ExitReason.IoInstruction], Is.EqualTo(3));
+            Assert.That(vm.ExitCounts[(int)ExitReason.Cpuid], Is.EqualTo(1));
+            Assert.That(vm.ExitCounts[(int)ExitReason.Vmcall], Is.EqualTo(1));
+            Assert.That(vm.Cpu0.Registers->Rbx, Is.EqualTo(Hypercall.Version), "the VMCALL's result");
+            Assert.That(_cpu.Vmx.Log, Has.Exactly(1).StartsWith("cpu0 vmlaunch"));
+            Assert.That(_cpu.Vmx.Log, Has.Exactly(5).StartsWith("cpu0 vmresume"));
+        }
+
+        [Test]
+        public void CpuidHypervisorLeafSaysPartitionHv()
+        {
+            var vm = Create();
+            Script((ExitReason.Cpuid, 0, 0x40000000));
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(_raxAtEntry[1], Is.EqualTo(0x40000001UL), "EAX: the highest hypervisor leaf");
+            var r = vm.Cpu0.Registers;
+            string signature = string.Concat(Four((uint)r->Rbx), Four((uint)r->Rcx), Four((uint)r->Rdx));
+            Assert.That(signature, Is.EqualTo("Partition HV"));
+
+            static string Four(uint v) => new string(new[] { (char)(v & 0xFF), (char)(v >> 8 & 0xFF), (char)(v >> 16 & 0xFF), (char)(v >> 24) });
+        }
+
+        [Test]
+        public void UnassignedPortReadsAllOnesAndIsCounted()
+        {
+            var vm = Create();
+            const ulong in8FromPort61 = (0x61UL << 16) | (1 << 3);
+            Script((ExitReason.IoInstruction, in8FromPort61, 0x1234_5600));
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(_raxAtEntry[1], Is.EqualTo(0x1234_56FFUL), "AL all ones, the rest of RAX kept");
+            Assert.That(vm.DeniedIoAccesses, Is.EqualTo(1));
+        }
+
+        [Test]
+        public void AnExitWithoutHandlerStopsOnlyThatPartitionWithAReport()
+        {
+            var vm = Create();
+            Script((ExitReason.Getsec, 0, 0));
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(vm.State, Is.EqualTo(VirtualMachineState.Stopped));
+            Assert.That(_cpu.ConsoleText, Does.Contain("*** partition alpha vCPU 0 stopped: an exit with no handler"));
+            Assert.That(_cpu.ConsoleText, Does.Contain("exit reason 11 (other)"));
+            Assert.That(vm.Cpu0.Vmcs.ActiveCpu, Is.EqualTo(-1), "its VMCS was cleared");
+        }
+
+        [Test]
+        public void EptViolationStopsThePartitionNamingTheAddress()
+        {
+            var vm = Create();
+            _cpu.Vmx.Guest = (model, vmcs, registers) =>
+            {
+                vmcs.Fields[VmcsField.GuestPhysicalAddress.Encoding] = 0x4000_0000;
+                model.SetExit(vmcs, ExitReason.EptViolation, 0x2);
+            };
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(vm.State, Is.EqualTo(VirtualMachineState.Stopped));
+            Assert.That(_cpu.ConsoleText, Does.Contain("guest-physical 0x0000000040000000 write"));
+        }
+
+        [Test]
+        public void ConfiguredVmcsPassesThePreEntryChecks()
+        {
+            foreach (var mode in new[] { GuestMode.Real, GuestMode.Protected32, GuestMode.Long64 })
+            {
+                var vm = Create(mode);
+                vm.Cpu0.Vmcs.Load(0);
+                var violations = new string[EntryChecks.MaxViolations];
+                int count = EntryChecks.Run(vm.Cpu0.Vmcs, 0, PartitionHost.Capabilities, violations);
+                Assert.That(count, Is.Zero, $"{mode}: {string.Join("; ", violations)}");
+                vm.Cpu0.Vmcs.Clear(0);
+            }
+        }
+
+        [Test]
+        public void BrokenVmcsGetsANamedPreEntryErrorAndIsNeverLaunched()
+        {
+            var vm = Create(GuestMode.Protected32);
+            vm.Cpu0.Vmcs.Load(0);
+            ulong cs = vm.Cpu0.Vmcs.Read(0, VmcsField.GuestCsAccessRights);
+            vm.Cpu0.Vmcs.Write(0, VmcsField.GuestCsAccessRights, cs | 1UL << 13); // CS.L without IA-32e mode
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(vm.State, Is.EqualTo(VirtualMachineState.Stopped));
+            Assert.That(vm.StopReason, Is.EqualTo("guest CS.L set while IA-32e mode guest is off"));
+            Assert.That(_cpu.ConsoleText, Does.Contain("fails the pre-entry checks:\n    guest CS.L set while IA-32e mode guest is off\n"));
+            Assert.That(_cpu.Vmx.Log, Has.None.Contains("vmlaunch"));
+        }
+
+        [TestCase(0x00000000UL, 1, false, 0x0000)]
+        [TestCase(0x03F80008UL, 1, true, 0x03F8)]
+        [TestCase(0x00610001UL, 2, false, 0x0061)]
+        [TestCase(0xCF800003UL, 4, false, 0xCF80)]
+        public void IoQualificationDecoding(ulong qualification, int size, bool isIn, int port)
+        {
+            var access = IoAccess.Decode(qualification);
+            Assert.That((access.Size, access.IsIn, (int)access.Port), Is.EqualTo((size, isIn, port)));
+        }
+
+        [Test]
+        public void StringAndRepPrefixesAreDecoded()
+        {
+            var access = IoAccess.Decode((0x3F8UL << 16) | (1 << 4) | (1 << 5));
+            Assert.That(access.IsString && access.IsRep, Is.True);
+        }
+    }
+}

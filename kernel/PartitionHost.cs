@@ -37,9 +37,12 @@ namespace Partition.Kernel
                 if (!config.CanStart(i))
                     continue; // BootConfiguration.Print has named its errors
                 string error;
+                GuestModule[] guestModules = null;
                 if (!PartitionSpec.TryFromConfig(partition, out var spec, out error)
-                    || !TryFindImage(partition, modules, out var image, out error)
-                    || !VirtualMachine.TryCreate(spec, new ReadOnlySpan<byte>((void*)image.Start, (int)image.Size), Capabilities, HostTables, cpu, out var vm, out error))
+                    || !TryFindImage(partition.Boot.Kernel, modules, out var image, out error)
+                    || !TryFindModules(partition, modules, out guestModules, out error)
+                    || !VirtualMachine.TryCreate(spec, new ReadOnlySpan<byte>((void*)image.Start, (int)image.Size), guestModules,
+                        Capabilities, HostTables, cpu, out var vm, out error))
                 {
                     HypervisorConsole.Write("Partition ");
                     HypervisorConsole.Write(partition.Name);
@@ -56,12 +59,29 @@ namespace Partition.Kernel
             return result;
         }
 
-        private static bool TryFindImage(PartitionConfig partition, BootModule[] modules, out BootModule image, out string error)
+        // A Multiboot kernel's own modules, each with the command line the config gives it.
+        private static bool TryFindModules(PartitionConfig partition, BootModule[] modules, out GuestModule[] guestModules, out string error)
         {
-            string wanted = partition.Boot.Kernel.ModuleCommandLine;
+            var wanted = partition.Boot.Modules;
+            guestModules = new GuestModule[wanted.Length];
+            for (int i = 0; i < wanted.Length; i++)
+            {
+                if (!TryFindImage(wanted[i], modules, out var module, out error))
+                    return false;
+                guestModules[i] = new GuestModule(module.Start, module.Size, wanted[i].CommandLine);
+            }
+            error = null;
+            return true;
+        }
+
+        private static bool TryFindImage(ImageReference reference, BootModule[] modules, out BootModule image, out string error)
+        {
+            string wanted = reference.ModuleCommandLine;
             foreach (var module in modules)
             {
-                if (module.CommandLine == wanted)
+                // "guest-image NAME WHAT", followed by the image's own command line if it has one.
+                string line = module.CommandLine;
+                if (line == wanted || (line.StartsWith(wanted) && line.Length > wanted.Length && line[wanted.Length] == ' '))
                 {
                     image = module;
                     error = null;
@@ -83,8 +103,10 @@ namespace Partition.Kernel
             HypervisorConsole.WriteSize(vm.MemorySize);
             HypervisorConsole.Write(" at host ");
             HypervisorConsole.WriteHex(vm.HostBase, 8);
+            if (vm.Multiboot != MultibootVersion.None)
+                HypervisorConsole.Write(vm.Multiboot == MultibootVersion.One ? ", Multiboot kernel" : ", Multiboot2 kernel");
             HypervisorConsole.Write(", entry ");
-            HypervisorConsole.WriteHex(vm.Spec.Entry, 4);
+            HypervisorConsole.WriteHex(vm.Entry, 4);
             if (vm.Uart != null)
             {
                 HypervisorConsole.Write(", UART at port ");

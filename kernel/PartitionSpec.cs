@@ -14,9 +14,9 @@ namespace Partition.Kernel
     }
 
     /// <summary>
-    /// What the hypervisor needs to create a partition that boots a flat binary: taken from a
-    /// validated configuration, for the forms the hypervisor can run so far (one vCPU, one
-    /// memory region at guest-physical 0, a flat binary).
+    /// What the hypervisor needs to create a partition: taken from a validated configuration,
+    /// for the forms the hypervisor can run so far (one vCPU, one memory region at
+    /// guest-physical 0, a flat binary or a Multiboot kernel).
     /// </summary>
     public sealed class PartitionSpec
     {
@@ -29,6 +29,12 @@ namespace Partition.Kernel
             Entry = entry;
             UartPort = uartPort;
         }
+
+        /// <summary>True for a Multiboot kernel (loaded by <see cref="MultibootLoader"/>), false for a flat binary.</summary>
+        public bool IsMultiboot { get; private set; }
+
+        /// <summary>The Multiboot kernel's command line.</summary>
+        public string CommandLine { get; private set; } = "";
 
         public string Name { get; }
         public GuestMode Mode { get; }
@@ -44,9 +50,9 @@ namespace Partition.Kernel
         {
             spec = null;
             var boot = partition.Boot;
-            if (boot == null || boot.Kind != BootKind.Flat)
+            if (boot == null || boot.Kind == BootKind.Linux)
             {
-                unsupported = "only flat binaries can be booted so far (no Linux or Multiboot loader yet)";
+                unsupported = "booting Linux is not supported yet (flat binaries and Multiboot kernels are)";
                 return false;
             }
             if (partition.Vcpus.Length != 1)
@@ -64,6 +70,18 @@ namespace Partition.Kernel
                 unsupported = "device pass-through (I/O ports, MMIO, PCI) is not supported yet";
                 return false;
             }
+            int uartPort = partition.Devices.Uart == null ? -1 : partition.Devices.Uart.Port;
+            if (boot.Kind == BootKind.Multiboot)
+            {
+                // Multiboot kernels start in 32-bit protected mode; the loader finds the entry.
+                spec = new PartitionSpec(partition.Name, GuestMode.Protected32, partition.Memory[0].Size, 0, 0, uartPort)
+                {
+                    IsMultiboot = true,
+                    CommandLine = boot.CommandLine,
+                };
+                unsupported = null;
+                return true;
+            }
             GuestMode mode = boot.Mode == EntryMode.Real ? GuestMode.Real : boot.Mode == EntryMode.Protected32 ? GuestMode.Protected32 : GuestMode.Long64;
             ulong entry = boot.HasEntry ? boot.Entry : boot.LoadAddress;
             if (mode == GuestMode.Real && entry > 0xFFFF)
@@ -71,8 +89,7 @@ namespace Partition.Kernel
                 unsupported = "a real-mode entry point must be below 64 KiB";
                 return false;
             }
-            int uart = partition.Devices.Uart == null ? -1 : partition.Devices.Uart.Port;
-            spec = new PartitionSpec(partition.Name, mode, partition.Memory[0].Size, boot.LoadAddress, entry, uart);
+            spec = new PartitionSpec(partition.Name, mode, partition.Memory[0].Size, boot.LoadAddress, entry, uartPort);
             unsupported = null;
             return true;
         }

@@ -47,6 +47,12 @@ namespace Partition.Kernel
         public GuestMode Mode => Spec.Mode;
         public ulong MemorySize => Spec.MemorySize;
 
+        /// <summary>Where the guest starts (from the config for a flat binary, from the kernel for Multiboot).</summary>
+        public ulong Entry { get; private set; }
+
+        /// <summary>The Multiboot protocol the kernel was booted with, if any.</summary>
+        public MultibootVersion Multiboot { get; private set; }
+
         /// <summary>Host-physical address of guest-physical 0.</summary>
         public ulong HostBase { get; private set; }
 
@@ -64,10 +70,15 @@ namespace Partition.Kernel
 
         /// <summary>Creates the partition: memory, image, EPT, vCPU with a configured VMCS on <paramref name="cpu"/>.</summary>
         public static bool TryCreate(PartitionSpec spec, ReadOnlySpan<byte> image, VmxCapabilities capabilities,
+            ProcessorTables host, int cpu, out VirtualMachine machine, out string error) =>
+            TryCreate(spec, image, ReadOnlySpan<GuestModule>.Empty, capabilities, host, cpu, out machine, out error);
+
+        /// <summary>As above, with the modules a Multiboot kernel is given.</summary>
+        public static bool TryCreate(PartitionSpec spec, ReadOnlySpan<byte> image, ReadOnlySpan<GuestModule> modules, VmxCapabilities capabilities,
             ProcessorTables host, int cpu, out VirtualMachine machine, out string error)
         {
             machine = null;
-            if ((ulong)image.Length > spec.MemorySize - spec.LoadAddress)
+            if (!spec.IsMultiboot && (ulong)image.Length > spec.MemorySize - spec.LoadAddress)
             {
                 error = "the image does not fit between its load address and the end of the partition's memory";
                 return false;
@@ -90,8 +101,20 @@ namespace Partition.Kernel
             byte* ram = (byte*)hostBase;
             for (ulong i = 0; i < spec.MemorySize; i += 8)
                 *(ulong*)(ram + i) = 0;
-            for (int i = 0; i < image.Length; i++)
-                ram[spec.LoadAddress + (ulong)i] = image[i];
+            ulong entry = spec.Entry;
+            MultibootLoader.Result multiboot = default;
+            if (spec.IsMultiboot)
+            {
+                if (!MultibootLoader.TryLoad(image, ram, spec.MemorySize, spec.CommandLine, modules, out multiboot, out error))
+                    return false;
+                entry = multiboot.Entry;
+            }
+            else
+            {
+                for (int i = 0; i < image.Length; i++)
+                    ram[spec.LoadAddress + (ulong)i] = image[i];
+            }
+            vm.Entry = entry;
 
             var mapping = new EptMapping(0, hostBase, spec.MemorySize, EptAccess.All, EptMemoryType.WriteBack);
             EptError eptError = EptTables.TryBuild(new ReadOnlySpan<EptMapping>(&mapping, 1), capabilities.EptLargePages1G, out var ept);
@@ -115,6 +138,13 @@ namespace Partition.Kernel
             }
             var registers = (GuestRegisters*)PageAllocator.AllocateZeroedPage();
             GuestRegisters.InitializeFxsave(registers);
+            if (spec.IsMultiboot)
+            {
+                // The Multiboot hand-over: magic in EAX, boot information in EBX.
+                registers->Rax = multiboot.Magic;
+                registers->Rbx = multiboot.InformationAddress;
+                vm.Multiboot = multiboot.Version;
+            }
             vm.Cpu0 = new VirtualCpu(vm, 0, vmcs, registers);
             if (!VmcsSetup.TryConfigure(vm.Cpu0, capabilities, host, cpu, out error))
                 return false;

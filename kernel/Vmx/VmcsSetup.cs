@@ -113,7 +113,7 @@ namespace Partition.Kernel
             w.Write(VmcsField.GuestPat, Cpu.ReadMsr(MsrPat));
             w.Write(VmcsField.GuestDr7, 0x400);
             w.Write(VmcsField.GuestRflags, 0x2);
-            w.Write(VmcsField.GuestRip, vm.Spec.Entry);
+            w.Write(VmcsField.GuestRip, vm.Entry);
             w.Write(VmcsField.GuestRsp, long64 ? vm.PageTablesGuestPhysical : vm.Mode == GuestMode.Real ? 0xFFF0 : vm.MemorySize - 16);
             w.Write(VmcsField.GuestInterruptibilityState, 0);
             w.Write(VmcsField.GuestActivityState, 0);

@@ -29,8 +29,8 @@ namespace Partition.Cli
             "      default to the config's machine cores. Without either, boot\n" +
             "      artifacts/partition.iso. Defaults: 1 CPU, no timeout, CPU model tigerlake.\n" +
             "  guests [-o DIR]\n" +
-            "      Write the demo guest images configs/three-modes.json boots (real mode, 32-bit\n" +
-            "      and 64-bit flat binaries assembled with Iced); default DIR configs/images.\n" +
+            "      Write the guest images configs/three-modes.json and configs/multiboot-guests.json\n" +
+            "      boot (assembled with Iced); default DIR configs/images.\n" +
             "  help\n" +
             "      Show this text.\n";
 
@@ -78,6 +78,8 @@ namespace Partition.Cli
             else if (args.Length != 0)
                 throw new UsageException("guests takes only [-o DIR]");
             foreach (string path in Partition.Host.Guests.DemoGuests.Write(directory))
+                Console.Out.WriteLine($"{path}: {new FileInfo(path).Length} bytes");
+            foreach (string path in Partition.Host.Guests.DemoGuests.WriteMultiboot(directory))
                 Console.Out.WriteLine($"{path}: {new FileInfo(path).Length} bytes");
             return 0;
         }

@@ -18,27 +18,33 @@ namespace Partition.Tests.SystemTests
     {
         private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
-        /// <summary>The config as a "partition-config" module and each image as "guest-image NAME image".</summary>
-        private static IsoModule[] ConfigAndGuests(string runDirectory, string exampleConfig)
+        /// <summary>
+        /// Copies an example config into the run directory, writes the guest images it names
+        /// beside it, and gives them to GRUB as 'partition image CONFIG' does: the config as
+        /// "partition-config", each image as "guest-image NAME WHAT [its command line]".
+        /// </summary>
+        private static IsoModule[] ConfigAndGuests(string runDirectory, string exampleConfig, params (string Image, string CommandLine)[] images)
         {
             string repository = RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory).Root;
             string config = Path.Combine(runDirectory, Path.GetFileName(exampleConfig));
             File.Copy(Path.Combine(repository, exampleConfig), config);
-            string[] images = DemoGuests.Write(Path.Combine(runDirectory, "images"));
-            return new[]
-            {
-                new IsoModule(config, "partition-config"),
-                new IsoModule(images[0], "guest-image real image"),
-                new IsoModule(images[1], "guest-image prot image"),
-                new IsoModule(images[2], "guest-image long image"),
-            };
+            string imageDirectory = Path.Combine(runDirectory, "images");
+            DemoGuests.Write(imageDirectory);
+            DemoGuests.WriteMultiboot(imageDirectory);
+            var modules = new IsoModule[images.Length + 1];
+            modules[0] = new IsoModule(config, "partition-config");
+            for (int i = 0; i < images.Length; i++)
+                modules[i + 1] = new IsoModule(Path.Combine(imageDirectory, images[i].Image), images[i].CommandLine);
+            return modules;
         }
 
         [Test]
         public void Guests_in_real_protected_and_long_mode_print_with_their_prefixes()
         {
             RunResult result = BootScenario.Bochs("partitions-three-modes", "exit=poweroff",
-                dir => ConfigAndGuests(dir, "configs/three-modes.json"), Timeout, "All partitions have halted or stopped");
+                dir => ConfigAndGuests(dir, "configs/three-modes.json",
+                    ("real.bin", "guest-image real image"), ("prot.bin", "guest-image prot image"), ("long.bin", "guest-image long image")),
+                Timeout, "All partitions have halted or stopped");
 
             BootScenario.AssertContains(result, "\nConfig: 3 partitions, valid\n");
             foreach (var (name, greeting) in new[] { ("real", "Hello from real mode"), ("prot", "Hello from 32-bit protected mode"), ("long", "Hello from 64-bit long mode") })
@@ -52,6 +58,29 @@ namespace Partition.Tests.SystemTests
                 BootScenario.AssertContains(result, $"\nPartition {name} halted; exits: CPUID 1, HLT 1, VMCALL 1, I/O instruction ");
             }
             BootScenario.AssertContains(result, "denied port accesses 1\n");
+        }
+
+        [Test]
+        public void Multiboot_and_Multiboot2_kernels_get_their_command_line_modules_and_memory_map()
+        {
+            RunResult result = BootScenario.Bochs("partitions-multiboot", "exit=poweroff",
+                dir => ConfigAndGuests(dir, "configs/multiboot-guests.json",
+                    ("mb1.bin", "guest-image mb1 kernel"), ("module.txt", "guest-image mb1 module0 the-module"),
+                    ("mb2.elf", "guest-image mb2 kernel"), ("module.txt", "guest-image mb2 module0 the-module")),
+                Timeout, "All partitions have halted or stopped");
+
+            BootScenario.AssertContains(result, "Partition mb1: 32-bit protected mode, 4 MiB");
+            BootScenario.AssertContains(result, "Multiboot kernel, entry 0x100020");
+            BootScenario.AssertContains(result, "Multiboot2 kernel, entry 0x200018");
+            foreach (var (name, greeting, cmdline) in new[] { ("mb1", "Hello from a Multiboot kernel", "mode=ping"), ("mb2", "Hello from a Multiboot2 kernel", "mode=pong") })
+            {
+                BootScenario.AssertContains(result, $"\n[{name}] {greeting}\n");
+                BootScenario.AssertContains(result, $"\n[{name}] cmdline: {cmdline}\n");
+                BootScenario.AssertContains(result, $"\n[{name}] module: text of a boot module\n");
+                BootScenario.AssertContains(result, $"\n[{name}] memory map entries: 2\n");
+                BootScenario.AssertContains(result, $"\n[{name}] done\n");
+                BootScenario.AssertContains(result, $"\nPartition {name} halted; exits: HLT 1, I/O instruction ");
+            }
         }
     }
 }

@@ -16,6 +16,30 @@ namespace Partition.Host.Guests
             ("long.bin", 64, 0x200000, 0x3E8, "Hello from 64-bit long mode"),
         };
 
+        /// <summary>
+        /// The images configs/multiboot-guests.json boots: a Multiboot kernel (flat, with
+        /// address fields), a Multiboot2 kernel (ELF32) and the text module both are given.
+        /// </summary>
+        public static string[] WriteMultiboot(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            const uint mb1Origin = 0x100000, mb2Origin = 0x200000;
+            var files = new (string Name, byte[] Bytes)[]
+            {
+                ("mb1.bin", TestGuest.MultibootKernel(1, mb1Origin, 0x3F8, "Hello from a Multiboot kernel")),
+                ("mb2.elf", Elf32.Wrap(TestGuest.MultibootKernel(2, mb2Origin, 0x3F8, "Hello from a Multiboot2 kernel"),
+                    mb2Origin, mb2Origin + TestGuest.Multiboot2HeaderSize)),
+                ("module.txt", System.Text.Encoding.ASCII.GetBytes("text of a boot module")),
+            };
+            var paths = new string[files.Length];
+            for (int i = 0; i < files.Length; i++)
+            {
+                paths[i] = Path.Combine(directory, files[i].Name);
+                File.WriteAllBytes(paths[i], files[i].Bytes);
+            }
+            return paths;
+        }
+
         /// <summary>Writes the three images into <paramref name="directory"/>; returns their paths.</summary>
         public static string[] Write(string directory)
         {

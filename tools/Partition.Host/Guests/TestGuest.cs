@@ -50,6 +50,135 @@ namespace Partition.Host.Guests
             return second.Assemble(origin, new Dictionary<string, ulong>());
         }
 
+        /// <summary>
+        /// A 32-bit Multiboot (1) or Multiboot2 kernel: a flat image loaded at <paramref name="origin"/>
+        /// whose header comes first, then code that checks the magic and prints its command line,
+        /// its first module's text and the number of memory-map entries from the boot information.
+        /// </summary>
+        public static byte[] MultibootKernel(int version, ulong origin, ushort uart, string greeting)
+        {
+            var addresses = new Dictionary<string, ulong>();
+            var first = new TestGuest(32, uart, name => addresses.GetValueOrDefault(name, origin));
+            first.EmitMultiboot(version, origin, greeting);
+            first.Assemble(origin, addresses);
+            var second = new TestGuest(32, uart, name => addresses[name]);
+            second.EmitMultiboot(version, origin, greeting);
+            return second.Assemble(origin, new Dictionary<string, ulong>());
+        }
+
+        public const int Multiboot1HeaderSize = 32;
+        public const int Multiboot2HeaderSize = 24;
+
+        private void EmitMultiboot(int version, ulong origin, string greeting)
+        {
+            var a = _a;
+            if (version == 1)
+            {
+                const uint magic = 0x1BADB002, flags = 1u << 0 | 1u << 1 | 1u << 16; // aligned modules, memory info, address fields
+                foreach (uint word in new[] { magic, flags, unchecked(0u - magic - flags), (uint)origin, (uint)origin, 0u, 0u, (uint)origin + Multiboot1HeaderSize })
+                    a.dd(word);
+            }
+            else
+            {
+                const uint magic = 0xE85250D6, length = Multiboot2HeaderSize;
+                foreach (uint word in new[] { magic, 0u, length, unchecked(0u - magic - length), 0u /* end tag: type 0, flags 0 */, 8u })
+                    a.dd(word);
+            }
+            Text("hello", greeting + "\n");
+            Text("cmdline", "cmdline: ");
+            Text("module", "module: ");
+            Text("mmap", "memory map entries: ");
+            Text("bad", "bad Multiboot magic\n");
+            Text("done", "done\n");
+            var bad = a.CreateLabel();
+            var end = a.CreateLabel();
+
+            a.mov(ebp, ebx);
+            a.cmp(eax, version == 1 ? 0x2BADB002u : 0x36D76289u);
+            a.jne(bad);
+            Print("hello");
+            if (version == 1)
+            {
+                Print("cmdline");
+                a.mov(esi, __dword_ptr[ebp + 16]);
+                a.call(LabelOf("print"));
+                NewLine();
+                Print("module");
+                a.mov(esi, __dword_ptr[ebp + 24]);   // mods_addr
+                a.mov(esi, __dword_ptr[esi]);        // first module's start
+                a.call(LabelOf("print"));
+                NewLine();
+                Print("mmap");
+                a.mov(eax, __dword_ptr[ebp + 44]);   // mmap_length
+                a.xor(edx, edx);
+                a.mov(ecx, 24);                      // each entry: size field + 20 bytes
+                a.div(ecx);
+                PrintDigitAl();
+            }
+            else
+            {
+                var loop = a.CreateLabel();
+                var next = a.CreateLabel();
+                var notCmdline = a.CreateLabel();
+                var notModule = a.CreateLabel();
+                a.lea(edi, __[ebp + 8]);
+                a.Label(ref loop);
+                a.mov(eax, __dword_ptr[edi]);
+                a.test(eax, eax);
+                a.jz(end);
+                a.cmp(eax, 1);
+                a.jne(notCmdline);
+                Print("cmdline");
+                a.lea(esi, __[edi + 8]);
+                a.call(LabelOf("print"));
+                NewLine();
+                a.jmp(next);
+                a.Label(ref notCmdline);
+                a.cmp(eax, 3);
+                a.jne(notModule);
+                Print("module");
+                a.mov(esi, __dword_ptr[edi + 8]);
+                a.call(LabelOf("print"));
+                NewLine();
+                a.jmp(next);
+                a.Label(ref notModule);
+                a.cmp(eax, 6);
+                a.jne(next);
+                Print("mmap");
+                a.mov(eax, __dword_ptr[edi + 4]);
+                a.sub(eax, 16);
+                a.xor(edx, edx);
+                a.div(__dword_ptr[edi + 8]);
+                PrintDigitAl();
+                a.Label(ref next);
+                a.mov(eax, __dword_ptr[edi + 4]);
+                a.add(eax, 7);
+                a.and(eax, ~7);
+                a.add(edi, eax);
+                a.jmp(loop);
+            }
+            a.Label(ref end);
+            Print("done");
+            a.hlt();
+            a.Label(ref bad);
+            Print("bad");
+            a.hlt();
+            EmitPrintRoutineAndData();
+        }
+
+        private void NewLine()
+        {
+            _a.mov(al, (byte)'\n');
+            OutAl();
+        }
+
+        private void PrintDigitAl()
+        {
+            _a.add(al, (byte)'0');
+            OutAl();
+            NewLine();
+        }
+
         private void EmitStandard(string greeting)
         {
             var a = _a;

@@ -73,6 +73,14 @@ Task("Test")
     totals = TestTotals.FromTrx(trxFile.FullPath);
 });
 
+Task("Benchmark")
+    .Description("Runs the exit benchmark in Bochs; prints and records the figures (artifacts/benchmarks/).")
+    .IsDependentOn("Image")
+    .Does(() =>
+{
+    Partition("bench");
+});
+
 Task("Run")
     .Description("Boots the demo configuration (configs/three-modes.json) in Bochs, streaming the serial console (optional --timeout=S).")
     .IsDependentOn("Image")

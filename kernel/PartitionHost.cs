@@ -149,10 +149,9 @@ namespace Partition.Kernel
                     ReportEntryInstructionFailure(vm, vmcs, error);
                     break;
                 }
-                ulong reason = vmcs.Read(cpu, VmcsField.ExitReason);
+                ulong reason = vmcs.LastExitReason;
                 context.Reason = (ushort)reason;
                 context.EntryFailure = (reason & ExitReasons.EntryFailureBit) != 0;
-                context.Qualification = vmcs.Read(cpu, VmcsField.ExitQualification);
                 if (context.Reason < ExitReasons.Count)
                     vm.ExitCounts[context.Reason]++;
                 ExitAction action = ExitDispatch.Dispatch(ref context);

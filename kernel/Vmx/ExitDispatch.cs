@@ -10,7 +10,11 @@ namespace Partition.Kernel
         Stop,
     }
 
-    /// <summary>One VM exit, as the handlers see it.</summary>
+    /// <summary>
+    /// One VM exit, as the handlers see it. Handlers run between a VM exit and the next entry,
+    /// with the vCPU's VMCS current on this CPU (the run loop guarantees it), so their VMREADs
+    /// and VMWRITEs go straight to the instructions without <see cref="Vmcs"/>'s checks.
+    /// </summary>
     public struct ExitContext
     {
         public VirtualCpu Vcpu;
@@ -20,54 +24,79 @@ namespace Partition.Kernel
         public ulong Qualification;
 
         public Vmcs Vmcs => Vcpu.Vmcs;
-        public ulong Read(VmcsField field) => Vcpu.Vmcs.Read(Cpu, field);
-        public void Write(VmcsField field, ulong value) => Vcpu.Vmcs.Write(Cpu, field, value);
+
+        public ulong Read(VmcsField field)
+        {
+            Vmx.Read(field, out ulong value);
+            return value;
+        }
+
+        public void Write(VmcsField field, ulong value) => Vmx.Write(field, value);
     }
 
     /// <summary>
     /// Exit dispatch: a table indexed by basic exit reason (SDM appendix C), bounds-checked,
-    /// with per-partition counters kept by the caller. A reason without a handler stops the
-    /// partition with a report; the hypervisor goes on.
+    /// each entry with its metadata (whether the handler needs the exit qualification, which
+    /// is then read for it: every VMREAD is paid on every exit), with per-partition counters
+    /// kept by the caller. A reason without a handler stops the partition with a report; the
+    /// hypervisor goes on.
     /// </summary>
     public static unsafe class ExitDispatch
     {
-        private static readonly delegate*<ref ExitContext, ExitAction>[] s_handlers = BuildTable();
-
-        private static delegate*<ref ExitContext, ExitAction>[] BuildTable()
+        private struct Entry
         {
-            var t = new delegate*<ref ExitContext, ExitAction>[ExitReasons.Count];
-            t[(int)ExitReason.ExternalInterrupt] = &Resume;
-            t[(int)ExitReason.InterruptWindow] = &Resume;
-            t[(int)ExitReason.PreemptionTimer] = &Resume;
-            t[(int)ExitReason.TripleFault] = &TripleFault;
-            t[(int)ExitReason.Cpuid] = &Cpuid;
-            t[(int)ExitReason.Hlt] = &Hlt;
-            t[(int)ExitReason.Vmcall] = &Vmcall;
-            t[(int)ExitReason.IoInstruction] = &Io;
-            t[(int)ExitReason.Rdmsr] = &DenyMsr;
-            t[(int)ExitReason.Wrmsr] = &DenyMsr;
-            t[(int)ExitReason.ControlRegisterAccess] = &ControlRegisterAccess;
-            t[(int)ExitReason.EptViolation] = &EptViolation;
-            t[(int)ExitReason.EptMisconfiguration] = &EptMisconfiguration;
-            t[(int)ExitReason.InvalidGuestState] = &EntryFailed;
-            t[(int)ExitReason.MsrLoading] = &EntryFailed;
-            t[(int)ExitReason.MachineCheckDuringEntry] = &EntryFailed;
+            public delegate*<ref ExitContext, ExitAction> Handle;
+            public bool NeedsQualification;
+        }
+
+        private static readonly Entry[] s_table = BuildTable();
+
+        private static Entry[] BuildTable()
+        {
+            var t = new Entry[ExitReasons.Count];
+            Set(t, ExitReason.ExternalInterrupt, &Resume, false);
+            Set(t, ExitReason.InterruptWindow, &Resume, false);
+            Set(t, ExitReason.PreemptionTimer, &Resume, false);
+            Set(t, ExitReason.TripleFault, &TripleFault, true);
+            Set(t, ExitReason.Cpuid, &Cpuid, false);
+            Set(t, ExitReason.Hlt, &Hlt, false);
+            Set(t, ExitReason.Vmcall, &Vmcall, false);
+            Set(t, ExitReason.IoInstruction, &Io, true);
+            Set(t, ExitReason.Rdmsr, &DenyMsr, false);
+            Set(t, ExitReason.Wrmsr, &DenyMsr, false);
+            Set(t, ExitReason.ControlRegisterAccess, &ControlRegisterAccess, true);
+            Set(t, ExitReason.EptViolation, &EptViolation, true);
+            Set(t, ExitReason.EptMisconfiguration, &EptMisconfiguration, true);
+            Set(t, ExitReason.InvalidGuestState, &EntryFailed, true);
+            Set(t, ExitReason.MsrLoading, &EntryFailed, true);
+            Set(t, ExitReason.MachineCheckDuringEntry, &EntryFailed, true);
             // VMX instructions in a guest: there is no nested VMX, so they raise #UD there.
             foreach (var reason in new[] { ExitReason.Vmclear, ExitReason.Vmlaunch, ExitReason.Vmptrld, ExitReason.Vmptrst,
                          ExitReason.Vmread, ExitReason.Vmresume, ExitReason.Vmwrite, ExitReason.Vmxoff, ExitReason.Vmxon,
                          ExitReason.Invept, ExitReason.Invvpid, ExitReason.Vmfunc })
-                t[(int)reason] = &InjectInvalidOpcode;
+                Set(t, reason, &InjectInvalidOpcode, false);
             return t;
+        }
+
+        private static void Set(Entry[] table, ExitReason reason, delegate*<ref ExitContext, ExitAction> handle, bool needsQualification)
+        {
+            table[(int)reason].Handle = handle;
+            table[(int)reason].NeedsQualification = needsQualification;
         }
 
         public static ExitAction Dispatch(ref ExitContext c)
         {
-            if (c.Reason < s_handlers.Length && s_handlers[c.Reason] != null)
-                return s_handlers[c.Reason](ref c);
-            return Stop(ref c, "an exit with no handler");
+            if (c.Reason >= s_table.Length || s_table[c.Reason].Handle == null)
+            {
+                c.Qualification = c.Read(VmcsField.ExitQualification);
+                return Stop(ref c, "an exit with no handler");
+            }
+            ref Entry entry = ref s_table[c.Reason];
+            c.Qualification = entry.NeedsQualification ? c.Read(VmcsField.ExitQualification) : 0;
+            return entry.Handle(ref c);
         }
 
-        public static bool HasHandler(int reason) => reason < s_handlers.Length && s_handlers[reason] != null;
+        public static bool HasHandler(int reason) => reason < s_table.Length && s_table[reason].Handle != null;
 
         private static ExitAction Resume(ref ExitContext c) => ExitAction.Resume;
 

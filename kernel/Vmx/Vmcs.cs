@@ -53,6 +53,9 @@ namespace Partition.Kernel
         /// <summary>The CPU on which this VMCS is active (loaded since its last VMCLEAR), or -1.</summary>
         public int ActiveCpu { get; private set; } = -1;
 
+        /// <summary>The exit reason field after the last VM exit (read once, on the exit path).</summary>
+        public ulong LastExitReason { get; private set; }
+
         /// <summary>The CPU's reason for the last VMfailValid, read from the VM-instruction error field.</summary>
         public VmInstructionError LastInstructionError { get; private set; }
 
@@ -154,6 +157,7 @@ namespace Partition.Kernel
             // A VM exit happened. Only an entry that got as far as the guest makes the VMCS
             // launched; a VM-entry failure (exit reason bit 31) leaves it clear (SDM 27.8).
             Vmx.Read(VmcsField.ExitReason, out ulong reason);
+            LastExitReason = reason;
             if ((reason & ExitReasons.EntryFailureBit) == 0)
                 LaunchState = VmcsLaunchState.Launched;
             return VmcsError.None;

@@ -166,6 +166,99 @@ namespace Partition.Host.Guests
             EmitPrintRoutineAndData();
         }
 
+        public const int BenchmarkIterations = 10000;
+
+        /// <summary>
+        /// A 64-bit guest that times <see cref="BenchmarkIterations"/> round trips of each kind of
+        /// exit with RDTSC (in Bochs one tick is one instruction) and prints
+        /// "bench NAME: TOTAL ticks for N, PER per round trip", then halts. The "loop" line is
+        /// the same loop without an exit: the cost that is not the exit's.
+        /// </summary>
+        public static byte[] ExitBenchmark(ulong origin, ushort uart)
+        {
+            var addresses = new Dictionary<string, ulong>();
+            var first = new TestGuest(64, uart, name => addresses.GetValueOrDefault(name, origin));
+            first.EmitBenchmark();
+            first.Assemble(origin, addresses);
+            var second = new TestGuest(64, uart, name => addresses[name]);
+            second.EmitBenchmark();
+            return second.Assemble(origin, new Dictionary<string, ulong>());
+        }
+
+        private void EmitBenchmark()
+        {
+            var a = _a;
+            Text("ticks", " ticks for 10000, ");
+            Text("per", " per round trip\n");
+            Text("done", "bench done\n");
+            Data("number", new byte[24]);
+            EmitTimedLoop("loop", () => a.nop());
+            EmitTimedLoop("vmcall", () => { a.xor(eax, eax); a.vmcall(); });
+            EmitTimedLoop("cpuid", () => { a.mov(eax, 0x40000000); a.cpuid(); });
+            EmitTimedLoop("io", () => { a.mov(dx, (ushort)(_uart + 7)); a.@out(dx, al); });
+            Print("done");
+            a.hlt();
+            EmitPrintNumber();
+            EmitPrintRoutineAndData();
+        }
+
+        // R12 = start TSC, R13 = iterations left (exits clobber RAX..RDX by design).
+        private void EmitTimedLoop(string name, Action body)
+        {
+            var a = _a;
+            Text("name_" + name, "bench " + name + ": ");
+            var loop = a.CreateLabel();
+            a.rdtsc();
+            a.shl(rdx, 32);
+            a.or(rax, rdx);
+            a.mov(r12, rax);
+            a.mov(r13d, BenchmarkIterations);
+            a.Label(ref loop);
+            body();
+            a.dec(r13d);
+            a.jnz(loop);
+            a.rdtsc();
+            a.shl(rdx, 32);
+            a.or(rax, rdx);
+            a.sub(rax, r12);
+            a.mov(r14, rax);
+            Print("name_" + name);
+            a.mov(rax, r14);
+            a.call(LabelOf("printNumber"));
+            Print("ticks");
+            a.mov(rax, r14);
+            a.xor(edx, edx);
+            a.mov(ecx, BenchmarkIterations);
+            a.div(rcx);
+            a.call(LabelOf("printNumber"));
+            Print("per");
+        }
+
+        // printNumber: RAX in decimal.
+        private void EmitPrintNumber()
+        {
+            var a = _a;
+            var printNumber = LabelOf("printNumber");
+            a.Label(ref printNumber);
+            _labels["printNumber"] = printNumber;
+            var digit = a.CreateLabel();
+            a.lea(rdi, __[LabelOf("number")]);
+            a.add(rdi, 23);
+            a.mov(__byte_ptr[rdi], 0);
+            a.mov(ecx, 10);
+            a.Label(ref digit);
+            a.xor(edx, edx);
+            a.div(rcx);
+            a.add(dl, (byte)'0');
+            a.dec(rdi);
+            a.mov(__byte_ptr[rdi], dl);
+            a.test(rax, rax);
+            a.jnz(digit);
+            a.mov(rsi, rdi);
+            a.call(LabelOf("print"));
+            a.ret();
+        }
+
         private void NewLine()
         {
             _a.mov(al, (byte)'\n');

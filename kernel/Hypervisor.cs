@@ -9,6 +9,23 @@ namespace Partition.Kernel
     {
         public const string Version = "0.1";
 
+        private static KernelCommandLine s_commandLine;
+
+        // A decimal number from the command line.
+        private static bool TryParseDecimal(string text, out ulong value)
+        {
+            value = 0;
+            if (string.IsNullOrEmpty(text))
+                return false;
+            for (int i = 0; i < text.Length; i++)
+            {
+                if (text[i] < '0' || text[i] > '9' || value > ulong.MaxValue / 10 - 10)
+                    return false;
+                value = value * 10 + (ulong)(text[i] - '0');
+            }
+            return true;
+        }
+
         public static void Boot(byte* multiboot2Information)
         {
             HypervisorConsole.Initialize();
@@ -20,6 +37,7 @@ namespace Partition.Kernel
             if (!BootInformation.TryParse(new ReadOnlySpan<byte>(multiboot2Information, (int)informationSize), out var boot, out string error))
                 Panic.Stop("Multiboot2 boot information", error);
             var commandLine = new KernelCommandLine(boot.CommandLine);
+            s_commandLine = commandLine;
             Machine.PowerOffWhenStopped = commandLine.Is("exit", "poweroff");
             PrintBootInformation(boot);
 
@@ -28,6 +46,10 @@ namespace Partition.Kernel
             HypervisorConsole.WriteLine("CPU 0: GDT, TSS and IDT installed (exceptions are reported, #DF/NMI/#MC on their own stack)");
 
             InitializePhysicalMemory(boot, (ulong)multiboot2Information, informationSize);
+            Tsc.Calibrate();
+            HypervisorConsole.Write("TSC: ");
+            HypervisorConsole.WriteDecimal(Tsc.TicksPerMillisecond);
+            HypervisorConsole.WriteLine(" ticks per ms (measured against the PIT)");
 
             if (commandLine.Is("selftest", "runtime"))
             {
@@ -72,7 +94,10 @@ namespace Partition.Kernel
             var machines = PartitionHost.CreateFromConfiguration(config, boot.Modules, 0);
             if (machines.Length == 0)
                 return;
-            PartitionHost.RunAll(machines, 0);
+            ulong deadline = 0;
+            if (TryParseDecimal(s_commandLine.Get("stop_after_ms"), out ulong milliseconds))
+                deadline = Tsc.Now + milliseconds * Tsc.TicksPerMillisecond;
+            PartitionHost.RunAll(machines, 0, config.Configuration.Schedules, deadline);
             HypervisorConsole.WriteLine("All partitions have halted or stopped");
         }
 

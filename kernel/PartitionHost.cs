@@ -1,12 +1,13 @@
 using System;
 using Partition.Configs;
+using Partition.Scheduler;
 
 namespace Partition.Kernel
 {
     /// <summary>
-    /// Creates the partitions the configuration describes and runs them on the boot CPU, one
-    /// after another, each until it halts or is stopped; then prints each partition's exit
-    /// counts by reason. (Time-slicing and the other CPUs come with the scheduler.)
+    /// Creates the partitions the configuration describes and runs them on the boot CPU under
+    /// that core's scheduling policy; then prints each partition's exit counts by reason and the
+    /// core's statistics. (The other CPUs are not started yet.)
     /// </summary>
     public static unsafe class PartitionHost
     {
@@ -117,37 +118,140 @@ namespace Partition.Kernel
             HypervisorConsole.WriteLine(" table pages");
         }
 
-        public static void RunAll(VirtualMachine[] machines, int cpu)
+        /// <summary>
+        /// Runs the partitions on this CPU under its configured policy until none is runnable or
+        /// <paramref name="deadline"/> (a TSC value; 0 for none) passes, then prints the
+        /// per-partition exits and this core's scheduling statistics.
+        /// </summary>
+        public static void RunAll(VirtualMachine[] machines, int cpu, ScheduleConfig[] schedules, ulong deadline)
         {
+            var core = CreateCore(machines, cpu, schedules);
+            ulong start = Tsc.Now;
+            bool timedOut = false;
+            while (true)
+            {
+                SchedulerEntity next = core.Policy.PickNext();
+                if (next == null)
+                    break;
+                var vcpu = (VirtualCpu)next.Owner;
+                if (core.Loaded != next)
+                {
+                    // Switching VMCSs on one core is VMPTRLD alone; the one switched away from
+                    // stays active here, so it resumes with VMRESUME, not a new launch.
+                    if (core.Loaded != null)
+                        core.Switches++;
+                    VmcsError loaded = vcpu.Vmcs.Load(cpu);
+                    if (loaded != VmcsError.None)
+                    {
+                        Stop(vcpu.Machine, Vmcs.Describe(loaded));
+                        next.Runnable = false;
+                        continue;
+                    }
+                    core.Loaded = next;
+                }
+                ulong slice = core.Policy.SliceFor(next);
+                if (slice != 0)
+                    Vmx.Write(VmcsField.VmxPreemptionTimerValue, Math.Max(1, slice >> Capabilities.PreemptionTimerRate));
+                ulong sliceStart = Tsc.Now;
+                RunSlice(vcpu, cpu);
+                core.EndSlice(next, Tsc.Now - sliceStart);
+                if (vcpu.Machine.State != VirtualMachineState.Runnable)
+                {
+                    next.Runnable = false;
+                    vcpu.Machine.Uart?.Flush();
+                    vcpu.Vmcs.Clear(cpu);
+                    if (core.Loaded == next)
+                        core.Loaded = null;
+                }
+                if (deadline != 0 && Tsc.Now >= deadline)
+                {
+                    timedOut = true;
+                    break;
+                }
+            }
+            if (timedOut)
+            {
+                HypervisorConsole.Write("Run time limit reached after ");
+                HypervisorConsole.WriteDecimal((Tsc.Now - start) / Tsc.TicksPerMillisecond);
+                HypervisorConsole.WriteLine(" ms (stop_after_ms)");
+            }
             foreach (var vm in machines)
             {
-                Run(vm.Cpu0, cpu);
                 vm.Uart?.Flush();
                 PrintSummary(vm);
             }
+            PrintCoreStatistics(core);
         }
 
-        /// <summary>Runs a vCPU on this CPU until it halts or its partition is stopped.</summary>
+        /// <summary>Runs one vCPU on this CPU, without a scheduler, until it halts or is stopped.</summary>
         public static void Run(VirtualCpu vcpu, int cpu)
+        {
+            if (vcpu.Vmcs.Load(cpu) != VmcsError.None)
+            {
+                Stop(vcpu.Machine, "VMPTRLD failed");
+                return;
+            }
+            while (vcpu.Machine.State == VirtualMachineState.Runnable)
+                RunSlice(vcpu, cpu);
+            vcpu.Vmcs.Clear(cpu);
+        }
+
+        // The core's policy from the config: dedicated for a lone dedicated vCPU, otherwise the
+        // core's schedule (round-robin if none is given), with the period divided among its vCPUs
+        // unless a vCPU names its own slice.
+        private static CoreControlBlock CreateCore(VirtualMachine[] machines, int cpu, ScheduleConfig[] schedules)
+        {
+            int count = 0;
+            bool anyShared = false;
+            ulong sliceMicroseconds = 0;
+            foreach (var vm in machines)
+            {
+                count++;
+                anyShared |= vm.Spec.SharedCore;
+                if (vm.Spec.SliceMicroseconds != 0)
+                    sliceMicroseconds = vm.Spec.SliceMicroseconds;
+            }
+            PolicyKind kind = PolicyKind.RoundRobin;
+            ulong period = ScheduleConfig.DefaultPeriodMicroseconds;
+            foreach (var schedule in schedules)
+            {
+                if (schedule.Core != cpu)
+                    continue;
+                kind = schedule.Policy == SchedulePolicy.Weighted ? PolicyKind.Weighted
+                    : schedule.Policy == SchedulePolicy.Dedicated ? PolicyKind.Dedicated : PolicyKind.RoundRobin;
+                period = schedule.PeriodMicroseconds;
+            }
+            if (count == 1 && !anyShared)
+                kind = PolicyKind.Dedicated;
+            if (sliceMicroseconds == 0)
+                sliceMicroseconds = period / (ulong)Math.Max(1, count);
+            var policy = SchedulingPolicy.Create(kind, Tsc.FromMicroseconds(sliceMicroseconds));
+            foreach (var vm in machines)
+            {
+                if (!policy.TryAdd(new SchedulerEntity(vm.Name, vm.Spec.Weight, vm.Cpu0)))
+                    Stop(vm, "no room on its core (a dedicated core takes one vCPU)");
+            }
+            return new CoreControlBlock(cpu, policy);
+        }
+
+        /// <summary>
+        /// Enters the vCPU (its VMCS current on this CPU) and handles exits until its slice ends
+        /// (preemption timer), it halts, or its partition is stopped.
+        /// </summary>
+        private static void RunSlice(VirtualCpu vcpu, int cpu)
         {
             var vm = vcpu.Machine;
             var vmcs = vcpu.Vmcs;
-            VmcsError error = vmcs.Load(cpu);
-            if (error != VmcsError.None)
-            {
-                Stop(vm, Vmcs.Describe(error));
-                return;
-            }
             if (!vcpu.Launched && !PassesEntryChecks(vcpu, cpu))
                 return;
             var context = new ExitContext { Vcpu = vcpu, Cpu = cpu };
             while (vm.State == VirtualMachineState.Runnable)
             {
-                error = vmcs.Run(cpu, vcpu.Registers);
+                VmcsError error = vmcs.Run(cpu, vcpu.Registers);
                 if (error != VmcsError.None)
                 {
                     ReportEntryInstructionFailure(vm, vmcs, error);
-                    break;
+                    return;
                 }
                 ulong reason = vmcs.LastExitReason;
                 context.Reason = (ushort)reason;
@@ -157,8 +261,50 @@ namespace Partition.Kernel
                 ExitAction action = ExitDispatch.Dispatch(ref context);
                 if (action == ExitAction.Halt)
                     vm.State = VirtualMachineState.Halted;
+                if (context.Reason == (ushort)ExitReason.PreemptionTimer)
+                    return;
             }
-            vmcs.Clear(cpu);
+        }
+
+        private static void PrintCoreStatistics(CoreControlBlock core)
+        {
+            var policy = core.Policy;
+            HypervisorConsole.Write("CPU ");
+            HypervisorConsole.WriteDecimal((ulong)core.Cpu);
+            HypervisorConsole.Write(": ");
+            HypervisorConsole.Write(policy.Kind == PolicyKind.Dedicated ? "dedicated" : policy.Kind == PolicyKind.RoundRobin ? "round-robin" : "weighted");
+            if (policy.Kind != PolicyKind.Dedicated && policy.Count > 0)
+            {
+                HypervisorConsole.Write(", slice ");
+                HypervisorConsole.WriteDecimal(policy.SliceFor(policy[0]));
+                HypervisorConsole.Write(" ticks");
+            }
+            HypervisorConsole.Write(", ");
+            HypervisorConsole.WriteDecimal(core.Switches);
+            HypervisorConsole.Write(" switches, ");
+            HypervisorConsole.WriteDecimal(core.GuestTicks);
+            HypervisorConsole.WriteLine(" guest ticks");
+            for (int i = 0; i < policy.Count; i++)
+            {
+                var e = policy[i];
+                HypervisorConsole.Write("  ");
+                HypervisorConsole.Write(e.Name);
+                HypervisorConsole.Write(": ");
+                HypervisorConsole.WriteDecimal(e.Slices);
+                HypervisorConsole.Write(" slices, share ");
+                WritePermille(core.SharePermille(e));
+                HypervisorConsole.Write(" (configured ");
+                WritePermille(core.ConfiguredSharePermille(e));
+                HypervisorConsole.WriteLine(")");
+            }
+        }
+
+        private static void WritePermille(ulong permille)
+        {
+            HypervisorConsole.WriteDecimal(permille / 10);
+            HypervisorConsole.Write(".");
+            HypervisorConsole.WriteDecimal(permille % 10);
+            HypervisorConsole.Write("%");
         }
 
         private static bool PassesEntryChecks(VirtualCpu vcpu, int cpu)
@@ -209,7 +355,8 @@ namespace Partition.Kernel
         {
             HypervisorConsole.Write("Partition ");
             HypervisorConsole.Write(vm.Name);
-            HypervisorConsole.Write(vm.State == VirtualMachineState.Halted ? " halted" : " stopped");
+            HypervisorConsole.Write(vm.State == VirtualMachineState.Halted ? " halted"
+                : vm.State == VirtualMachineState.Stopped ? " stopped" : " still runnable at the time limit");
             if (vm.State == VirtualMachineState.Stopped)
             {
                 HypervisorConsole.Write(" (");

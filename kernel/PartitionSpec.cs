@@ -30,6 +30,18 @@ namespace Partition.Kernel
             UartPort = uartPort;
         }
 
+        /// <summary>The core its vCPU runs on (from the config).</summary>
+        public int Core { get; private set; }
+
+        /// <summary>True if the core is shared (time-sliced with the preemption timer), false if dedicated.</summary>
+        public bool SharedCore { get; private set; }
+
+        /// <summary>Weight on a weighted core.</summary>
+        public ulong Weight { get; private set; } = 1;
+
+        /// <summary>Slice on a round-robin core, in microseconds (0: the core's period divided among its vCPUs).</summary>
+        public ulong SliceMicroseconds { get; private set; }
+
         /// <summary>True for a Multiboot kernel (loaded by <see cref="MultibootLoader"/>), false for a flat binary.</summary>
         public bool IsMultiboot { get; private set; }
 
@@ -71,6 +83,7 @@ namespace Partition.Kernel
                 return false;
             }
             int uartPort = partition.Devices.Uart == null ? -1 : partition.Devices.Uart.Port;
+            var vcpu = partition.Vcpus[0];
             if (boot.Kind == BootKind.Multiboot)
             {
                 // Multiboot kernels start in 32-bit protected mode; the loader finds the entry.
@@ -79,6 +92,7 @@ namespace Partition.Kernel
                     IsMultiboot = true,
                     CommandLine = boot.CommandLine,
                 };
+                spec.Place(vcpu);
                 unsupported = null;
                 return true;
             }
@@ -90,8 +104,17 @@ namespace Partition.Kernel
                 return false;
             }
             spec = new PartitionSpec(partition.Name, mode, partition.Memory[0].Size, boot.LoadAddress, entry, uartPort);
+            spec.Place(vcpu);
             unsupported = null;
             return true;
+        }
+
+        private void Place(VcpuConfig vcpu)
+        {
+            Core = vcpu.Core;
+            SharedCore = vcpu.Placement == VcpuPlacement.Shared;
+            Weight = vcpu.Weight;
+            SliceMicroseconds = vcpu.SliceMicroseconds;
         }
     }
 }

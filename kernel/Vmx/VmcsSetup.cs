@@ -62,12 +62,17 @@ namespace Partition.Kernel
             bool long64 = vm.Mode == GuestMode.Long64;
 
             // Controls.
-            uint pin = VmxControls.Adjust(caps.PinBased, VmxControls.PinExternalInterruptExiting | VmxControls.PinNmiExiting, out uint bad);
+            // The preemption timer only where the core is shared: a dedicated vCPU sees no exit
+            // caused by the scheduler.
+            bool timeSliced = vm.Spec.SharedCore;
+            uint pin = VmxControls.Adjust(caps.PinBased, VmxControls.PinExternalInterruptExiting | VmxControls.PinNmiExiting
+                | (timeSliced ? VmxControls.PinPreemptionTimer : 0), out uint bad);
             uint proc = VmxControls.Adjust(caps.PrimaryProcessorBased,
                 VmxControls.ProcHltExiting | VmxControls.ProcUseIoBitmaps | VmxControls.ProcUseMsrBitmaps | VmxControls.ProcActivateSecondary, out uint bad2);
             uint proc2 = VmxControls.Adjust(caps.SecondaryProcessorBased, VmxControls.Proc2EnableEpt | VmxControls.Proc2UnrestrictedGuest, out uint bad3);
             uint exit = VmxControls.Adjust(caps.Exit, VmxControls.ExitHostAddressSpaceSize | VmxControls.ExitAcknowledgeInterrupt
-                | VmxControls.ExitSaveEfer | VmxControls.ExitLoadEfer | VmxControls.ExitSavePat | VmxControls.ExitLoadPat, out uint bad4);
+                | VmxControls.ExitSaveEfer | VmxControls.ExitLoadEfer | VmxControls.ExitSavePat | VmxControls.ExitLoadPat
+                | (timeSliced ? VmxControls.ExitSavePreemptionTimer : 0), out uint bad4);
             uint entry = VmxControls.Adjust(caps.Entry, (long64 ? VmxControls.EntryIa32eModeGuest : 0)
                 | VmxControls.EntryLoadEfer | VmxControls.EntryLoadPat, out uint bad5);
             if ((bad | bad2 | bad3 | bad4 | bad5) != 0)

@@ -34,6 +34,8 @@ namespace Partition.Kernel
         public const uint ExitLoadPat = 1u << 19;
         public const uint ExitSaveEfer = 1u << 20;
         public const uint ExitLoadEfer = 1u << 21;
+        /// <summary>Saves the timer's remaining value on exit, so a slice survives the exits inside it.</summary>
+        public const uint ExitSavePreemptionTimer = 1u << 22;
 
         // VM-entry controls.
         public const uint EntryIa32eModeGuest = 1u << 9;

@@ -122,6 +122,8 @@ namespace Partition.Cli
                 Console.Out.WriteLine($"{path}: {new FileInfo(path).Length} bytes");
             foreach (string path in Partition.Host.Guests.DemoGuests.WriteMultiboot(directory))
                 Console.Out.WriteLine($"{path}: {new FileInfo(path).Length} bytes");
+            string spinner = Partition.Host.Guests.DemoGuests.WriteSpinner(directory);
+            Console.Out.WriteLine($"{spinner}: {new FileInfo(spinner).Length} bytes");
             return 0;
         }
 

@@ -40,6 +40,15 @@ namespace Partition.Host.Guests
             return paths;
         }
 
+        /// <summary>The never-halting guest configs/round-robin.json and configs/weighted.json run three times.</summary>
+        public static string WriteSpinner(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            string path = Path.Combine(directory, "spin.bin");
+            File.WriteAllBytes(path, TestGuest.Spinner(0x200000, 0x3F8));
+            return path;
+        }
+
         /// <summary>Writes the three images into <paramref name="directory"/>; returns their paths.</summary>
         public static string[] Write(string directory)
         {

@@ -259,6 +259,43 @@ namespace Partition.Host.Guests
             a.ret();
         }
 
+        /// <summary>
+        /// A 64-bit guest that never halts: it counts in R12 and prints "progress N" every
+        /// 2^18 iterations, so its share of a shared core shows in how far it gets.
+        /// </summary>
+        public static byte[] Spinner(ulong origin, ushort uart)
+        {
+            var addresses = new Dictionary<string, ulong>();
+            var first = new TestGuest(64, uart, name => addresses.GetValueOrDefault(name, origin));
+            first.EmitSpinner();
+            first.Assemble(origin, addresses);
+            var second = new TestGuest(64, uart, name => addresses[name]);
+            second.EmitSpinner();
+            return second.Assemble(origin, new Dictionary<string, ulong>());
+        }
+
+        private void EmitSpinner()
+        {
+            var a = _a;
+            Text("progress", "progress ");
+            Text("newline", "\n");
+            Data("number", new byte[24]);
+            var loop = a.CreateLabel();
+            a.xor(r12d, r12d);
+            a.Label(ref loop);
+            a.inc(r12);
+            a.test(r12d, 0x3FFFF);
+            a.jnz(loop);
+            Print("progress");
+            a.mov(rax, r12);
+            a.shr(rax, 18);
+            a.call(LabelOf("printNumber"));
+            Print("newline");
+            a.jmp(loop);
+            EmitPrintNumber();
+            EmitPrintRoutineAndData();
+        }
+
         private void NewLine()
         {
             _a.mov(al, (byte)'\n');

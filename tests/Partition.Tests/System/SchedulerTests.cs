@@ -1,0 +1,75 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Text.RegularExpressions;
+using NUnit.Framework;
+using Partition.Host;
+using Partition.Host.Guests;
+
+namespace Partition.Tests.SystemTests
+{
+    /// <summary>
+    /// Three never-halting guests share core 0 for two seconds of emulated time; the hypervisor
+    /// prints each one's share of the core next to the share its policy should give it.
+    /// </summary>
+    [TestFixture]
+    [Category("System")]
+    [Parallelizable(ParallelScope.All)]
+    public sealed class SchedulerTests
+    {
+        private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+        private static RunResult Boot(string name, string exampleConfig, params string[] partitions)
+        {
+            return BootScenario.Bochs(name, "exit=poweroff stop_after_ms=2000", dir =>
+            {
+                string repository = RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory).Root;
+                string config = Path.Combine(dir, Path.GetFileName(exampleConfig));
+                File.Copy(Path.Combine(repository, exampleConfig), config);
+                string spinner = DemoGuests.WriteSpinner(Path.Combine(dir, "images"));
+                var modules = new IsoModule[partitions.Length + 1];
+                modules[0] = new IsoModule(config, "partition-config");
+                for (int i = 0; i < partitions.Length; i++)
+                    modules[i + 1] = new IsoModule(spinner, $"guest-image {partitions[i]} image");
+                return modules;
+            }, Timeout, "All partitions have halted or stopped");
+        }
+
+        /// <summary>The measured and configured share of a partition, in percent.</summary>
+        private static (double Measured, double Configured) Share(RunResult result, string partition)
+        {
+            var match = Regex.Match(result.Serial, $@"\n  {partition}: (\d+) slices, share ([\d.]+)% \(configured ([\d.]+)%\)");
+            if (!match.Success)
+                Assert.Fail($"no share line for {partition}.\n{result.Report()}");
+            return (double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), double.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture));
+        }
+
+        private static void AssertWithinFivePercent(RunResult result, string partition, double expected)
+        {
+            var (measured, configured) = Share(result, partition);
+            Assert.That(configured, Is.EqualTo(expected).Within(0.1), $"{partition}'s configured share");
+            Assert.That(measured, Is.EqualTo(configured).Within(configured * 0.05), $"{partition}: {measured}% vs configured {configured}%\n{result.Report()}");
+            BootScenario.AssertContains(result, $"\n[{partition}] progress 1\n");
+        }
+
+        [Test]
+        public void Round_robin_gives_three_guests_equal_shares_and_each_makes_progress()
+        {
+            var result = Boot("scheduler-round-robin", "configs/round-robin.json", "a", "b", "c");
+            BootScenario.AssertContains(result, "Run time limit reached after ");
+            BootScenario.AssertContains(result, "CPU 0: round-robin, slice ");
+            foreach (string partition in new[] { "a", "b", "c" })
+                AssertWithinFivePercent(result, partition, 100.0 / 3);
+        }
+
+        [Test]
+        public void Weighted_one_two_four_gives_shares_of_one_two_and_four_sevenths()
+        {
+            var result = Boot("scheduler-weighted", "configs/weighted.json", "one", "two", "four");
+            BootScenario.AssertContains(result, "CPU 0: weighted, slice ");
+            AssertWithinFivePercent(result, "one", 100.0 / 7);
+            AssertWithinFivePercent(result, "two", 200.0 / 7);
+            AssertWithinFivePercent(result, "four", 400.0 / 7);
+        }
+    }
+}

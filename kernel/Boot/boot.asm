@@ -426,6 +426,38 @@ arch_halt:
     hlt
     ret
 
+; long arch_atomic_add(long* location, long value): returns the value before the add.
+global arch_atomic_add
+arch_atomic_add:
+    mov rax, rsi
+    lock xadd [rdi], rax
+    ret
+
+; int arch_compare_exchange(int* location, int value, int comparand): returns the old value.
+global arch_compare_exchange
+arch_compare_exchange:
+    mov eax, edx
+    lock cmpxchg [rdi], esi
+    ret
+
+; long arch_compare_exchange64(long* location, long value, long comparand)
+global arch_compare_exchange64
+arch_compare_exchange64:
+    mov rax, rdx
+    lock cmpxchg [rdi], rsi
+    ret
+
+; int arch_current_apic_id(): CPUID.1:EBX[31:24], the initial APIC ID.
+global arch_current_apic_id
+arch_current_apic_id:
+    push rbx
+    mov eax, 1
+    cpuid
+    mov eax, ebx
+    shr eax, 24
+    pop rbx
+    ret
+
 extern __image_end
 global arch_image_end
 arch_image_end:

@@ -3,8 +3,9 @@ namespace Internal.Runtime
     /// <summary>
     /// The image's allocator: a bump allocator over one arena given at start-up. Nothing is ever
     /// freed (the hypervisor allocates its structures at boot and reserves what partitions need
-    /// when they are created). Exhaustion is reported by the caller, never papered over.
-    /// Pure pointer arithmetic, so the host tests compile this file too.
+    /// when they are created). Exhaustion is reported by the caller, never papered over. Safe
+    /// on several CPUs at once: the bump is one atomic add (undone if it overshoots).
+    /// Pure pointer arithmetic and one atomic primitive, so the host tests compile this too.
     /// </summary>
     internal unsafe struct BootHeap
     {
@@ -26,14 +27,21 @@ namespace Internal.Runtime
         internal byte* TryAllocate(ulong size)
         {
             ulong aligned = (size + 7) & ~7UL;
-            if (aligned < size || aligned > (ulong)(_end - _next))
+            if (aligned < size || aligned > (ulong)(_end - _start))
                 return null;
-            byte* result = _next;
-            _next += aligned;
-            // The arena is zero at boot (it is .bss), but say so here rather than rely on it.
-            for (ulong i = 0; i < aligned; i += 8)
-                *(ulong*)(result + i) = 0;
-            return result;
+            fixed (byte** next = &_next)
+            {
+                byte* result = (byte*)Atomic.Add((long*)next, (long)aligned);
+                if (result > _end || aligned > (ulong)(_end - result))
+                {
+                    Atomic.Add((long*)next, -(long)aligned);
+                    return null;
+                }
+                // The arena is zero at boot (it is .bss), but say so here rather than rely on it.
+                for (ulong i = 0; i < aligned; i += 8)
+                    *(ulong*)(result + i) = 0;
+                return result;
+            }
         }
     }
 }

@@ -276,8 +276,10 @@ namespace System.Runtime
 namespace System.Runtime.CompilerServices
 {
     /// <summary>
-    /// Runs a class constructor the first time its type is used (ILC calls these by name).
-    /// One CPU runs managed code at boot; later CPUs find every constructor already run.
+    /// Runs a class constructor the first time its type is used (ILC calls these by name),
+    /// once across all CPUs: the first CPU claims the context with a marker naming itself and
+    /// runs the constructor; another CPU waits until it is done; the same CPU coming back
+    /// while the constructor runs (it touched its own type's statics) goes on, as in .NET.
     /// </summary>
     internal static unsafe class ClassConstructorRunner
     {
@@ -293,13 +295,26 @@ namespace System.Runtime.CompilerServices
             return nonGcStaticBase;
         }
 
+        // Constructor addresses are aligned code addresses, so an odd value cannot be one.
+        private static long RunningMarker(int cpu) => ((long)cpu << 8) | 1;
+
         public static void EnsureClassConstructorRun(StaticClassConstructionContext* context)
         {
-            nint cctor = context->cctorMethodAddress;
+            long* state = (long*)&context->cctorMethodAddress;
+            long cctor = *state;
             if (cctor == 0)
                 return;
-            context->cctorMethodAddress = 0;
-            ((delegate*<void>)cctor)();
+            long mine = RunningMarker(Internal.Runtime.Atomic.CurrentCpuId());
+            if (cctor == mine)
+                return;
+            if ((cctor & 1) == 0 && Internal.Runtime.Atomic.CompareExchange(state, mine, cctor) == cctor)
+            {
+                ((delegate*<void>)cctor)();
+                Internal.Runtime.Atomic.CompareExchange(state, 0, mine);
+                return;
+            }
+            // An atomic read each time round: the compiler may not keep the value in a register.
+            while (Internal.Runtime.Atomic.CompareExchange(state, 0, 0) != 0) { }
         }
     }
 

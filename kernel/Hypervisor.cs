@@ -65,10 +65,15 @@ namespace Partition.Kernel
             if (fault != null)
                 FaultInjection.Trigger(fault);
 
-            int cpuCount = CountProcessors(boot, multiboot2Information);
+            uint[] apicIds = FindProcessors(boot, multiboot2Information);
             var capabilities = EnterVmxRoot();
             PartitionHost.Initialize(capabilities, tables);
-            RunConfiguredPartitions(boot, cpuCount);
+            if (apicIds.Length > 1)
+            {
+                fixed (uint* ids = apicIds)
+                    Smp.StartAll(ids, apicIds.Length, tables, capabilities);
+            }
+            RunConfiguredPartitions(boot, Smp.CpuCount);
 
             HypervisorConsole.WriteLine(Machine.PowerOffWhenStopped
                 ? "Nothing left to run; powering off (exit=poweroff)"
@@ -97,12 +102,12 @@ namespace Partition.Kernel
             ulong deadline = 0;
             if (TryParseDecimal(s_commandLine.Get("stop_after_ms"), out ulong milliseconds))
                 deadline = Tsc.Now + milliseconds * Tsc.TicksPerMillisecond;
-            PartitionHost.RunAll(machines, 0, config.Configuration.Schedules, deadline);
+            Smp.RunPartitions(machines, config.Configuration.Schedules, deadline);
             HypervisorConsole.WriteLine("All partitions have halted or stopped");
         }
 
-        /// <summary>Processors from ACPI's MADT; without one, only the boot CPU is known.</summary>
-        private static int CountProcessors(BootInformation boot, byte* information)
+        /// <summary>APIC IDs of the processors in ACPI's MADT; without one, only the boot CPU is known.</summary>
+        private static uint[] FindProcessors(BootInformation boot, byte* information)
         {
             uint* apicIds = stackalloc uint[Acpi.MaxProcessors];
             byte* rsdp = boot.AcpiRsdpOffset == 0 ? null : information + boot.AcpiRsdpOffset;
@@ -111,7 +116,7 @@ namespace Partition.Kernel
             if (count == 0)
             {
                 HypervisorConsole.WriteLine("not found; assuming the boot CPU alone");
-                return 1;
+                return new uint[] { (uint)Cpu.CurrentApicId() };
             }
             HypervisorConsole.WriteDecimal((ulong)count);
             HypervisorConsole.Write(" processor(s), APIC IDs");
@@ -121,7 +126,10 @@ namespace Partition.Kernel
                 HypervisorConsole.WriteDecimal((ulong)apicIds[i]);
             }
             HypervisorConsole.WriteLine();
-            return count;
+            var result = new uint[count];
+            for (int i = 0; i < count; i++)
+                result[i] = apicIds[i];
+            return result;
         }
 
         private static VmxCapabilities EnterVmxRoot()

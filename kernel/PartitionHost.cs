@@ -16,6 +16,9 @@ namespace Partition.Kernel
 
         private static readonly string[] s_violations = new string[EntryChecks.MaxViolations];
 
+        /// <summary>The GDT, TSS and IDT of a CPU, for host state.</summary>
+        public static ProcessorTables TablesOf(int cpu) => cpu == 0 ? HostTables : Smp.TablesOf(cpu);
+
         public static void Initialize(VmxCapabilities capabilities, ProcessorTables hostTables)
         {
             Capabilities = capabilities;
@@ -148,12 +151,19 @@ namespace Partition.Kernel
                         continue;
                     }
                     core.Loaded = next;
+                    if (vcpu.HostCpu != cpu)
+                    {
+                        // The VMCS last ran elsewhere: its host state must name this CPU.
+                        var writer = new VmcsSetup.FieldWriter(vcpu.Vmcs, cpu);
+                        VmcsSetup.WriteHostState(ref writer, TablesOf(cpu));
+                        vcpu.HostCpu = cpu;
+                    }
                 }
                 ulong slice = core.Policy.SliceFor(next);
                 if (slice != 0)
                     Vmx.Write(VmcsField.VmxPreemptionTimerValue, Math.Max(1, slice >> Capabilities.PreemptionTimerRate));
                 ulong sliceStart = Tsc.Now;
-                RunSlice(vcpu, cpu);
+                RunSlice(vcpu, cpu, deadline);
                 core.EndSlice(next, Tsc.Now - sliceStart);
                 if (vcpu.Machine.State != VirtualMachineState.Runnable)
                 {
@@ -171,16 +181,21 @@ namespace Partition.Kernel
             }
             if (timedOut)
             {
-                HypervisorConsole.Write("Run time limit reached after ");
+                HypervisorConsole.BeginLine();
+                HypervisorConsole.Write("CPU ");
+                HypervisorConsole.WriteDecimal((ulong)cpu);
+                HypervisorConsole.Write(": run time limit reached after ");
                 HypervisorConsole.WriteDecimal((Tsc.Now - start) / Tsc.TicksPerMillisecond);
                 HypervisorConsole.WriteLine(" ms (stop_after_ms)");
+                HypervisorConsole.EndLine();
             }
             foreach (var vm in machines)
-            {
                 vm.Uart?.Flush();
+            HypervisorConsole.BeginLine();
+            foreach (var vm in machines)
                 PrintSummary(vm);
-            }
             PrintCoreStatistics(core);
+            HypervisorConsole.EndLine();
         }
 
         /// <summary>Runs one vCPU on this CPU, without a scheduler, until it halts or is stopped.</summary>
@@ -192,7 +207,7 @@ namespace Partition.Kernel
                 return;
             }
             while (vcpu.Machine.State == VirtualMachineState.Runnable)
-                RunSlice(vcpu, cpu);
+                RunSlice(vcpu, cpu, 0);
             vcpu.Vmcs.Clear(cpu);
         }
 
@@ -236,9 +251,10 @@ namespace Partition.Kernel
 
         /// <summary>
         /// Enters the vCPU (its VMCS current on this CPU) and handles exits until its slice ends
-        /// (preemption timer), it halts, or its partition is stopped.
+        /// (preemption timer), it halts, its partition is stopped, or the deadline has passed at
+        /// an exit (a dedicated vCPU has no timer: it is stopped at its next exit).
         /// </summary>
-        private static void RunSlice(VirtualCpu vcpu, int cpu)
+        private static void RunSlice(VirtualCpu vcpu, int cpu, ulong deadline)
         {
             var vm = vcpu.Machine;
             var vmcs = vcpu.Vmcs;
@@ -261,7 +277,7 @@ namespace Partition.Kernel
                 ExitAction action = ExitDispatch.Dispatch(ref context);
                 if (action == ExitAction.Halt)
                     vm.State = VirtualMachineState.Halted;
-                if (context.Reason == (ushort)ExitReason.PreemptionTimer)
+                if (context.Reason == (ushort)ExitReason.PreemptionTimer || (deadline != 0 && Tsc.Now >= deadline))
                     return;
             }
         }

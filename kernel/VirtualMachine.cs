@@ -29,6 +29,9 @@ namespace Partition.Kernel
         public Vmcs Vmcs { get; }
         public GuestRegisters* Registers { get; }
         public bool Launched => Vmcs.LaunchState == VmcsLaunchState.Launched;
+
+        /// <summary>The CPU whose host state (GDT, TSS, IDT) the VMCS holds; rewritten when it runs elsewhere.</summary>
+        public int HostCpu { get; set; } = -1;
     }
 
     /// <summary>
@@ -148,6 +151,9 @@ namespace Partition.Kernel
             vm.Cpu0 = new VirtualCpu(vm, 0, vmcs, registers);
             if (!VmcsSetup.TryConfigure(vm.Cpu0, capabilities, host, cpu, out error))
                 return false;
+            // Written back and inactive, so that whichever CPU runs the partition can load it.
+            vmcs.Clear(cpu);
+            vm.Cpu0.HostCpu = cpu;
             machine = vm;
             return true;
         }

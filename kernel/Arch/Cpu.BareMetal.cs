@@ -35,6 +35,10 @@ namespace Partition.Kernel
         public static partial void LoadTaskRegister(ushort selector) => ArchLoadTr(selector);
         public static partial ulong ExceptionStub(int vector) => ArchExceptionStubs[vector];
         public static partial ulong ImageEnd() => ArchImageEnd();
+        public static partial long AtomicAdd(long* location, long value) => ArchAtomicAdd(location, value);
+        public static partial long CompareExchange(long* location, long value, long comparand) => ArchCompareExchange64(location, value, comparand);
+        public static partial int CurrentApicId() => ArchCurrentApicId();
+        public static partial void ApTrampolineInfo(ulong* info) => ArchApTrampolineInfo(info);
         public static partial void Halt() => ArchHalt();
         public static partial void DisableInterrupts() => ArchDisableInterrupts();
         public static partial void Pause() => ArchPause();
@@ -61,6 +65,10 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_load_tr")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchLoadTr(uint selector);
         [RuntimeImport("*", "arch_exception_stub_table")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong* ArchExceptionStubTable();
         [RuntimeImport("*", "arch_image_end")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchImageEnd();
+        [RuntimeImport("*", "arch_atomic_add")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern long ArchAtomicAdd(long* location, long value);
+        [RuntimeImport("*", "arch_compare_exchange64")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern long ArchCompareExchange64(long* location, long value, long comparand);
+        [RuntimeImport("*", "arch_current_apic_id")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchCurrentApicId();
+        [RuntimeImport("*", "arch_ap_trampoline_info")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchApTrampolineInfo(ulong* info);
         [RuntimeImport("*", "arch_halt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchHalt();
         [RuntimeImport("*", "arch_disable_interrupts")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchDisableInterrupts();
         [RuntimeImport("*", "arch_pause")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchPause();

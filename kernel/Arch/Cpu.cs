@@ -38,6 +38,21 @@ namespace Partition.Kernel
         /// <summary>Physical address just past the loaded image, .bss included (linker symbol).</summary>
         public static partial ulong ImageEnd();
 
+        /// <summary>LOCK XADD: adds and returns the value before the add.</summary>
+        public static partial long AtomicAdd(long* location, long value);
+
+        /// <summary>LOCK CMPXCHG: stores <paramref name="value"/> if the location holds <paramref name="comparand"/>; returns the old value.</summary>
+        public static partial long CompareExchange(long* location, long value, long comparand);
+
+        /// <summary>The initial APIC ID of the CPU executing this.</summary>
+        public static partial int CurrentApicId();
+
+        /// <summary>
+        /// The AP trampoline: [0] start, [1] end, [2..5] mailbox offsets (CR3, stack, entry, CPU
+        /// index), [6] the AP entry routine, [7] the physical address it must be copied to.
+        /// </summary>
+        public static partial void ApTrampolineInfo(ulong* info);
+
         public static partial void Halt();
         public static partial void DisableInterrupts();
         public static partial void Pause();

@@ -16,6 +16,7 @@ HEAP_SIZE          equ 16 * 1024 * 1024
 COM1               equ 0x3F8
 
 extern partition_runtime_start
+extern partition_ap_main
 extern partition_exception_handler
 extern partition_resolve_interface
 extern __modules_start
@@ -655,6 +656,95 @@ vm_exit_entry:
     pop rbx
     pop rbp
     xor eax, eax
+    ret
+
+
+; ---------------------------------------------------------------------------------------------
+; Application-processor start-up. The boot CPU copies ap_trampoline_start..ap_trampoline_end to
+; AP_TRAMPOLINE (below 1 MiB, page aligned: the SIPI vector is its page number), fills the
+; mailbox at its end, and sends INIT-SIPI-SIPI. The AP starts here in real mode at
+; AP_TRAMPOLINE:0, goes straight to long mode (PE and PG set together, with EFER.LME) on the
+; boot CPU's page tables, and calls partition_ap_main(cpu index) on its own stack. Code here
+; runs at AP_TRAMPOLINE, not where it was linked: it addresses only through AP_TRAMPOLINE.
+AP_TRAMPOLINE equ 0x8000
+%define AP(label) (AP_TRAMPOLINE + (label - ap_trampoline_start))
+
+section .text
+bits 16
+ap_trampoline_start:
+    cli
+    xor ax, ax
+    mov ds, ax
+    lgdt [AP(ap_gdt_pointer)]
+    mov eax, cr4
+    or eax, (1 << 5)                    ; PAE
+    mov cr4, eax
+    mov eax, [AP(ap_cr3)]
+    mov cr3, eax
+    mov ecx, 0xC0000080                 ; IA32_EFER.LME
+    rdmsr
+    or eax, (1 << 8)
+    wrmsr
+    mov eax, cr0
+    or eax, (1 << 31) | (1 << 16) | 1   ; PG, WP, PE
+    mov cr0, eax
+    jmp dword 0x08:AP(ap_long_mode)
+
+bits 64
+ap_long_mode:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    xor eax, eax
+    mov fs, ax
+    mov gs, ax
+    mov rsp, [abs AP(ap_stack)]
+    mov rax, cr0                        ; SSE, as on the boot CPU
+    and rax, ~(1 << 2)
+    or rax, (1 << 1)
+    mov cr0, rax
+    mov rax, cr4
+    or rax, (1 << 9) | (1 << 10)
+    mov cr4, rax
+    mov edi, [abs AP(ap_cpu_index)]
+    mov rax, [abs AP(ap_entry)]
+    call rax
+.halt:
+    cli
+    hlt
+    jmp .halt
+
+align 8
+ap_gdt:
+    dq 0
+    dq 0x00AF9A000000FFFF
+    dq 0x00CF92000000FFFF
+ap_gdt_pointer:
+    dw 23
+    dd AP(ap_gdt)
+align 8
+ap_cr3:         dq 0
+ap_stack:       dq 0
+ap_entry:       dq 0
+ap_cpu_index:   dq 0
+ap_trampoline_end:
+
+; void arch_ap_trampoline_info(ulong* info): start, end, and the mailbox offsets (CR3, stack,
+; entry, CPU index), and the physical address the trampoline must be copied to.
+global arch_ap_trampoline_info
+arch_ap_trampoline_info:
+    lea rax, [rel ap_trampoline_start]
+    mov [rdi], rax
+    lea rax, [rel ap_trampoline_end]
+    mov [rdi + 8], rax
+    mov qword [rdi + 16], ap_cr3 - ap_trampoline_start
+    mov qword [rdi + 24], ap_stack - ap_trampoline_start
+    mov qword [rdi + 32], ap_entry - ap_trampoline_start
+    mov qword [rdi + 40], ap_cpu_index - ap_trampoline_start
+    lea rax, [rel partition_ap_main]
+    mov [rdi + 48], rax
+    mov qword [rdi + 56], AP_TRAMPOLINE
     ret
 
 section .data

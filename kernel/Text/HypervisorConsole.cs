@@ -11,6 +11,15 @@ namespace Partition.Kernel
     {
         private static Uart16550 s_uart;
         private static bool s_ready;
+        private static readonly SpinLock s_lock = new SpinLock();
+
+        /// <summary>
+        /// Keeps what a CPU writes between <see cref="BeginLine"/> and <see cref="EndLine"/>
+        /// together: partition lines and reports from several CPUs never interleave mid-line.
+        /// </summary>
+        public static void BeginLine() => s_lock.Enter();
+
+        public static void EndLine() => s_lock.Exit();
 
         public static void Initialize()
         {

@@ -10,6 +10,7 @@ namespace Partition.Kernel
         {
             var vm = c.Vcpu.Machine;
             vm.Uart?.Flush();
+            HypervisorConsole.BeginLine();
             HypervisorConsole.Write("*** partition ");
             HypervisorConsole.Write(vm.Name);
             HypervisorConsole.Write(" vCPU ");
@@ -36,6 +37,7 @@ namespace Partition.Kernel
             Line("RAX", r->Rax, "RBX", r->Rbx, "RCX", r->Rcx);
             Line("RDX", r->Rdx, "RSI", r->Rsi, "RDI", r->Rdi);
             Line("RBP", r->Rbp, "R8 ", r->R8, "R9 ", r->R9);
+            HypervisorConsole.EndLine();
         }
 
         private static void Line(string n1, ulong v1, string n2, ulong v2, string n3, ulong v3)

@@ -60,6 +60,27 @@ namespace Partition.Kernel
             vmxonRegion = 0;
             if (!IsSupported())
                 return VmxEnableError.NotSupported;
+            vmxonRegion = AllocateRegion(capabilities);
+            return EnterWithRegion(capabilities, vmxonRegion);
+        }
+
+        /// <summary>
+        /// A VMXON region: a zeroed page starting with the revision identifier (bits 30:0; bit 31
+        /// must be 0, SDM Vol. 3C, 25.11.5). Allocated by the boot CPU for every CPU, so that a
+        /// starting CPU allocates nothing.
+        /// </summary>
+        public static ulong AllocateRegion(VmxCapabilities capabilities)
+        {
+            ulong region = PageAllocator.AllocateZeroedPage();
+            *(uint*)region = capabilities.RevisionId;
+            return region;
+        }
+
+        /// <summary>Enters VMX root operation on the calling CPU with a prepared region.</summary>
+        public static VmxEnableError EnterWithRegion(VmxCapabilities capabilities, ulong vmxonRegion)
+        {
+            if (!IsSupported())
+                return VmxEnableError.NotSupported;
 
             ulong featureControl = Cpu.ReadMsr(Msr.FeatureControl);
             if (!TryPrepareFeatureControl(featureControl, out ulong newFeatureControl))
@@ -70,9 +91,6 @@ namespace Partition.Kernel
             Cpu.WriteCr0(ApplyFixedBits(Cpu.ReadCr0(), capabilities.Cr0Fixed0, capabilities.Cr0Fixed1));
             Cpu.WriteCr4(ApplyFixedBits(Cpu.ReadCr4() | Cr4Vmxe, capabilities.Cr4Fixed0, capabilities.Cr4Fixed1));
 
-            vmxonRegion = PageAllocator.AllocateZeroedPage();
-            // Bits 30:0 hold the revision identifier; bit 31 must be 0 (SDM Vol. 3C, 25.11.5).
-            *(uint*)vmxonRegion = capabilities.RevisionId;
             return Vmx.On(vmxonRegion) == VmxInstructionStatus.Succeeded ? VmxEnableError.None : VmxEnableError.VmxonFailed;
         }
 

@@ -37,10 +37,14 @@ namespace Partition.Tests.SystemTests
             Bochs(name, commandLine, null, timeout, fragments);
 
         /// <summary>As <see cref="Bochs(string, string, TimeSpan, string[])"/>, with boot modules (guest images, configs).</summary>
-        public static RunResult Bochs(string name, string commandLine, Func<string, IsoModule[]> modules, TimeSpan timeout, params string[] fragments)
+        public static RunResult Bochs(string name, string commandLine, Func<string, IsoModule[]> modules, TimeSpan timeout, params string[] fragments) =>
+            Bochs(name, commandLine, modules, null, timeout, fragments);
+
+        /// <summary>As above, on an emulated machine described by <paramref name="options"/> (e.g. more CPUs).</summary>
+        public static RunResult Bochs(string name, string commandLine, Func<string, IsoModule[]> modules, BochsOptions options, TimeSpan timeout, params string[] fragments)
         {
             var (iso, runDirectory) = Prepare(name, commandLine, modules);
-            using var run = new BochsRun(iso, runDirectory);
+            using var run = new BochsRun(iso, runDirectory, options);
             run.Start();
             return run.WaitForSerial(fragments, timeout);
         }

@@ -19,9 +19,12 @@ namespace Partition.Tests.SystemTests
     {
         private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
-        private static RunResult Boot(string name, string exampleConfig, params string[] partitions)
+        private static RunResult Boot(string name, string exampleConfig, params string[] partitions) =>
+            Boot(name, exampleConfig, 1, partitions);
+
+        private static RunResult Boot(string name, string exampleConfig, int cpus, params string[] partitions)
         {
-            return BootScenario.Bochs(name, "exit=poweroff stop_after_ms=2000", dir =>
+            return BootScenario.Bochs(name, cpus == 1 ? "exit=poweroff stop_after_ms=2000" : "exit=poweroff stop_after_ms=1000", dir =>
             {
                 string repository = RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory).Root;
                 string config = Path.Combine(dir, Path.GetFileName(exampleConfig));
@@ -32,7 +35,7 @@ namespace Partition.Tests.SystemTests
                 for (int i = 0; i < partitions.Length; i++)
                     modules[i + 1] = new IsoModule(spinner, $"guest-image {partitions[i]} image");
                 return modules;
-            }, Timeout, "All partitions have halted or stopped");
+            }, new BochsOptions { CpuCount = cpus }, Timeout, "All partitions have halted or stopped");
         }
 
         /// <summary>The measured and configured share of a partition, in percent.</summary>
@@ -56,10 +59,25 @@ namespace Partition.Tests.SystemTests
         public void Round_robin_gives_three_guests_equal_shares_and_each_makes_progress()
         {
             var result = Boot("scheduler-round-robin", "configs/round-robin.json", "a", "b", "c");
-            BootScenario.AssertContains(result, "Run time limit reached after ");
+            BootScenario.AssertContains(result, "\nCPU 0: run time limit reached after ");
             BootScenario.AssertContains(result, "CPU 0: round-robin, slice ");
             foreach (string partition in new[] { "a", "b", "c" })
                 AssertWithinFivePercent(result, partition, 100.0 / 3);
+        }
+
+        [Test]
+        public void Two_cpus_start_and_run_a_dedicated_core_beside_a_shared_one()
+        {
+            var result = Boot("scheduler-two-cores", "configs/two-cores.json", 2, "alpha", "beta", "gamma");
+            BootScenario.AssertContains(result, "\nACPI MADT: 2 processor(s)");
+            BootScenario.AssertContains(result, "\nCPU 1 (APIC ID 1): online, in VMX root operation\n");
+            BootScenario.AssertContains(result, "\nCPU 1: dedicated, 0 switches, ");
+            BootScenario.AssertContains(result, "\n  alpha: 1 slices, share 100.0% (configured 100.0%)\n");
+            // A dedicated vCPU takes no exit caused by the scheduler.
+            Assert.That(result.Serial, Does.Match(@"\nPartition alpha still runnable at the time limit; exits: I/O instruction \d+, total \d+\n"), result.Report());
+            AssertWithinFivePercent(result, "beta", 50);
+            AssertWithinFivePercent(result, "gamma", 50);
+            BootScenario.AssertContains(result, "\n[alpha] progress 1\n");
         }
 
         [Test]

@@ -102,6 +102,10 @@ namespace Partition.Kernel
             ulong deadline = 0;
             if (TryParseDecimal(s_commandLine.Get("stop_after_ms"), out ulong milliseconds))
                 deadline = Tsc.Now + milliseconds * Tsc.TicksPerMillisecond;
+            foreach (var scriptModule in boot.Modules)
+                if (scriptModule.CommandLine == Management.ScriptModule)
+                    Management.LoadScript(new ReadOnlySpan<byte>((void*)scriptModule.Start, (int)scriptModule.Size));
+            Management.Start(machines);
             Smp.RunPartitions(machines, config.Configuration.Schedules, deadline);
             HypervisorConsole.WriteLine("All partitions have halted or stopped");
         }

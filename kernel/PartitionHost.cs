@@ -121,83 +121,6 @@ namespace Partition.Kernel
             HypervisorConsole.WriteLine(" table pages");
         }
 
-        /// <summary>
-        /// Runs the partitions on this CPU under its configured policy until none is runnable or
-        /// <paramref name="deadline"/> (a TSC value; 0 for none) passes, then prints the
-        /// per-partition exits and this core's scheduling statistics.
-        /// </summary>
-        public static void RunAll(VirtualMachine[] machines, int cpu, ScheduleConfig[] schedules, ulong deadline)
-        {
-            var core = CreateCore(machines, cpu, schedules);
-            ulong start = Tsc.Now;
-            bool timedOut = false;
-            while (true)
-            {
-                SchedulerEntity next = core.Policy.PickNext();
-                if (next == null)
-                    break;
-                var vcpu = (VirtualCpu)next.Owner;
-                if (core.Loaded != next)
-                {
-                    // Switching VMCSs on one core is VMPTRLD alone; the one switched away from
-                    // stays active here, so it resumes with VMRESUME, not a new launch.
-                    if (core.Loaded != null)
-                        core.Switches++;
-                    VmcsError loaded = vcpu.Vmcs.Load(cpu);
-                    if (loaded != VmcsError.None)
-                    {
-                        Stop(vcpu.Machine, Vmcs.Describe(loaded));
-                        next.Runnable = false;
-                        continue;
-                    }
-                    core.Loaded = next;
-                    if (vcpu.HostCpu != cpu)
-                    {
-                        // The VMCS last ran elsewhere: its host state must name this CPU.
-                        var writer = new VmcsSetup.FieldWriter(vcpu.Vmcs, cpu);
-                        VmcsSetup.WriteHostState(ref writer, TablesOf(cpu));
-                        vcpu.HostCpu = cpu;
-                    }
-                }
-                ulong slice = core.Policy.SliceFor(next);
-                if (slice != 0)
-                    Vmx.Write(VmcsField.VmxPreemptionTimerValue, Math.Max(1, slice >> Capabilities.PreemptionTimerRate));
-                ulong sliceStart = Tsc.Now;
-                RunSlice(vcpu, cpu, deadline);
-                core.EndSlice(next, Tsc.Now - sliceStart);
-                if (vcpu.Machine.State != VirtualMachineState.Runnable)
-                {
-                    next.Runnable = false;
-                    vcpu.Machine.Uart?.Flush();
-                    vcpu.Vmcs.Clear(cpu);
-                    if (core.Loaded == next)
-                        core.Loaded = null;
-                }
-                if (deadline != 0 && Tsc.Now >= deadline)
-                {
-                    timedOut = true;
-                    break;
-                }
-            }
-            if (timedOut)
-            {
-                HypervisorConsole.BeginLine();
-                HypervisorConsole.Write("CPU ");
-                HypervisorConsole.WriteDecimal((ulong)cpu);
-                HypervisorConsole.Write(": run time limit reached after ");
-                HypervisorConsole.WriteDecimal((Tsc.Now - start) / Tsc.TicksPerMillisecond);
-                HypervisorConsole.WriteLine(" ms (stop_after_ms)");
-                HypervisorConsole.EndLine();
-            }
-            foreach (var vm in machines)
-                vm.Uart?.Flush();
-            HypervisorConsole.BeginLine();
-            foreach (var vm in machines)
-                PrintSummary(vm);
-            PrintCoreStatistics(core);
-            HypervisorConsole.EndLine();
-        }
-
         /// <summary>Runs one vCPU on this CPU, without a scheduler, until it halts or is stopped.</summary>
         public static void Run(VirtualCpu vcpu, int cpu)
         {
@@ -207,14 +130,14 @@ namespace Partition.Kernel
                 return;
             }
             while (vcpu.Machine.State == VirtualMachineState.Runnable)
-                RunSlice(vcpu, cpu, 0);
+                RunSlice(vcpu, cpu, 0, false);
             vcpu.Vmcs.Clear(cpu);
         }
 
         // The core's policy from the config: dedicated for a lone dedicated vCPU, otherwise the
         // core's schedule (round-robin if none is given), with the period divided among its vCPUs
         // unless a vCPU names its own slice.
-        private static CoreControlBlock CreateCore(VirtualMachine[] machines, int cpu, ScheduleConfig[] schedules)
+        public static CoreControlBlock CreateCore(VirtualMachine[] machines, int cpu, ScheduleConfig[] schedules)
         {
             int count = 0;
             bool anyShared = false;
@@ -243,7 +166,9 @@ namespace Partition.Kernel
             var policy = SchedulingPolicy.Create(kind, Tsc.FromMicroseconds(sliceMicroseconds));
             foreach (var vm in machines)
             {
-                if (!policy.TryAdd(new SchedulerEntity(vm.Name, vm.Spec.Weight, vm.Cpu0)))
+                var entity = new SchedulerEntity(vm.Name, vm.Spec.Weight, vm.Cpu0);
+                vm.Cpu0.Entity = entity;
+                if (!policy.TryAdd(entity))
                     Stop(vm, "no room on its core (a dedicated core takes one vCPU)");
             }
             return new CoreControlBlock(cpu, policy);
@@ -254,7 +179,7 @@ namespace Partition.Kernel
         /// (preemption timer), it halts, its partition is stopped, or the deadline has passed at
         /// an exit (a dedicated vCPU has no timer: it is stopped at its next exit).
         /// </summary>
-        private static void RunSlice(VirtualCpu vcpu, int cpu, ulong deadline)
+        public static void RunSlice(VirtualCpu vcpu, int cpu, ulong deadline, bool serveConsole)
         {
             var vm = vcpu.Machine;
             var vmcs = vcpu.Vmcs;
@@ -279,10 +204,13 @@ namespace Partition.Kernel
                     vm.State = VirtualMachineState.Halted;
                 if (context.Reason == (ushort)ExitReason.PreemptionTimer || (deadline != 0 && Tsc.Now >= deadline))
                     return;
+                // The core's mailbox or the console has work: let the run loop see it.
+                if (serveConsole && Management.HasInput || CoreRunner.Of(cpu) is { HasRequests: true })
+                    return;
             }
         }
 
-        private static void PrintCoreStatistics(CoreControlBlock core)
+        public static void PrintCoreStatistics(CoreControlBlock core, ulong migrations)
         {
             var policy = core.Policy;
             HypervisorConsole.Write("CPU ");
@@ -298,6 +226,8 @@ namespace Partition.Kernel
             HypervisorConsole.Write(", ");
             HypervisorConsole.WriteDecimal(core.Switches);
             HypervisorConsole.Write(" switches, ");
+            HypervisorConsole.WriteDecimal(migrations);
+            HypervisorConsole.Write(" migrations out, ");
             HypervisorConsole.WriteDecimal(core.GuestTicks);
             HypervisorConsole.WriteLine(" guest ticks");
             for (int i = 0; i < policy.Count; i++)
@@ -361,7 +291,7 @@ namespace Partition.Kernel
             Stop(vm, Vmcs.Describe(error));
         }
 
-        private static void Stop(VirtualMachine vm, string why)
+        public static void Stop(VirtualMachine vm, string why)
         {
             vm.State = VirtualMachineState.Stopped;
             vm.StopReason = why;
@@ -372,7 +302,7 @@ namespace Partition.Kernel
             HypervisorConsole.Write("Partition ");
             HypervisorConsole.Write(vm.Name);
             HypervisorConsole.Write(vm.State == VirtualMachineState.Halted ? " halted"
-                : vm.State == VirtualMachineState.Stopped ? " stopped" : " still runnable at the time limit");
+                : vm.State == VirtualMachineState.Stopped ? " stopped" : vm.Paused ? " paused" : " still runnable at the time limit");
             if (vm.State == VirtualMachineState.Stopped)
             {
                 HypervisorConsole.Write(" (");

@@ -30,6 +30,9 @@ namespace Partition.Kernel
             UartPort = uartPort;
         }
 
+        /// <summary>True for the host partition: it may make management hypercalls.</summary>
+        public bool IsHost { get; private set; }
+
         /// <summary>The core its vCPU runs on (from the config).</summary>
         public int Core { get; private set; }
 
@@ -92,7 +95,7 @@ namespace Partition.Kernel
                     IsMultiboot = true,
                     CommandLine = boot.CommandLine,
                 };
-                spec.Place(vcpu);
+                spec.Place(vcpu, partition.Role);
                 unsupported = null;
                 return true;
             }
@@ -104,13 +107,14 @@ namespace Partition.Kernel
                 return false;
             }
             spec = new PartitionSpec(partition.Name, mode, partition.Memory[0].Size, boot.LoadAddress, entry, uartPort);
-            spec.Place(vcpu);
+            spec.Place(vcpu, partition.Role);
             unsupported = null;
             return true;
         }
 
-        private void Place(VcpuConfig vcpu)
+        private void Place(VcpuConfig vcpu, PartitionRole role)
         {
+            IsHost = role == PartitionRole.Host;
             Core = vcpu.Core;
             SharedCore = vcpu.Placement == VcpuPlacement.Shared;
             Weight = vcpu.Weight;

@@ -57,6 +57,17 @@ namespace Partition.Kernel
             int IShape.Sides => 6;
         }
 
+        // References between value fields: copying it walks the references with the write
+        // barrier helper, which must advance its pointers (RhpByRefAssignRef).
+        public struct Mixed
+        {
+            public object First;
+            public int Kind;
+            public object Second;
+            public long Number;
+            public string Third;
+        }
+
         public struct Counter : IValue<int>
         {
             public int Count;
@@ -121,6 +132,7 @@ namespace Partition.Kernel
             r.Check("delegate to an instance method", area() == 25);
 
             r.Check("static constructor with an array", Lazy.Table[3] == 9);
+            r.Check("struct copies keep every field after a reference", CopyMixed());
             r.Check("string concat and equality", string.Concat("VT", "-", "x") == "VT-x" && "VT-x" != "VT-d");
             r.Check("string hash is stable", "Partition".GetHashCode() == "Partition".GetHashCode());
             Span<byte> bytes = stackalloc byte[4];
@@ -143,6 +155,19 @@ namespace Partition.Kernel
                 total += s.Area() + s.Sides;
             return total;
         }
+
+        // A struct passed by value and stored into an array: ILC copies it with the write
+        // barrier helper for each reference and MOVSQ for the value fields in between.
+        private static bool CopyMixed()
+        {
+            var copies = new Mixed[2];
+            Store(copies, 1, new Mixed { First = "a", Kind = 7, Second = "b", Number = 0x1234_5678_9ABC, Third = "c" });
+            Mixed m = copies[1];
+            return (string)m.First == "a" && m.Kind == 7 && (string)m.Second == "b" && m.Number == 0x1234_5678_9ABC && m.Third == "c";
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static void Store(Mixed[] array, int index, Mixed value) => array[index] = value;
 
         private static int GetValue<T>(T value) where T : IValue<int> => value.Get();
 

@@ -18,9 +18,6 @@ namespace Partition.Kernel
         private static readonly ulong[] s_vmxonRegions = new ulong[MaxCpus];
         private static readonly uint[] s_apicIds = new uint[MaxCpus];
         private static readonly long[] s_state = new long[MaxCpus];
-        private static readonly VirtualMachine[][] s_work = new VirtualMachine[MaxCpus][];
-        private static ScheduleConfig[] s_schedules;
-        private static ulong s_deadline;
         private static VmxCapabilities s_capabilities;
         private static int s_count = 1;
 
@@ -106,49 +103,28 @@ namespace Partition.Kernel
             {
                 while (Read(cpu) != WorkPosted)
                     Cpu.Pause();
-                PartitionHost.RunAll(s_work[cpu], cpu, s_schedules, s_deadline);
+                CoreRunner.Of(cpu).Run();
                 Write(cpu, WorkDone);
             }
         }
 
         /// <summary>
-        /// Runs every partition on its configured core: the APs' cores in parallel, core 0 here;
-        /// returns when all have finished. Partitions on a core that is not online are stopped.
+        /// Runs every partition on its configured core: each AP's runner in parallel, core 0's
+        /// here; returns when all have finished. Partitions on a core that is not online are
+        /// stopped before anything runs.
         /// </summary>
         public static void RunPartitions(VirtualMachine[] machines, ScheduleConfig[] schedules, ulong deadline)
         {
-            s_schedules = schedules;
-            s_deadline = deadline;
-            for (int cpu = s_count - 1; cpu >= 0; cpu--)
+            foreach (var vm in machines)
             {
-                int n = 0;
-                foreach (var vm in machines)
-                    if (vm.Spec.Core == cpu)
-                        n++;
-                var mine = new VirtualMachine[n];
-                n = 0;
-                foreach (var vm in machines)
-                    if (vm.Spec.Core == cpu)
-                        mine[n++] = vm;
-                if (n == 0)
-                    continue;
-                if (cpu == 0)
-                {
-                    PartitionHost.RunAll(mine, 0, schedules, deadline);
-                    continue;
-                }
-                if (!IsOnline(cpu))
-                {
-                    foreach (var vm in mine)
-                    {
-                        vm.State = VirtualMachineState.Stopped;
-                        vm.StopReason = "its core is not online";
-                    }
-                    continue;
-                }
-                s_work[cpu] = mine;
-                Write(cpu, WorkPosted);
+                if (vm.Spec.Core != 0 && !IsOnline(vm.Spec.Core))
+                    PartitionHost.Stop(vm, "its core is not online");
             }
+            CoreRunner.Prepare(machines, s_count, schedules, deadline);
+            for (int cpu = 1; cpu < s_count; cpu++)
+                if (IsOnline(cpu))
+                    Write(cpu, WorkPosted);
+            CoreRunner.Of(0).Run();
             for (int cpu = 1; cpu < s_count; cpu++)
                 while (Read(cpu) == WorkPosted)
                     Cpu.Pause();

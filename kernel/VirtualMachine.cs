@@ -32,6 +32,34 @@ namespace Partition.Kernel
 
         /// <summary>The CPU whose host state (GDT, TSS, IDT) the VMCS holds; rewritten when it runs elsewhere.</summary>
         public int HostCpu { get; set; } = -1;
+
+        /// <summary>The vCPU as its core's scheduler sees it.</summary>
+        public Partition.Scheduler.SchedulerEntity Entity { get; set; }
+
+        /// <summary>The core whose scheduler holds this vCPU.</summary>
+        public int Core { get; set; }
+
+        public int PreviousCore { get; set; }
+
+        /// <summary>TSC of the migrate command until the destination first enters the guest; 0 otherwise.</summary>
+        public ulong MigrationCommandTsc { get; set; }
+
+        public ulong LastMigrationTicks { get; set; }
+
+        private long _migrating;
+
+        /// <summary>Claims the vCPU for one migration; false if one is already under way.</summary>
+        public bool TryBeginMigration()
+        {
+            fixed (long* flag = &_migrating)
+                return Cpu.CompareExchange(flag, 1, 0) == 0;
+        }
+
+        public void EndMigration()
+        {
+            fixed (long* flag = &_migrating)
+                Cpu.CompareExchange(flag, 0, 1);
+        }
     }
 
     /// <summary>
@@ -64,6 +92,9 @@ namespace Partition.Kernel
         /// <summary>The partition's virtual UART, or null if it has none.</summary>
         public VirtualUart16550 Uart { get; private set; }
         public VirtualMachineState State { get; set; }
+
+        /// <summary>Paused from the console or by the host partition: not scheduled until resumed.</summary>
+        public bool Paused { get; set; }
         public string StopReason { get; set; }
         public ulong[] ExitCounts { get; } = new ulong[ExitReasons.Count];
         public ulong DeniedIoAccesses { get; set; }
@@ -154,6 +185,7 @@ namespace Partition.Kernel
             // Written back and inactive, so that whichever CPU runs the partition can load it.
             vmcs.Clear(cpu);
             vm.Cpu0.HostCpu = cpu;
+            vm.Cpu0.Core = spec.Core;
             machine = vm;
             return true;
         }

@@ -62,6 +62,24 @@ namespace Partition.Scheduler
             return true;
         }
 
+        /// <summary>Removes an entity (it migrates away); false if it is not here.</summary>
+        public virtual bool Remove(SchedulerEntity entity)
+        {
+            for (int i = 0; i < Count; i++)
+            {
+                if (Entities[i] != entity)
+                    continue;
+                for (int j = i; j < Count - 1; j++)
+                    Entities[j] = Entities[j + 1];
+                Entities[--Count] = null;
+                return true;
+            }
+            return false;
+        }
+
+        /// <summary>True if another entity can be added (a dedicated core holds one).</summary>
+        public virtual bool HasRoom => Count < MaxEntities;
+
         /// <summary>The entity to run next, or null if none is runnable.</summary>
         public abstract SchedulerEntity PickNext();
 
@@ -90,6 +108,8 @@ namespace Partition.Scheduler
 
         public override bool TryAdd(SchedulerEntity entity) => Count == 0 && base.TryAdd(entity);
 
+        public override bool HasRoom => Count == 0;
+
         public override SchedulerEntity PickNext() => Count == 1 && Entities[0].Runnable ? Entities[0] : null;
 
         public override ulong SliceFor(SchedulerEntity entity) => 0;
@@ -104,6 +124,14 @@ namespace Partition.Scheduler
         public RoundRobinPolicy(ulong sliceTicks) { _slice = sliceTicks; }
 
         public override PolicyKind Kind => PolicyKind.RoundRobin;
+
+        public override bool Remove(SchedulerEntity entity)
+        {
+            bool removed = base.Remove(entity);
+            if (_last >= Count)
+                _last = -1;
+            return removed;
+        }
 
         public override SchedulerEntity PickNext()
         {

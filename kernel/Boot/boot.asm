@@ -295,6 +295,21 @@ RhpInitialDynamicInterfaceDispatch:
     jmp rax
 
 ; ---------------------------------------------------------------------------------------------
+; The write barrier ILC's code calls to copy a reference inside a struct copy. Its contract
+; differs from a C call: RDI = destination, RSI = source, and on return both have advanced by
+; 8, so a run of calls walks the struct (RCX is the only other register it may change). No
+; GC, so the barrier itself is just the store. Written in C# it silently copied only the first
+; reference and left the fields after it wrong (found when CoreRequest copies came out
+; corrupted; RuntimeSelfTest checks it now).
+global RhpByRefAssignRef
+RhpByRefAssignRef:
+    mov rcx, [rsi]
+    mov [rdi], rcx
+    add rdi, 8
+    add rsi, 8
+    ret
+
+; ---------------------------------------------------------------------------------------------
 ; Architecture routines: the bodies of Partition.Kernel.Arch.Cpu (Cpu.BareMetal.cs).
 
 global arch_cpuid, arch_read_msr, arch_write_msr, arch_in8, arch_out8, arch_in16, arch_out16

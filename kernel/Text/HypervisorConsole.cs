@@ -87,6 +87,13 @@ namespace Partition.Kernel
             Write(buffer.Slice(0, NumberFormat.FormatSize(bytes, buffer)));
         }
 
+        /// <summary>A byte typed on the console, if one is waiting.</summary>
+        public static bool TryRead(out byte value)
+        {
+            value = 0;
+            return s_ready && s_uart.TryRead(out value);
+        }
+
         /// <summary>Waits until every byte has left the UART (before power-off).</summary>
         public static void Flush()
         {

@@ -191,6 +191,20 @@ namespace Partition.Kernel
             w.Write(VmcsField.HostPat, Cpu.ReadMsr(MsrPat));
         }
 
+        /// <summary>
+        /// Turns the preemption timer (and the saving of its value across exits) on for a
+        /// vCPU on a shared core, off on a dedicated one: set again whenever the vCPU changes core.
+        /// </summary>
+        public static void SetTimeSlicing(ref FieldWriter w, Vmcs vmcs, int cpu, bool timeSliced)
+        {
+            ulong pin = vmcs.Read(cpu, VmcsField.PinBasedControls);
+            ulong exit = vmcs.Read(cpu, VmcsField.VmExitControls);
+            pin = timeSliced ? pin | VmxControls.PinPreemptionTimer : pin & ~(ulong)VmxControls.PinPreemptionTimer;
+            exit = timeSliced ? exit | VmxControls.ExitSavePreemptionTimer : exit & ~(ulong)VmxControls.ExitSavePreemptionTimer;
+            w.Write(VmcsField.PinBasedControls, pin);
+            w.Write(VmcsField.VmExitControls, exit);
+        }
+
         // Selector, base 0, limit and access rights; the four fields of a segment register
         // follow the selector's index (selectors 0..7, limits 0..7, rights 10..17, bases 3..10).
         private static void Segment(ref FieldWriter w, VmcsField selector, ulong value, ulong limit, uint access)

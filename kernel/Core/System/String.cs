@@ -46,6 +46,9 @@ namespace System
         [MethodImpl(MethodImplOptions.InternalCall)]
         public extern String(char c, int count);
 
+        [MethodImpl(MethodImplOptions.InternalCall)]
+        public extern String(char[] value, int startIndex, int length);
+
         private static string Ctor(char* value)
         {
             int length = 0;
@@ -80,6 +83,14 @@ namespace System
             for (int i = 0; i < value.Length; i++)
                 Unsafe.Add(ref result._firstChar, i) = value[i];
             return result;
+        }
+
+        private static string Ctor(char[] value, int startIndex, int length)
+        {
+            if ((uint)startIndex > (uint)value.Length || (uint)length > (uint)(value.Length - startIndex))
+                ThrowHelpers.ThrowArgumentOutOfRangeException();
+            fixed (char* p = value)
+                return Ctor(p, startIndex, length);
         }
 
         private static string Ctor(char c, int count)
@@ -117,6 +128,18 @@ namespace System
             at = CopyInto(result, at, str1);
             at = CopyInto(result, at, str2);
             CopyInto(result, at, str3);
+            return result;
+        }
+
+        public static string Concat(params string[] values)
+        {
+            int length = 0;
+            foreach (string value in values)
+                length += LengthOf(value);
+            string result = FastAllocate(length);
+            int at = 0;
+            foreach (string value in values)
+                at = CopyInto(result, at, value);
             return result;
         }
 

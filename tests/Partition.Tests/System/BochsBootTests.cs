@@ -55,7 +55,7 @@ namespace Partition.Tests.SystemTests
             RunResult result = BootScenario.Bochs("bochs-selftest", "selftest=runtime exit=poweroff", BootTimeout,
                 "Runtime self-test:", "VMX root operation entered");
 
-            BootScenario.AssertContains(result, "Runtime self-test: 30 passed, 0 failed");
+            BootScenario.AssertContains(result, "Runtime self-test: 31 passed, 0 failed");
         }
 
         [Test]

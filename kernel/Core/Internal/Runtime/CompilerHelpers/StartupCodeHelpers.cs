@@ -202,8 +202,8 @@ namespace Internal.Runtime.CompilerHelpers
         [RuntimeExport("RhpCheckedAssignRef")]
         private static void RhpCheckedAssignRef(void** destination, void* value) => *destination = value;
 
-        [RuntimeExport("RhpByRefAssignRef")]
-        private static void RhpByRefAssignRef(void** destination, void** source) => *destination = *source;
+        // RhpByRefAssignRef is in boot.asm: its contract (advance RDI and RSI by 8 so that
+        // consecutive calls walk a struct) cannot be written in C#.
 
         [RuntimeExport("RhpReversePInvoke")]
         private static void RhpReversePInvoke(nint frame) { }

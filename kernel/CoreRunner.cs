@@ -1,0 +1,284 @@
+using Partition.Configs;
+using Partition.Scheduler;
+
+namespace Partition.Kernel
+{
+    /// <summary>A request to a core, posted by any CPU and carried out by the core itself.</summary>
+    public struct CoreRequest
+    {
+        public CoreRequestKind Kind;
+        public VirtualCpu Vcpu;
+        public int TargetCore;
+        public ulong CommandTsc;
+    }
+
+    public enum CoreRequestKind
+    {
+        /// <summary>Source side of a migration: VMCLEAR here, then hand the vCPU to the target core.</summary>
+        Evict,
+        /// <summary>Destination side: schedule the vCPU here (VMPTRLD, host state, VMLAUNCH when it runs).</summary>
+        Adopt,
+        Pause,
+        Resume,
+    }
+
+    /// <summary>
+    /// One CPU's run loop: its scheduler (<see cref="CoreControlBlock"/>), a mailbox through
+    /// which other CPUs ask it to give up, take, pause or resume a vCPU (only the core itself
+    /// changes its scheduling state, and only it executes VMCLEAR on a VMCS active there), and
+    /// the switch: VMPTRLD, host state for this CPU when a VMCS arrives from another, the
+    /// preemption timer, VM entry. CPU 0 also serves the hypervisor console between slices.
+    /// </summary>
+    public sealed unsafe class CoreRunner
+    {
+        private static readonly CoreRunner[] s_runners = new CoreRunner[Smp.MaxCpus];
+        private static long s_active;
+        private static ulong s_deadline;
+
+        private readonly SpinLock _lock = new SpinLock();
+        private readonly CoreRequest[] _requests = new CoreRequest[32];
+        private readonly CoreRequest[] _draining = new CoreRequest[32];
+        private int _requestCount;
+
+        private CoreRunner(int cpu, CoreControlBlock core)
+        {
+            Cpu = cpu;
+            Core = core;
+        }
+
+        public int Cpu { get; }
+        public CoreControlBlock Core { get; }
+        public ulong Migrations { get; private set; }
+        public ulong StartTsc { get; private set; }
+
+        public static CoreRunner Of(int cpu) => cpu >= 0 && cpu < s_runners.Length ? s_runners[cpu] : null;
+
+        /// <summary>Creates every core's runner with its policy and its partitions (before any runs).</summary>
+        public static void Prepare(VirtualMachine[] machines, int cpuCount, ScheduleConfig[] schedules, ulong deadline)
+        {
+            s_deadline = deadline;
+            for (int cpu = 0; cpu < cpuCount; cpu++)
+            {
+                int n = 0;
+                foreach (var vm in machines)
+                    if (vm.Spec.Core == cpu)
+                        n++;
+                var mine = new VirtualMachine[n];
+                n = 0;
+                foreach (var vm in machines)
+                    if (vm.Spec.Core == cpu)
+                        mine[n++] = vm;
+                s_runners[cpu] = new CoreRunner(cpu, PartitionHost.CreateCore(mine, cpu, schedules));
+            }
+            long active = 0;
+            foreach (var vm in machines)
+                if (vm.State == VirtualMachineState.Runnable)
+                    active++;
+            s_active = active;
+        }
+
+        /// <summary>Posts a request to this core; any CPU may call it.</summary>
+        public bool Post(CoreRequest request)
+        {
+            _lock.Enter();
+            bool posted = _requestCount < _requests.Length;
+            if (posted)
+                _requests[_requestCount++] = request;
+            _lock.Exit();
+            return posted;
+        }
+
+        /// <summary>True when requests wait (read without the lock: a stale answer only delays them).</summary>
+        public bool HasRequests => _requestCount != 0;
+
+        private static bool AllDone
+        {
+            get
+            {
+                fixed (long* active = &s_active)
+                    return global::Partition.Kernel.Cpu.CompareExchange(active, 0, 0) == 0;
+            }
+        }
+
+        private static void Finished()
+        {
+            fixed (long* active = &s_active)
+                global::Partition.Kernel.Cpu.AtomicAdd(active, -1);
+        }
+
+        /// <summary>Runs until every partition has halted or stopped, or the deadline passes.</summary>
+        public void Run()
+        {
+            StartTsc = Tsc.Now;
+            bool timedOut = false;
+            while (!AllDone)
+            {
+                if (s_deadline != 0 && Tsc.Now >= s_deadline)
+                {
+                    timedOut = true;
+                    break;
+                }
+                DrainRequests();
+                if (Cpu == 0)
+                    Management.Poll();
+                SchedulerEntity next = Core.Policy.PickNext();
+                if (next == null)
+                {
+                    global::Partition.Kernel.Cpu.Pause();
+                    continue;
+                }
+                RunOneSlice(next);
+            }
+            if (timedOut)
+            {
+                HypervisorConsole.BeginLine();
+                HypervisorConsole.Write("CPU ");
+                HypervisorConsole.WriteDecimal((ulong)Cpu);
+                HypervisorConsole.Write(": run time limit reached after ");
+                HypervisorConsole.WriteDecimal((Tsc.Now - StartTsc) / Tsc.TicksPerMillisecond);
+                HypervisorConsole.WriteLine(" ms (stop_after_ms)");
+                HypervisorConsole.EndLine();
+            }
+            HypervisorConsole.BeginLine();
+            for (int i = 0; i < Core.Policy.Count; i++)
+            {
+                var vm = ((VirtualCpu)Core.Policy[i].Owner).Machine;
+                vm.Uart?.Flush();
+                PartitionHost.PrintSummary(vm);
+            }
+            PartitionHost.PrintCoreStatistics(Core, Migrations);
+            HypervisorConsole.EndLine();
+        }
+
+        private void RunOneSlice(SchedulerEntity next)
+        {
+            var vcpu = (VirtualCpu)next.Owner;
+            if (Core.Loaded != next)
+            {
+                // Switching VMCSs on one core is VMPTRLD alone; the one switched away from stays
+                // active here, so it resumes with VMRESUME, not a new launch.
+                if (Core.Loaded != null)
+                    Core.Switches++;
+                VmcsError loaded = vcpu.Vmcs.Load(Cpu);
+                if (loaded != VmcsError.None)
+                {
+                    PartitionHost.Stop(vcpu.Machine, Vmcs.Describe(loaded));
+                    Retire(next);
+                    return;
+                }
+                Core.Loaded = next;
+                if (vcpu.HostCpu != Cpu)
+                {
+                    // The VMCS last ran elsewhere: its host state must name this CPU.
+                    var writer = new VmcsSetup.FieldWriter(vcpu.Vmcs, Cpu);
+                    VmcsSetup.WriteHostState(ref writer, PartitionHost.TablesOf(Cpu));
+                    VmcsSetup.SetTimeSlicing(ref writer, vcpu.Vmcs, Cpu, Core.Policy.Kind != PolicyKind.Dedicated);
+                    vcpu.HostCpu = Cpu;
+                }
+            }
+            if (vcpu.MigrationCommandTsc != 0)
+                ReportMigration(vcpu);
+            ulong slice = Core.Policy.SliceFor(next);
+            if (slice != 0)
+                Vmx.Write(VmcsField.VmxPreemptionTimerValue, System.Math.Max(1UL, slice >> PartitionHost.Capabilities.PreemptionTimerRate));
+            ulong sliceStart = Tsc.Now;
+            PartitionHost.RunSlice(vcpu, Cpu, s_deadline, Cpu == 0);
+            Core.EndSlice(next, Tsc.Now - sliceStart);
+            if (vcpu.Machine.State != VirtualMachineState.Runnable)
+                Retire(next);
+        }
+
+        // A partition that halted or was stopped: written back, off the schedule, counted done.
+        private void Retire(SchedulerEntity entity)
+        {
+            var vcpu = (VirtualCpu)entity.Owner;
+            entity.Runnable = false;
+            vcpu.Machine.Uart?.Flush();
+            if (vcpu.Vmcs.ActiveCpu == Cpu)
+                vcpu.Vmcs.Clear(Cpu);
+            if (Core.Loaded == entity)
+                Core.Loaded = null;
+            Finished();
+        }
+
+        private void DrainRequests()
+        {
+            if (_requestCount == 0)
+                return;
+            _lock.Enter();
+            int count = _requestCount;
+            for (int i = 0; i < count; i++)
+                _draining[i] = _requests[i];
+            _requestCount = 0;
+            _lock.Exit();
+            for (int i = 0; i < count; i++)
+                Handle(ref _draining[i]);
+        }
+
+        private void Handle(ref CoreRequest request)
+        {
+            var vcpu = request.Vcpu;
+            var entity = vcpu.Entity;
+            switch (request.Kind)
+            {
+                case CoreRequestKind.Evict:
+                    // VMCLEAR where the VMCS is active (this CPU), then let the target load it.
+                    if (vcpu.Vmcs.ActiveCpu == Cpu)
+                        vcpu.Vmcs.Clear(Cpu);
+                    if (Core.Loaded == entity)
+                        Core.Loaded = null;
+                    Core.Policy.Remove(entity);
+                    Migrations++;
+                    Of(request.TargetCore).Post(new CoreRequest { Kind = CoreRequestKind.Adopt, Vcpu = vcpu, TargetCore = request.TargetCore, CommandTsc = request.CommandTsc });
+                    break;
+                case CoreRequestKind.Adopt:
+                    if (!Core.Policy.TryAdd(entity))
+                    {
+                        // The core filled up since the command was checked: back where it came from.
+                        Management.Report(vcpu.Machine.Name, ": the destination core has no room any more; it stays where it was");
+                        Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Adopt, Vcpu = vcpu, TargetCore = vcpu.Core });
+                        break;
+                    }
+                    vcpu.PreviousCore = vcpu.Core;
+                    vcpu.Core = Cpu;
+                    // Shares are of this core's time: what it ran elsewhere does not count here.
+                    entity.Consumed = 0;
+                    vcpu.MigrationCommandTsc = request.CommandTsc;
+                    if (Core.Policy is WeightedPolicy weighted && entity.Runnable)
+                        weighted.Wake(entity);
+                    break;
+                case CoreRequestKind.Pause:
+                    entity.Runnable = false;
+                    vcpu.Machine.Paused = true;
+                    break;
+                case CoreRequestKind.Resume:
+                    vcpu.Machine.Paused = false;
+                    if (Core.Policy is WeightedPolicy w)
+                        w.Wake(entity);
+                    else
+                        entity.Runnable = true;
+                    break;
+            }
+        }
+
+        // The destination's first entry of a migrated vCPU: the command-to-guest latency.
+        private void ReportMigration(VirtualCpu vcpu)
+        {
+            ulong latency = Tsc.Now - vcpu.MigrationCommandTsc;
+            vcpu.MigrationCommandTsc = 0;
+            vcpu.LastMigrationTicks = latency;
+            HypervisorConsole.BeginLine();
+            HypervisorConsole.Write("Migrated ");
+            HypervisorConsole.Write(vcpu.Machine.Name);
+            HypervisorConsole.Write(" from core ");
+            HypervisorConsole.WriteDecimal((ulong)vcpu.PreviousCore);
+            HypervisorConsole.Write(" to core ");
+            HypervisorConsole.WriteDecimal((ulong)Cpu);
+            HypervisorConsole.Write(": ");
+            HypervisorConsole.WriteDecimal(latency);
+            HypervisorConsole.WriteLine(" ticks from the command to its next guest instruction");
+            HypervisorConsole.EndLine();
+            vcpu.EndMigration();
+        }
+    }
+}

@@ -1,0 +1,337 @@
+using System;
+
+namespace Partition.Kernel
+{
+    /// <summary>
+    /// The hypervisor's management operations — list, cpus, migrate, pause, resume, stats — and
+    /// the console that drives them: COM1 input with line editing (echo, backspace), and a
+    /// script module ("console-script": lines "MILLISECONDS COMMAND") that feeds commands at
+    /// given times so that tests and demos are scripted. The host partition reaches the same
+    /// operations through management hypercalls. Runs on CPU 0, between guest slices.
+    /// </summary>
+    public static class Management
+    {
+        public const string ScriptModule = "console-script";
+        private const int MaxLine = 120;
+
+        private static VirtualMachine[] s_machines = new VirtualMachine[0];
+        private static readonly char[] s_line = new char[MaxLine];
+        private static int s_length;
+        private static ulong[] s_scriptTimes = new ulong[0];
+        private static string[] s_scriptCommands = new string[0];
+        private static int s_scriptNext;
+        private static ulong s_start;
+
+        public static VirtualMachine[] Machines => s_machines;
+
+        /// <summary>The partitions, and the script's times counted from now.</summary>
+        public static void Start(VirtualMachine[] machines)
+        {
+            s_machines = machines;
+            s_start = Tsc.Now;
+        }
+
+        /// <summary>True if the console has a typed byte or a script command that is due.</summary>
+        public static bool HasInput => s_scriptNext < s_scriptTimes.Length && Tsc.Now >= s_start + s_scriptTimes[s_scriptNext];
+
+        /// <summary>Parses a script module: one "MILLISECONDS COMMAND" per line, in time order.</summary>
+        public static void LoadScript(ReadOnlySpan<byte> text)
+        {
+            int lines = 0;
+            for (int i = 0; i < text.Length; i++)
+                if (text[i] == '\n')
+                    lines++;
+            var times = new ulong[lines + 1];
+            var commands = new string[lines + 1];
+            int count = 0;
+            int at = 0;
+            while (at < text.Length)
+            {
+                int end = at;
+                while (end < text.Length && text[end] != '\n')
+                    end++;
+                var line = text.Slice(at, end - at);
+                at = end + 1;
+                int space = line.IndexOf((byte)' ');
+                if (space <= 0 || !TryParseDecimal(line.Slice(0, space), out ulong milliseconds))
+                    continue;
+                var chars = new char[line.Length - space - 1];
+                for (int i = 0; i < chars.Length; i++)
+                    chars[i] = line[space + 1 + i] == '\r' ? ' ' : (char)line[space + 1 + i];
+                times[count] = milliseconds * Tsc.TicksPerMillisecond;
+                commands[count++] = new string(chars);
+            }
+            s_scriptTimes = new ulong[count];
+            s_scriptCommands = new string[count];
+            for (int i = 0; i < count; i++)
+            {
+                s_scriptTimes[i] = times[i];
+                s_scriptCommands[i] = commands[i];
+            }
+        }
+
+        /// <summary>Serves the console: due script commands, then typed bytes.</summary>
+        public static void Poll()
+        {
+            while (HasInput)
+            {
+                string command = s_scriptCommands[s_scriptNext++];
+                HypervisorConsole.BeginLine();
+                HypervisorConsole.Write("partition> ");
+                HypervisorConsole.WriteLine(command);
+                HypervisorConsole.EndLine();
+                Execute(command);
+            }
+            while (HypervisorConsole.TryRead(out byte b))
+                Feed(b);
+        }
+
+        /// <summary>Line editing: printable characters are echoed, backspace erases, Enter runs the line.</summary>
+        public static void Feed(byte b)
+        {
+            if (b == '\r' || b == '\n')
+            {
+                HypervisorConsole.WriteLine();
+                string line = new string(s_line, 0, s_length);
+                s_length = 0;
+                if (line.Length > 0)
+                    Execute(line);
+                return;
+            }
+            if (b == 0x08 || b == 0x7F)
+            {
+                if (s_length > 0)
+                {
+                    s_length--;
+                    HypervisorConsole.Write("\b \b");
+                }
+                return;
+            }
+            if (b >= 0x20 && b < 0x7F && s_length < MaxLine)
+            {
+                s_line[s_length++] = (char)b;
+                HypervisorConsole.Write((char)b);
+            }
+        }
+
+        /// <summary>Runs one console command; every outcome is printed.</summary>
+        public static void Execute(string line)
+        {
+            var words = new KernelCommandLine(line);
+            string command = Word(line, 0);
+            string first = Word(line, 1);
+            string second = Word(line, 2);
+            HypervisorConsole.BeginLine();
+            if (command == "help")
+            {
+                HypervisorConsole.WriteLine("commands: list | cpus | migrate PARTITION[.VCPU] CORE | pause PARTITION | resume PARTITION | stats | help");
+            }
+            else if (command == "list")
+            {
+                List();
+            }
+            else if (command == "cpus")
+            {
+                Cpus();
+            }
+            else if (command == "stats")
+            {
+                Stats();
+            }
+            else if (command == "migrate")
+            {
+                if (first == null || second == null || !TryParseDecimal(second.AsSpan(), out ulong core))
+                    Report("migrate", ": usage: migrate PARTITION[.VCPU] CORE");
+                else
+                    Report("migrate ", Migrate(VcpuName(first), (int)core));
+            }
+            else if (command == "pause" || command == "resume")
+            {
+                if (first == null)
+                    Report(command, ": usage: pause|resume PARTITION");
+                else
+                    Report(string.Concat(command, " "), PauseOrResume(first, command == "pause"));
+            }
+            else
+            {
+                Report(string.Concat("unknown command '", command, "'"), "; type help");
+            }
+            HypervisorConsole.EndLine();
+        }
+
+        // "alpha" or "alpha.0": a partition has one vCPU so far, vCPU 0.
+        private static string VcpuName(string text)
+        {
+            int dot = text.IndexOf('.');
+            return dot < 0 ? text : text.Substring(0, dot);
+        }
+
+        private static string Word(string line, int index)
+        {
+            int i = 0;
+            for (int w = 0; ; w++)
+            {
+                while (i < line.Length && line[i] == ' ')
+                    i++;
+                int start = i;
+                while (i < line.Length && line[i] != ' ')
+                    i++;
+                if (i == start)
+                    return null;
+                if (w == index)
+                    return line.Substring(start, i - start);
+            }
+        }
+
+        public static void Report(string subject, string outcome)
+        {
+            HypervisorConsole.BeginLine();
+            HypervisorConsole.Write(subject);
+            HypervisorConsole.WriteLine(outcome);
+            HypervisorConsole.EndLine();
+        }
+
+        private static VirtualMachine Find(string name)
+        {
+            foreach (var vm in s_machines)
+                if (vm.Name == name)
+                    return vm;
+            return null;
+        }
+
+        /// <summary>
+        /// Starts moving a partition's vCPU to <paramref name="core"/>: the core it is on now
+        /// VMCLEARs it and hands it over; the destination loads it, rewrites its host state and
+        /// launches it. Returns what happened, or why it is refused.
+        /// </summary>
+        public static string Migrate(string name, int core)
+        {
+            var vm = Find(name);
+            if (vm == null)
+                return string.Concat(name, ": no such partition");
+            if (vm.State != VirtualMachineState.Runnable)
+                return string.Concat(name, ": refused: the partition has ", vm.State == VirtualMachineState.Halted ? "halted" : "been stopped");
+            var vcpu = vm.Cpu0;
+            var destination = CoreRunner.Of(core);
+            if (core < 0 || core >= Smp.CpuCount || !Smp.IsOnline(core) || destination == null)
+                return string.Concat(name, ": refused: core ", Decimal((ulong)core), " is not online");
+            if (vcpu.Core == core)
+                return string.Concat(name, ": already on core ", Decimal((ulong)core), "; nothing to do");
+            if (!destination.Core.Policy.HasRoom)
+                return string.Concat(name, ": refused: core ", Decimal((ulong)core), " is dedicated to another vCPU");
+            if (!vcpu.TryBeginMigration())
+                return string.Concat(name, ": refused: a migration of it is already under way");
+            CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Evict, Vcpu = vcpu, TargetCore = core, CommandTsc = Tsc.Now });
+            return string.Concat(name, ": moving from core ", Decimal((ulong)vcpu.Core), " to core ", Decimal((ulong)core));
+        }
+
+        public static string PauseOrResume(string name, bool pause)
+        {
+            var vm = Find(name);
+            if (vm == null)
+                return string.Concat(name, ": no such partition");
+            if (vm.State != VirtualMachineState.Runnable)
+                return string.Concat(name, ": refused: the partition has ", vm.State == VirtualMachineState.Halted ? "halted" : "been stopped");
+            if (vm.Paused == pause)
+                return string.Concat(name, pause ? ": already paused" : ": not paused");
+            CoreRunner.Of(vm.Cpu0.Core).Post(new CoreRequest { Kind = pause ? CoreRequestKind.Pause : CoreRequestKind.Resume, Vcpu = vm.Cpu0 });
+            return string.Concat(name, pause ? ": paused" : ": resumed");
+        }
+
+        private static void List()
+        {
+            foreach (var vm in s_machines)
+            {
+                HypervisorConsole.Write("  ");
+                HypervisorConsole.Write(vm.Name);
+                HypervisorConsole.Write(vm.Spec.IsHost ? " (host): " : " (guest): ");
+                HypervisorConsole.Write(vm.State == VirtualMachineState.Halted ? "halted" : vm.State == VirtualMachineState.Stopped ? "stopped" : vm.Paused ? "paused" : "running");
+                HypervisorConsole.Write(", vCPU 0 on core ");
+                HypervisorConsole.WriteDecimal((ulong)vm.Cpu0.Core);
+                HypervisorConsole.Write(", ");
+                HypervisorConsole.WriteSize(vm.MemorySize);
+                HypervisorConsole.WriteLine();
+            }
+        }
+
+        private static void Cpus()
+        {
+            for (int cpu = 0; cpu < Smp.CpuCount; cpu++)
+            {
+                var runner = CoreRunner.Of(cpu);
+                HypervisorConsole.Write("  core ");
+                HypervisorConsole.WriteDecimal((ulong)cpu);
+                if (runner == null || !Smp.IsOnline(cpu))
+                {
+                    HypervisorConsole.WriteLine(": offline");
+                    continue;
+                }
+                var policy = runner.Core.Policy;
+                HypervisorConsole.Write(policy.Kind == Partition.Scheduler.PolicyKind.Dedicated ? ": dedicated" : policy.Kind == Partition.Scheduler.PolicyKind.RoundRobin ? ": round-robin" : ": weighted");
+                HypervisorConsole.Write(", vCPUs");
+                for (int i = 0; i < policy.Count; i++)
+                {
+                    HypervisorConsole.Write(" ");
+                    HypervisorConsole.Write(policy[i].Name);
+                }
+                ulong elapsed = runner.StartTsc == 0 ? 0 : Tsc.Now - runner.StartTsc;
+                HypervisorConsole.Write(", load ");
+                HypervisorConsole.WriteDecimal(elapsed == 0 ? 0 : runner.Core.GuestTicks * 100 / elapsed);
+                HypervisorConsole.WriteLine("%");
+            }
+        }
+
+        private static void Stats()
+        {
+            foreach (var vm in s_machines)
+                PartitionHost.PrintSummary(vm);
+            for (int cpu = 0; cpu < Smp.CpuCount; cpu++)
+                if (CoreRunner.Of(cpu) is { } runner)
+                    PartitionHost.PrintCoreStatistics(runner.Core, runner.Migrations);
+            foreach (var vm in s_machines)
+            {
+                if (vm.Cpu0.LastMigrationTicks == 0)
+                    continue;
+                HypervisorConsole.Write("  last migration of ");
+                HypervisorConsole.Write(vm.Name);
+                HypervisorConsole.Write(": ");
+                HypervisorConsole.WriteDecimal(vm.Cpu0.LastMigrationTicks);
+                HypervisorConsole.WriteLine(" ticks");
+            }
+        }
+
+        private static string Decimal(ulong value)
+        {
+            Span<char> buffer = stackalloc char[20];
+            return new string(buffer.Slice(0, NumberFormat.FormatDecimal(value, buffer)));
+        }
+
+        private static bool TryParseDecimal(ReadOnlySpan<char> text, out ulong value)
+        {
+            value = 0;
+            if (text.Length == 0 || text.Length > 18)
+                return false;
+            foreach (char c in text)
+            {
+                if (c < '0' || c > '9')
+                    return false;
+                value = value * 10 + (ulong)(c - '0');
+            }
+            return true;
+        }
+
+        private static bool TryParseDecimal(ReadOnlySpan<byte> text, out ulong value)
+        {
+            value = 0;
+            if (text.Length == 0 || text.Length > 18)
+                return false;
+            foreach (byte c in text)
+            {
+                if (c < '0' || c > '9')
+                    return false;
+                value = value * 10 + (ulong)(c - '0');
+            }
+            return true;
+        }
+    }
+}

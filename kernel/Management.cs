@@ -143,14 +143,20 @@ namespace Partition.Kernel
                 if (first == null || second == null || !TryParseDecimal(second.AsSpan(), out ulong core))
                     Report("migrate", ": usage: migrate PARTITION[.VCPU] CORE");
                 else
-                    Report("migrate ", Migrate(VcpuName(first), (int)core));
+                {
+                    Migrate(VcpuName(first), (int)core, out string outcome);
+                    Report("migrate ", outcome);
+                }
             }
             else if (command == "pause" || command == "resume")
             {
                 if (first == null)
                     Report(command, ": usage: pause|resume PARTITION");
                 else
-                    Report(string.Concat(command, " "), PauseOrResume(first, command == "pause"));
+                {
+                    PauseOrResume(first, command == "pause", out string outcome);
+                    Report(string.Concat(command, " "), outcome);
+                }
             }
             else
             {
@@ -204,38 +210,47 @@ namespace Partition.Kernel
         /// VMCLEARs it and hands it over; the destination loads it, rewrites its host state and
         /// launches it. Returns what happened, or why it is refused.
         /// </summary>
-        public static string Migrate(string name, int core)
+        public static bool Migrate(string name, int core, out string outcome)
         {
             var vm = Find(name);
             if (vm == null)
-                return string.Concat(name, ": no such partition");
+                return Refuse(out outcome, name, ": no such partition");
             if (vm.State != VirtualMachineState.Runnable)
-                return string.Concat(name, ": refused: the partition has ", vm.State == VirtualMachineState.Halted ? "halted" : "been stopped");
+                return Refuse(out outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
             var vcpu = vm.Cpu0;
             var destination = CoreRunner.Of(core);
             if (core < 0 || core >= Smp.CpuCount || !Smp.IsOnline(core) || destination == null)
-                return string.Concat(name, ": refused: core ", Decimal((ulong)core), " is not online");
+                return Refuse(out outcome, name, string.Concat(": refused: core ", Decimal((ulong)(core < 0 ? 0 : core)), " is not online"));
             if (vcpu.Core == core)
-                return string.Concat(name, ": already on core ", Decimal((ulong)core), "; nothing to do");
+                return Refuse(out outcome, name, string.Concat(": already on core ", Decimal((ulong)core), "; nothing to do"));
             if (!destination.Core.Policy.HasRoom)
-                return string.Concat(name, ": refused: core ", Decimal((ulong)core), " is dedicated to another vCPU");
+                return Refuse(out outcome, name, string.Concat(": refused: core ", Decimal((ulong)core), " is dedicated to another vCPU"));
             if (!vcpu.TryBeginMigration())
-                return string.Concat(name, ": refused: a migration of it is already under way");
+                return Refuse(out outcome, name, ": refused: a migration of it is already under way");
             CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Evict, Vcpu = vcpu, TargetCore = core, CommandTsc = Tsc.Now });
-            return string.Concat(name, ": moving from core ", Decimal((ulong)vcpu.Core), " to core ", Decimal((ulong)core));
+            outcome = string.Concat(name, ": moving from core ", Decimal((ulong)vcpu.Core), " to core ", Decimal((ulong)core));
+            return true;
         }
 
-        public static string PauseOrResume(string name, bool pause)
+        private static bool Refuse(out string outcome, string name, string why)
+        {
+            outcome = string.Concat(name, why);
+            return false;
+        }
+
+        public static bool PauseOrResume(string name, bool pause, out string outcome)
         {
             var vm = Find(name);
             if (vm == null)
-                return string.Concat(name, ": no such partition");
+                return Refuse(out outcome, name, ": no such partition");
             if (vm.State != VirtualMachineState.Runnable)
-                return string.Concat(name, ": refused: the partition has ", vm.State == VirtualMachineState.Halted ? "halted" : "been stopped");
+                return Refuse(out outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
             if (vm.Paused == pause)
-                return string.Concat(name, pause ? ": already paused" : ": not paused");
+                return Refuse(out outcome, name, pause ? ": already paused" : ": not paused");
+            vm.Paused = pause;
             CoreRunner.Of(vm.Cpu0.Core).Post(new CoreRequest { Kind = pause ? CoreRequestKind.Pause : CoreRequestKind.Resume, Vcpu = vm.Cpu0 });
-            return string.Concat(name, pause ? ": paused" : ": resumed");
+            outcome = string.Concat(name, pause ? ": paused" : ": resumed");
+            return true;
         }
 
         private static void List()

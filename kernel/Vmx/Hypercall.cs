@@ -17,10 +17,25 @@ namespace Partition.Kernel
         /// <summary>RBX = partition memory size in bytes, RCX = vCPU index, RDX = vCPU count.</summary>
         public const ulong GetPartitionInfo = 1;
 
-        public const ulong HighestFunction = GetPartitionInfo;
+        /// <summary>Management (host partition only): RBX = partition index, RCX = core. Moves its vCPU 0.</summary>
+        public const ulong MigratePartition = 2;
+
+        /// <summary>Management (host partition only): RBX = partition index.</summary>
+        public const ulong PausePartition = 3;
+
+        /// <summary>Management (host partition only): RBX = partition index.</summary>
+        public const ulong ResumePartition = 4;
+
+        public const ulong HighestFunction = ResumePartition;
 
         public const ulong Success = 0;
         public const ulong UnknownFunction = unchecked((ulong)-1L);
+
+        /// <summary>A management function called by a partition that is not the host partition.</summary>
+        public const ulong NotPermitted = unchecked((ulong)-2L);
+
+        /// <summary>The operation was refused (an unknown partition, a busy or offline core...): the console says why.</summary>
+        public const ulong Refused = unchecked((ulong)-3L);
 
         public static void Handle(VirtualCpu vcpu)
         {
@@ -38,10 +53,41 @@ namespace Partition.Kernel
                     r->Rdx = 1;
                     r->Rax = Success;
                     break;
+                case MigratePartition:
+                case PausePartition:
+                case ResumePartition:
+                    r->Rax = Manage(vcpu, r->Rax, r->Rbx, r->Rcx);
+                    break;
                 default:
                     r->Rax = UnknownFunction;
                     break;
             }
+        }
+
+        // The console's operations, for the host partition; a guest's attempt is refused and logged.
+        private static ulong Manage(VirtualCpu vcpu, ulong function, ulong partition, ulong core)
+        {
+            var caller = vcpu.Machine;
+            string name = function == MigratePartition ? "migrate" : function == PausePartition ? "pause" : "resume";
+            if (!caller.Spec.IsHost)
+            {
+                Management.Report(string.Concat("partition ", caller.Name, " (guest) made management hypercall "),
+                    string.Concat(name, ": refused, only the host partition may"));
+                return NotPermitted;
+            }
+            var machines = Management.Machines;
+            if (partition >= (ulong)machines.Length)
+            {
+                Management.Report(string.Concat("partition ", caller.Name, " (host): ", name), ": no partition with that index");
+                return Refused;
+            }
+            string target = machines[(int)partition].Name;
+            string outcome;
+            bool done = function == MigratePartition
+                ? Management.Migrate(target, core > int.MaxValue ? -1 : (int)core, out outcome)
+                : Management.PauseOrResume(target, function == PausePartition, out outcome);
+            Management.Report(string.Concat("partition ", caller.Name, " (host) hypercall ", name, " "), outcome);
+            return done ? Success : Refused;
         }
     }
 }

@@ -124,6 +124,8 @@ namespace Partition.Cli
                 Console.Out.WriteLine($"{path}: {new FileInfo(path).Length} bytes");
             string spinner = Partition.Host.Guests.DemoGuests.WriteSpinner(directory);
             Console.Out.WriteLine($"{spinner}: {new FileInfo(spinner).Length} bytes");
+            string intruder = Partition.Host.Guests.DemoGuests.WriteIntruder(directory);
+            Console.Out.WriteLine($"{intruder}: {new FileInfo(intruder).Length} bytes");
             return 0;
         }
 

@@ -49,6 +49,15 @@ namespace Partition.Host.Guests
             return path;
         }
 
+        /// <summary>The guest configs/management.json runs beside a spinning host partition.</summary>
+        public static string WriteIntruder(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            string path = Path.Combine(directory, "intruder.bin");
+            File.WriteAllBytes(path, TestGuest.Intruder(0x200000, 0x3F8));
+            return path;
+        }
+
         /// <summary>Writes the three images into <paramref name="directory"/>; returns their paths.</summary>
         public static string[] Write(string directory)
         {

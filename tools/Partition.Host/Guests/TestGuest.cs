@@ -274,7 +274,9 @@ namespace Partition.Host.Guests
             return second.Assemble(origin, new Dictionary<string, ulong>());
         }
 
-        private void EmitSpinner()
+        private void EmitSpinner() => EmitSpinnerBody();
+
+        private void EmitSpinnerBody()
         {
             var a = _a;
             Text("progress", "progress ");
@@ -294,6 +296,41 @@ namespace Partition.Host.Guests
             a.jmp(loop);
             EmitPrintNumber();
             EmitPrintRoutineAndData();
+        }
+
+        /// <summary>
+        /// A 64-bit guest that tries a management hypercall (pause partition 0), prints whether it
+        /// was refused as "not permitted", then spins like <see cref="Spinner"/>.
+        /// </summary>
+        public static byte[] Intruder(ulong origin, ushort uart)
+        {
+            var addresses = new Dictionary<string, ulong>();
+            var first = new TestGuest(64, uart, name => addresses.GetValueOrDefault(name, origin));
+            first.EmitIntruder();
+            first.Assemble(origin, addresses);
+            var second = new TestGuest(64, uart, name => addresses[name]);
+            second.EmitIntruder();
+            return second.Assemble(origin, new Dictionary<string, ulong>());
+        }
+
+        private void EmitIntruder()
+        {
+            var a = _a;
+            Text("refused", "management hypercall refused: not permitted\n");
+            Text("accepted", "management hypercall NOT refused\n");
+            var spin = a.CreateLabel();
+            var accepted = a.CreateLabel();
+            a.mov(eax, 3);          // Hypercall.PausePartition
+            a.xor(ebx, ebx);        // partition 0
+            a.vmcall();
+            a.cmp(rax, -2);         // Hypercall.NotPermitted
+            a.jne(accepted);
+            Print("refused");
+            a.jmp(spin);
+            a.Label(ref accepted);
+            Print("accepted");
+            a.Label(ref spin);
+            EmitSpinnerBody();
         }
 
         private void NewLine()

@@ -1,0 +1,86 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using NUnit.Framework;
+using Partition.Host;
+using Partition.Host.Guests;
+
+namespace Partition.Tests.SystemTests
+{
+    /// <summary>
+    /// Console commands fed by a 'console-script' module on a two-CPU machine: a running guest
+    /// migrates from its dedicated core to the shared one and back, with its progress counter
+    /// continuing; the corner cases are refused by name; a guest's management hypercall is
+    /// refused and it keeps running.
+    /// </summary>
+    [TestFixture]
+    [Category("System")]
+    [Parallelizable(ParallelScope.All)]
+    public sealed class MigrationTests
+    {
+        private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+        private static RunResult Boot(string name, string exampleConfig, int cpus, int stopAfterMs, string script, params (string Partition, string Image)[] guests)
+        {
+            return BootScenario.Bochs(name, $"exit=poweroff stop_after_ms={stopAfterMs}", dir =>
+            {
+                string repository = RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory).Root;
+                string config = Path.Combine(dir, Path.GetFileName(exampleConfig));
+                File.Copy(Path.Combine(repository, exampleConfig), config);
+                string images = Path.Combine(dir, "images");
+                DemoGuests.WriteSpinner(images);
+                DemoGuests.WriteIntruder(images);
+                var modules = guests.Select(g => new IsoModule(Path.Combine(images, g.Image), $"guest-image {g.Partition} image")).Prepend(new IsoModule(config, "partition-config")).ToList();
+                if (script != null)
+                {
+                    string scriptPath = Path.Combine(dir, "script.txt");
+                    File.WriteAllText(scriptPath, script);
+                    modules.Add(new IsoModule(scriptPath, "console-script"));
+                }
+                return modules.ToArray();
+            }, new BochsOptions { CpuCount = cpus }, Timeout, "All partitions have halted or stopped");
+        }
+
+        [Test]
+        public void Migrate_moves_a_running_guest_and_back_with_its_progress_continuing()
+        {
+            const string script = "200 list\n300 migrate beta 1\n350 migrate beta 0\n400 migrate nobody 1\n450 migrate alpha 0\n"
+                + "800 migrate alpha.0 1\n900 pause gamma\n950 pause gamma\n1000 resume gamma\n1050 cpus\n1100 bogus\n1150 stats\n";
+            var result = Boot("migration-two-cores", "configs/two-cores.json", 2, 1500, script,
+                ("alpha", "spin.bin"), ("beta", "spin.bin"), ("gamma", "spin.bin"));
+
+            BootScenario.AssertContains(result, "\n  alpha (host): running, vCPU 0 on core 1, 4 MiB\n");
+            BootScenario.AssertContains(result, "\nmigrate beta: refused: core 1 is dedicated to another vCPU\n");
+            BootScenario.AssertContains(result, "\nmigrate beta: already on core 0; nothing to do\n");
+            BootScenario.AssertContains(result, "\nmigrate nobody: no such partition\n");
+            BootScenario.AssertContains(result, "\nmigrate alpha: moving from core 1 to core 0\n");
+            BootScenario.AssertContains(result, "\nmigrate alpha: moving from core 0 to core 1\n");
+            Assert.That(Regex.Matches(result.Serial, @"\nMigrated alpha from core 1 to core 0: \d+ ticks from the command to its next guest instruction\n").Count, Is.EqualTo(1), result.Report());
+            Assert.That(Regex.Matches(result.Serial, @"\nMigrated alpha from core 0 to core 1: \d+ ticks from the command to its next guest instruction\n").Count, Is.EqualTo(1), result.Report());
+            BootScenario.AssertContains(result, "\npause gamma: paused\n");
+            BootScenario.AssertContains(result, "\npause gamma: already paused\n");
+            BootScenario.AssertContains(result, "\nresume gamma: resumed\n");
+            BootScenario.AssertContains(result, "\n  core 1: dedicated, vCPUs alpha, load ");
+            BootScenario.AssertContains(result, "\nunknown command 'bogus'; type help\n");
+            BootScenario.AssertContains(result, "  last migration of alpha: ");
+
+            // The guest's counter continues where it was: 1, 2, 3, ... with no restart.
+            var progress = Regex.Matches(result.Serial, @"(?m)^\[alpha\] progress (\d+)$").Select(m => int.Parse(m.Groups[1].Value)).ToArray();
+            Assert.That(progress.Length, Is.GreaterThan(3), result.Report());
+            Assert.That(progress, Is.EqualTo(Enumerable.Range(1, progress.Length).ToArray()), "alpha's progress lines");
+        }
+
+        [Test]
+        public void A_guests_management_hypercall_is_refused_and_it_keeps_running()
+        {
+            var result = Boot("management-refused", "configs/management.json", 1, 500, null,
+                ("boss", "spin.bin"), ("intruder", "intruder.bin"));
+            BootScenario.AssertContains(result, "\npartition intruder (guest) made management hypercall pause: refused, only the host partition may\n");
+            BootScenario.AssertContains(result, "\n[intruder] management hypercall refused: not permitted\n");
+            BootScenario.AssertContains(result, "\n[intruder] progress 2\n");
+            BootScenario.AssertContains(result, "\n[boss] progress 2\n");
+            BootScenario.AssertContains(result, "\nPartition intruder still runnable at the time limit; exits: VMCALL 1,");
+        }
+    }
+}

@@ -106,6 +106,7 @@ namespace Partition.Kernel
                 if (scriptModule.CommandLine == Management.ScriptModule)
                     Management.LoadScript(new ReadOnlySpan<byte>((void*)scriptModule.Start, (int)scriptModule.Size));
             Management.Start(machines);
+            CoreRunner.ClearBasedSwitch = s_commandLine.Is("switch", "clear");
             Smp.RunPartitions(machines, config.Configuration.Schedules, deadline);
             HypervisorConsole.WriteLine("All partitions have halted or stopped");
         }

@@ -18,6 +18,7 @@ namespace Partition.Kernel
         private static readonly ulong[] s_vmxonRegions = new ulong[MaxCpus];
         private static readonly uint[] s_apicIds = new uint[MaxCpus];
         private static readonly long[] s_state = new long[MaxCpus];
+        private static readonly uint[] s_svr = new uint[MaxCpus];
         private static VmxCapabilities s_capabilities;
         private static int s_count = 1;
 
@@ -38,6 +39,7 @@ namespace Partition.Kernel
             uint self = (uint)Cpu.CurrentApicId();
             s_apicIds[0] = self;
             s_state[0] = Online;
+            Lapic.Enable();
             ulong* info = stackalloc ulong[8];
             Cpu.ApTrampolineInfo(info);
             // Copy the trampoline to its page below 1 MiB (left out of the free memory ranges).
@@ -85,6 +87,8 @@ namespace Partition.Kernel
             HypervisorConsole.Write(" (APIC ID ");
             HypervisorConsole.WriteDecimal((ulong)apicId);
             long state = Read(cpu);
+            HypervisorConsole.Write(", local APIC SVR ");
+            HypervisorConsole.WriteHex(s_svr[cpu], 3);
             HypervisorConsole.WriteLine(state == Online ? "): online, in VMX root operation"
                 : state == Failed ? "): started but could not enter VMX root operation; left out"
                 : "): did not start; left out");
@@ -95,6 +99,8 @@ namespace Partition.Kernel
         public static void ApMain(int cpu)
         {
             s_tables[cpu].Install();
+            Lapic.Enable();
+            s_svr[cpu] = Lapic.SpuriousVectorRegister;
             VmxEnableError error = VmxRoot.EnterWithRegion(s_capabilities, s_vmxonRegions[cpu]);
             Write(cpu, error == VmxEnableError.None ? Online : Failed);
             if (error != VmxEnableError.None)

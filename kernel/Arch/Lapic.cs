@@ -17,7 +17,57 @@ namespace Partition.Kernel
         private const uint Init = 0x0000_4500;    // INIT, level assert
         private const uint Startup = 0x0000_4600; // start-up IPI, vector in bits 7:0
 
+        private const int SpuriousVector = 0xF0;
+        private const int EndOfInterruptRegister = 0xB0;
+        private const int TaskPriority = 0x80;
+        private const uint X2ApicEoiMsr = 0x80B;
+        private const uint X2ApicSvrMsr = 0x80F;
+
+        /// <summary>The vector of the "look at your mailbox" IPI between cores.</summary>
+        public const uint WakeVector = 0xF2;
+
         public static void SendInit(uint apicId) => SendCommand(apicId, Init);
+
+        /// <summary>A fixed interrupt to another CPU: if it is in a guest, the guest exits at once.</summary>
+        public static void SendWake(uint apicId) => SendCommand(apicId, WakeVector);
+
+        /// <summary>Software-enables this CPU's local APIC (SVR bit 8) and accepts every priority (TPR 0).</summary>
+        public static void Enable()
+        {
+            ulong apicBase = Cpu.ReadMsr(ApicBaseMsr);
+            if ((apicBase & X2ApicEnable) != 0)
+            {
+                Cpu.WriteMsr(X2ApicSvrMsr, 0x100 | 0xFF);
+                return;
+            }
+            byte* registers = (byte*)(apicBase & 0xFFFFF000);
+            *(uint*)(registers + TaskPriority) = 0;
+            *(uint*)(registers + SpuriousVector) = 0x100 | 0xFF;
+        }
+
+        /// <summary>The spurious-interrupt vector register (bit 8: software enabled).</summary>
+        public static uint SpuriousVectorRegister
+        {
+            get
+            {
+                ulong apicBase = Cpu.ReadMsr(ApicBaseMsr);
+                if ((apicBase & X2ApicEnable) != 0)
+                    return (uint)Cpu.ReadMsr(X2ApicSvrMsr);
+                return *(uint*)((byte*)(apicBase & 0xFFFFF000) + SpuriousVector);
+            }
+        }
+
+        /// <summary>End of interrupt, after a VM exit that acknowledged one.</summary>
+        public static void EndOfInterrupt()
+        {
+            ulong apicBase = Cpu.ReadMsr(ApicBaseMsr);
+            if ((apicBase & X2ApicEnable) != 0)
+            {
+                Cpu.WriteMsr(X2ApicEoiMsr, 0);
+                return;
+            }
+            *(uint*)((byte*)(apicBase & 0xFFFFF000) + EndOfInterruptRegister) = 0;
+        }
 
         public static void SendStartup(uint apicId, uint vector) => SendCommand(apicId, Startup | (vector & 0xFF));
 

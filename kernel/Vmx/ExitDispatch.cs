@@ -54,7 +54,7 @@ namespace Partition.Kernel
         private static Entry[] BuildTable()
         {
             var t = new Entry[ExitReasons.Count];
-            Set(t, ExitReason.ExternalInterrupt, &Resume, false);
+            Set(t, ExitReason.ExternalInterrupt, &ExternalInterrupt, false);
             Set(t, ExitReason.InterruptWindow, &Resume, false);
             Set(t, ExitReason.PreemptionTimer, &Resume, false);
             Set(t, ExitReason.TripleFault, &TripleFault, true);
@@ -99,6 +99,17 @@ namespace Partition.Kernel
         public static bool HasHandler(int reason) => reason < s_table.Length && s_table[reason].Handle != null;
 
         private static ExitAction Resume(ref ExitContext c) => ExitAction.Resume;
+
+        /// <summary>
+        /// An interrupt arrived while the guest ran; the exit acknowledged it (SDM 25.7.1), so
+        /// it is ended here. The only ones the hypervisor sends are its wake IPIs between cores:
+        /// the run loop then finds the request in its mailbox.
+        /// </summary>
+        private static ExitAction ExternalInterrupt(ref ExitContext c)
+        {
+            Lapic.EndOfInterrupt();
+            return ExitAction.Resume;
+        }
 
         private static void AdvanceRip(ref ExitContext c) =>
             c.Write(VmcsField.GuestRip, c.Read(VmcsField.GuestRip) + c.Read(VmcsField.VmExitInstructionLength));

@@ -190,6 +190,15 @@ namespace Partition.Kernel
             HypervisorConsole.EndLine();
         }
 
+        /// <summary>One turn of the run loop (for the host tests): the mailbox, then one slice if any vCPU is runnable.</summary>
+        internal void RunOnce()
+        {
+            DrainRequests();
+            var next = Core.Policy.PickNext();
+            if (next != null)
+                RunOneSlice(next);
+        }
+
         private void RunOneSlice(SchedulerEntity next)
         {
             var vcpu = (VirtualCpu)next.Owner;

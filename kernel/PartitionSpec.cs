@@ -112,6 +112,15 @@ namespace Partition.Kernel
             return true;
         }
 
+        /// <summary>The same partition placed on a core (for the host tests, which have no config).</summary>
+        internal PartitionSpec Placed(int core, bool shared, bool isHost = false)
+        {
+            Core = core;
+            SharedCore = shared;
+            IsHost = isHost;
+            return this;
+        }
+
         private void Place(VcpuConfig vcpu, PartitionRole role)
         {
             IsHost = role == PartitionRole.Host;

@@ -31,6 +31,23 @@ namespace Partition.Kernel
 
         public static uint ApicIdOf(int cpu) => s_apicIds[cpu];
 
+        /// <summary>
+        /// For the host tests on the software VMX model: CPUs 0..count-1 are online (each with
+        /// its own tables), without starting anything.
+        /// </summary>
+        internal static void AssumeOnline(int count, ProcessorTables bootTables)
+        {
+            s_tables[0] = bootTables;
+            for (int cpu = 0; cpu < count; cpu++)
+            {
+                if (cpu > 0)
+                    s_tables[cpu] = new ProcessorTables(cpu);
+                s_apicIds[cpu] = (uint)cpu;
+                s_state[cpu] = Online;
+            }
+            s_count = count;
+        }
+
         /// <summary>Starts every processor of <paramref name="apicIds"/> but the boot CPU, one at a time.</summary>
         public static void StartAll(uint* apicIds, int count, ProcessorTables bootTables, VmxCapabilities capabilities)
         {

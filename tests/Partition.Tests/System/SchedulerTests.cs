@@ -70,7 +70,7 @@ namespace Partition.Tests.SystemTests
         {
             var result = Boot("scheduler-two-cores", "configs/two-cores.json", 2, "alpha", "beta", "gamma");
             BootScenario.AssertContains(result, "\nACPI MADT: 2 processor(s)");
-            BootScenario.AssertContains(result, "\nCPU 1 (APIC ID 1): online, in VMX root operation\n");
+            BootScenario.AssertContains(result, "\nCPU 1 (APIC ID 1, local APIC SVR 0x1FF): online, in VMX root operation\n");
             BootScenario.AssertContains(result, "\nCPU 1: dedicated, 0 switches, ");
             BootScenario.AssertContains(result, "\n  alpha: 1 slices, share 100.0% (configured 100.0%)\n");
             // A dedicated vCPU takes no exit caused by the scheduler.

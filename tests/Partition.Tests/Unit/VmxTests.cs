@@ -25,6 +25,7 @@ namespace Partition.Tests.Unit
             cpu.Msrs[Msr.VmxCr4Fixed1] = 0x00F72FFF;
             cpu.Msrs[Msr.VmxEptVpidCap] = 0x00000F0106B34141UL;
             cpu.Msrs[0xC0000080] = 0x500;            // IA32_EFER: LME, LMA
+            cpu.Msrs[0x1B] = 0xFEE00000 | 1 << 11 | 1 << 10; // IA32_APIC_BASE: enabled, x2APIC (IPIs are MSR writes)
             cpu.Msrs[0x277] = 0x0007040600070406UL;  // IA32_PAT at its reset value
             cpu.Cr0 = 0xE0010013;
             cpu.Cr4 = 0x620;

@@ -1,0 +1,139 @@
+using System.Linq;
+using NUnit.Framework;
+using Partition.Configs;
+using Partition.Kernel;
+using Partition.Tests.Support;
+
+namespace Partition.Tests.Unit
+{
+    /// <summary>
+    /// The migration protocol on the software VMX model, two CPUs: the source core VMCLEARs
+    /// the vCPU and hands it over; the destination VMPTRLDs it, rewrites its host state and
+    /// VMLAUNCHes it. Corner cases are refused by name before anything moves.
+    /// </summary>
+    public unsafe class MigrationProtocolTests
+    {
+        private HostPhysicalMemory _memory;
+        private FakeCpu _cpu;
+        private VirtualMachine _alpha, _beta, _gamma;
+
+        [SetUp]
+        public void TwoCpusThreePartitions()
+        {
+            _memory = new HostPhysicalMemory(4096);
+            _cpu = VmxTests.TigerLake();
+            var caps = VmxCapabilities.Read();
+            foreach (int index in new[] { 1, 0 })
+            {
+                _cpu.CpuIndex = index;
+                Assert.That(VmxRoot.Enter(caps, out _), Is.EqualTo(VmxEnableError.None));
+            }
+            var bootTables = new ProcessorTables(0);
+            PartitionHost.Initialize(caps, bootTables);
+            Smp.AssumeOnline(2, bootTables);
+            _alpha = Create(new PartitionSpec("alpha", GuestMode.Long64, 1 << 20, 0x1000, 0x1000, 0x3F8).Placed(1, shared: false, isHost: true));
+            _beta = Create(new PartitionSpec("beta", GuestMode.Long64, 1 << 20, 0x1000, 0x1000, 0x3F8).Placed(0, shared: true));
+            _gamma = Create(new PartitionSpec("gamma", GuestMode.Long64, 1 << 20, 0x1000, 0x1000, 0x3F8).Placed(0, shared: true));
+            var machines = new[] { _alpha, _beta, _gamma };
+            CoreRunner.Prepare(machines, 2, new ScheduleConfig[0], 0);
+            Management.Start(machines);
+            // Every entry ends its slice at once (the timer), so each RunOnce is one slice.
+            _cpu.Vmx.Guest = (model, vmcs, registers) => model.SetExit(vmcs, ExitReason.PreemptionTimer, 0);
+        }
+
+        [TearDown]
+        public void Release() => _memory.Dispose();
+
+        private static VirtualMachine Create(PartitionSpec spec)
+        {
+            Assert.That(VirtualMachine.TryCreate(spec, new byte[] { 0xF4 }, PartitionHost.Capabilities, PartitionHost.HostTables, 0, out var vm, out string error), Is.True, error);
+            return vm;
+        }
+
+        private void RunOn(int cpu)
+        {
+            _cpu.CpuIndex = cpu;
+            CoreRunner.Of(cpu).RunOnce();
+        }
+
+        private static string Migrate(string name, int core)
+        {
+            Management.Migrate(name, core, out string outcome);
+            return outcome;
+        }
+
+        [Test]
+        public void RunningVcpuMovesWithClearOnTheSourceAndLaunchOnTheDestination()
+        {
+            RunOn(1);                                       // alpha launched on CPU 1
+            ulong alphaRegion = _alpha.Cpu0.Vmcs.Region;
+            Assert.That(_alpha.Cpu0.Vmcs.ActiveCpu, Is.EqualTo(1));
+            _cpu.CpuIndex = 0;                              // the console runs on CPU 0
+            Assert.That(Migrate("alpha", 0), Is.EqualTo("alpha: moving from core 1 to core 0"));
+            Assert.That(_cpu.MsrWrites, Has.Some.Matches<(uint Msr, ulong Value)>(w => w.Msr == 0x830 && w.Value == (1UL << 32 | Lapic.WakeVector)),
+                "a wake IPI to CPU 1 (x2APIC ICR)");
+
+            RunOn(1);                                       // the source handles its mailbox
+            Assert.That(_cpu.Vmx.Log, Has.Member($"cpu1 vmclear 0x{alphaRegion:X}"), "VMCLEAR on the source CPU");
+            Assert.That(_alpha.Cpu0.Vmcs.ActiveCpu, Is.EqualTo(-1));
+            Assert.That(CoreRunner.Of(1).Core.Policy.Count, Is.Zero);
+
+            for (int i = 0; i < 4; i++)
+                RunOn(0);                                   // adopt, then round-robin over three vCPUs
+            Assert.That(_alpha.Cpu0.Core, Is.EqualTo(0));
+            Assert.That(_alpha.Cpu0.HostCpu, Is.EqualTo(0), "host state rewritten for CPU 0");
+            Assert.That(_cpu.Vmx.Log, Has.Member($"cpu0 vmptrld 0x{alphaRegion:X}"));
+            Assert.That(_cpu.Vmx.Log, Has.Member($"cpu0 vmlaunch 0x{alphaRegion:X}"), "a cleared VMCS is launched again");
+            Assert.That(_cpu.ConsoleText, Does.Match(@"Migrated alpha from core 1 to core 0: \d+ ticks"));
+            var region = _cpu.Vmx.Regions[alphaRegion];
+            Assert.That(region.Fields[VmcsField.HostTrBase.Encoding], Is.EqualTo(PartitionHost.HostTables.TssBase), "CPU 0's TSS");
+            Assert.That(region.Fields[VmcsField.PinBasedControls.Encoding] & VmxControls.PinPreemptionTimer, Is.Not.Zero, "time-sliced on a shared core");
+        }
+
+        [Test]
+        public void CornerCasesAreRefusedByName()
+        {
+            RunOn(1);
+            RunOn(0);
+            Assert.That(Migrate("alpha", 1), Is.EqualTo("alpha: already on core 1; nothing to do"));
+            Assert.That(Migrate("beta", 1), Is.EqualTo("beta: refused: core 1 is dedicated to another vCPU"));
+            Assert.That(Migrate("beta", 7), Is.EqualTo("beta: refused: core 7 is not online"));
+            Assert.That(Migrate("nobody", 0), Is.EqualTo("nobody: no such partition"));
+            Assert.That(Migrate("alpha", 0), Is.EqualTo("alpha: moving from core 1 to core 0"));
+            Assert.That(Migrate("alpha", 0), Is.EqualTo("alpha: refused: a migration of it is already under way"), "two commands for one vCPU at once");
+            _gamma.State = VirtualMachineState.Stopped;
+            Assert.That(Migrate("gamma", 1), Is.EqualTo("gamma: refused: the partition has been stopped"));
+            _gamma.State = VirtualMachineState.Halted;
+            Assert.That(Migrate("gamma", 1), Is.EqualTo("gamma: refused: the partition has halted"));
+        }
+
+        [Test]
+        public void PausedPartitionIsNotScheduledUntilResumed()
+        {
+            Management.PauseOrResume("beta", true, out string paused);
+            Assert.That(paused, Is.EqualTo("beta: paused"));
+            for (int i = 0; i < 4; i++)
+                RunOn(0);
+            Assert.That(_beta.Cpu0.Entity.Slices, Is.Zero);
+            Assert.That(_gamma.Cpu0.Entity.Slices, Is.EqualTo(4));
+            Management.PauseOrResume("beta", false, out string resumed);
+            Assert.That(resumed, Is.EqualTo("beta: resumed"));
+            for (int i = 0; i < 4; i++)
+                RunOn(0);
+            Assert.That(_beta.Cpu0.Entity.Slices, Is.EqualTo(2));
+        }
+
+        [Test]
+        public void SameCoreSwitchIsVmptrldAndVmresumeWithoutVmclear()
+        {
+            int before = _cpu.Vmx.Log.Count; // creation VMCLEARs each VMCS once; not part of switching
+            for (int i = 0; i < 6; i++)
+                RunOn(0);
+            var log = _cpu.Vmx.Log.Skip(before).Where(l => l.StartsWith("cpu0")).ToList();
+            Assert.That(log.Count(l => l.StartsWith("cpu0 vmlaunch")), Is.EqualTo(2), "each vCPU launched once");
+            Assert.That(log.Count(l => l.StartsWith("cpu0 vmresume")), Is.EqualTo(4));
+            Assert.That(log.Count(l => l.StartsWith("cpu0 vmclear")), Is.Zero, "no VMCLEAR between slices");
+            Assert.That(CoreRunner.Of(0).Core.Switches, Is.EqualTo(5));
+        }
+    }
+}

@@ -29,10 +29,14 @@ namespace Partition.Kernel
         {
             s_machines = machines;
             s_start = Tsc.Now;
+            ScheduleNext();
         }
 
-        /// <summary>True if the console has a typed byte or a script command that is due.</summary>
-        public static bool HasInput => s_scriptNext < s_scriptTimes.Length && Tsc.Now >= s_start + s_scriptTimes[s_scriptNext];
+        /// <summary>True if a script command is due (typed bytes are seen between slices).</summary>
+        public static bool HasInput => ConsoleDue.Next != ulong.MaxValue && Tsc.Now >= ConsoleDue.Next;
+
+        private static void ScheduleNext() =>
+            ConsoleDue.Next = s_scriptNext < s_scriptTimes.Length ? s_start + s_scriptTimes[s_scriptNext] : ulong.MaxValue;
 
         /// <summary>Parses a script module: one "MILLISECONDS COMMAND" per line, in time order.</summary>
         public static void LoadScript(ReadOnlySpan<byte> text)
@@ -76,6 +80,7 @@ namespace Partition.Kernel
             while (HasInput)
             {
                 string command = s_scriptCommands[s_scriptNext++];
+                ScheduleNext();
                 HypervisorConsole.BeginLine();
                 HypervisorConsole.Write("partition> ");
                 HypervisorConsole.WriteLine(command);
@@ -348,5 +353,15 @@ namespace Partition.Kernel
             }
             return true;
         }
+    }
+
+    /// <summary>
+    /// When the next console script command is due (a TSC value), or never. Checked on every
+    /// exit of CPU 0, so it lives alone in a class ILC can pre-initialise, with no
+    /// class-constructor check on that path.
+    /// </summary>
+    internal static class ConsoleDue
+    {
+        internal static ulong Next = ulong.MaxValue;
     }
 }

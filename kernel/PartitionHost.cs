@@ -186,6 +186,7 @@ namespace Partition.Kernel
             if (!vcpu.Launched && !PassesEntryChecks(vcpu, cpu))
                 return;
             var context = new ExitContext { Vcpu = vcpu, Cpu = cpu };
+            var runner = CoreRunner.Of(cpu);
             while (vm.State == VirtualMachineState.Runnable)
             {
                 VmcsError error = vmcs.Run(cpu, vcpu.Registers);
@@ -205,7 +206,7 @@ namespace Partition.Kernel
                 if (context.Reason == (ushort)ExitReason.PreemptionTimer || (deadline != 0 && Tsc.Now >= deadline))
                     return;
                 // The core's mailbox or the console has work: let the run loop see it.
-                if (serveConsole && Management.HasInput || CoreRunner.Of(cpu) is { HasRequests: true })
+                if (runner != null && runner.HasRequests || serveConsole && Management.HasInput)
                     return;
             }
         }

@@ -34,7 +34,9 @@ namespace Partition.Cli
             "  bench [--timeout S]\n" +
             "      Run the exit benchmark in Bochs: a guest times 10,000 null VMCALLs, CPUID\n" +
             "      exits and I/O exits with RDTSC (one tick = one emulated instruction). Prints\n" +
-            "      the figures and appends them to artifacts/benchmarks/exits.txt.\n" +
+            "      the figures, then the scheduling figures (same-core switch cost, resume- and\n" +
+            "      clear-based; shares beside configured shares; migration latency), and appends\n" +
+            "      them to artifacts/benchmarks/exits.txt.\n" +
             "  help\n" +
             "      Show this text.\n";
 
@@ -84,8 +86,11 @@ namespace Partition.Cli
             else if (args.Length != 0)
                 throw new UsageException("bench takes only [--timeout S]");
             var layout = RepositoryLayout.Find(AppContext.BaseDirectory);
-            var lines = Partition.Host.Guests.BenchmarkRun.Run(layout, timeout, out var result);
-            if (lines.Count == 0)
+            var exitLines = Partition.Host.Guests.BenchmarkRun.Run(layout, timeout, out var result);
+            var lines = new List<string>(exitLines);
+            if (exitLines.Count != 0)
+                lines.AddRange(Partition.Host.Guests.BenchmarkRun.RunScheduling(layout, timeout));
+            if (exitLines.Count == 0)
             {
                 Console.Error.WriteLine("partition bench: the benchmark printed no figures.");
                 Console.Error.WriteLine(result.Report());

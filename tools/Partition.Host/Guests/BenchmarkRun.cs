@@ -43,6 +43,58 @@ namespace Partition.Host.Guests
             return iso;
         }
 
+        /// <summary>
+        /// The scheduling benchmark: three spinning guests round-robin on one core, once with
+        /// resume-based switches and once clear-based (switch=clear), then a two-CPU run in
+        /// which a guest migrates to the shared core and back. Returns the figure lines the
+        /// hypervisor printed: mean switch costs, shares beside configured shares, migration
+        /// latencies.
+        /// </summary>
+        public static IReadOnlyList<string> RunScheduling(RepositoryLayout layout, TimeSpan timeout)
+        {
+            var lines = new List<string>();
+            foreach (string mode in new[] { "resume", "clear" })
+            {
+                string serial = BootExample(layout, $"benchmark-switch-{mode}", "round-robin.json", 1, $"exit=poweroff stop_after_ms=1000 switch={mode}", null,
+                    ("a", "spin.bin"), ("b", "spin.bin"), ("c", "spin.bin"), timeout);
+                foreach (string line in serial.Split('\n'))
+                    if (line.StartsWith("  mean switch: ", StringComparison.Ordinal) || line.Contains("% (configured "))
+                        lines.Add($"switch={mode}: {line.Trim()}");
+            }
+            string migration = BootExample(layout, "benchmark-migration", "two-cores.json", 2, "exit=poweroff stop_after_ms=1500",
+                "300 migrate beta 1\n400 migrate gamma 1\n500 migrate alpha 0\n900 migrate alpha 1\n",
+                ("alpha", "spin.bin"), ("beta", "spin.bin"), ("gamma", "spin.bin"), timeout);
+            foreach (string line in migration.Split('\n'))
+                if (line.StartsWith("Migrated ", StringComparison.Ordinal))
+                    lines.Add(line.Trim());
+            return lines;
+        }
+
+        private static string BootExample(RepositoryLayout layout, string name, string exampleConfig, int cpus, string commandLine, string? script,
+            (string Partition, string Image) g1, (string Partition, string Image) g2, (string Partition, string Image) g3, TimeSpan timeout)
+        {
+            string directory = layout.NewRunDirectory(name);
+            string images = Path.Combine(directory, "images");
+            DemoGuests.WriteSpinner(images);
+            string config = Path.Combine(directory, exampleConfig);
+            File.Copy(Path.Combine(layout.Root, "configs", exampleConfig), config);
+            var builder = new IsoBuilder(KernelImage.EnsureBuilt(layout), commandLine);
+            builder.Modules.Add(new IsoModule(config, "partition-config"));
+            foreach (var (partition, image) in new[] { g1, g2, g3 })
+                builder.Modules.Add(new IsoModule(Path.Combine(images, image), $"guest-image {partition} image"));
+            if (script != null)
+            {
+                string path = Path.Combine(directory, "script.txt");
+                File.WriteAllText(path, script);
+                builder.Modules.Add(new IsoModule(path, "console-script"));
+            }
+            string iso = Path.Combine(directory, "bench.iso");
+            builder.Build(iso);
+            using var run = new BochsRun(iso, directory, new BochsOptions { CpuCount = cpus });
+            run.Start();
+            return run.WaitForSerial(new[] { "All partitions have halted or stopped" }, timeout).Serial;
+        }
+
         /// <summary>Boots the benchmark and returns its "bench NAME: ..." lines (without the partition prefix).</summary>
         public static IReadOnlyList<string> Run(RepositoryLayout layout, TimeSpan timeout, out RunResult result)
         {

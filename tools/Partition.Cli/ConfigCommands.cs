@@ -204,8 +204,18 @@ namespace Partition.Cli
 
         public static bool IsConfigPath(string path) => path.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
 
-        public static int Build(RepositoryLayout layout, string configPath, string? output, string commandLine, out Built? built)
+        public static int Build(RepositoryLayout layout, string configPath, string? output, string commandLine, out Built? built) =>
+            Build(layout, configPath, output, commandLine, null, out built);
+
+        /// <summary>As above, with a console script (timed commands) as a 'console-script' module.</summary>
+        public static int Build(RepositoryLayout layout, string configPath, string? output, string commandLine, string? script, out Built? built)
         {
+            if (script != null && !File.Exists(script))
+            {
+                built = null;
+                Console.Error.WriteLine($"partition: the console script {script} does not exist.");
+                return 2;
+            }
             built = null;
             var config = CheckedConfig.Load(configPath, checkImages: true, "image");
             if (config == null)
@@ -225,6 +235,8 @@ namespace Partition.Cli
                 string line = string.IsNullOrEmpty(image.CommandLine) ? image.ModuleCommandLine : image.ModuleCommandLine + " " + image.CommandLine;
                 builder.Modules.Add(new IsoModule(file, line));
             }
+            if (script != null)
+                builder.Modules.Add(new IsoModule(Path.GetFullPath(script), "console-script"));
             builder.Build(iso);
             Console.Error.WriteLine($"ISO  {layout.Display(iso)}: {new FileInfo(iso).Length:N0} bytes, config {configPath}, {config.Images.Count} guest image{(config.Images.Count == 1 ? "" : "s")}");
             var machine = config.Result.Configuration.Machine;

@@ -18,16 +18,19 @@ namespace Partition.Cli
             "      Check a partition configuration (JSON) and list every problem as\n" +
             "      FILE:LINE:COLUMN: PATH: MESSAGE. --images also checks that the guest image\n" +
             "      files it names exist. Exit status 0 valid, 1 invalid, 2 unreadable.\n" +
-            "  image [CONFIG] [-o FILE] [--cmdline \"...\"]\n" +
+            "  image [CONFIG] [-o FILE] [--cmdline \"...\"] [--script FILE]\n" +
             "      Build a bootable GRUB ISO from artifacts/image/partition.elf and print its size.\n" +
             "      With CONFIG, the config and the guest images it names (paths relative to the\n" +
             "      config file) become Multiboot2 modules; default output artifacts/NAME.iso\n" +
             "      (artifacts/partition.iso without CONFIG).\n" +
-            "  run [CONFIG | ISO] [--cpus N] [--timeout S] [--model M]\n" +
+            "  run [CONFIG | ISO] [--cpus N] [--timeout S] [--model M] [--cmdline \"...\"] [--script FILE]\n" +
             "      Boot in Bochs and stream the serial console here until Bochs exits, S seconds\n" +
             "      pass, or Ctrl-C. With CONFIG, first build its ISO (as 'image CONFIG'); CPUs\n" +
             "      default to the config's machine cores. Without either, boot\n" +
             "      artifacts/partition.iso. Defaults: 1 CPU, no timeout, CPU model tigerlake.\n" +
+            "      --script FILE feeds the hypervisor console timed commands, one per line:\n" +
+            "      \"MILLISECONDS COMMAND\" (e.g. \"500 migrate alpha 0\"); --cmdline sets the kernel\n" +
+            "      command line (e.g. \"exit=poweroff stop_after_ms=2000\").\n" +
             "  guests [-o DIR]\n" +
             "      Write the guest images configs/three-modes.json and configs/multiboot-guests.json\n" +
             "      boot (assembled with Iced); default DIR configs/images.\n" +
@@ -224,10 +227,10 @@ namespace Partition.Cli
     {
         public static int Run(string[] args)
         {
-            var options = new Options(args, new[] { "-o", "--output", "--cmdline" }, maxPositional: 1);
+            var options = new Options(args, new[] { "-o", "--output", "--cmdline", "--script" }, maxPositional: 1);
             var layout = RepositoryLayout.Find();
             if (options.Positional.Count > 0)
-                return ConfigImage.Build(layout, options.Positional[0], options.Get("-o", "--output"), options.Get("--cmdline") ?? "", out _);
+                return ConfigImage.Build(layout, options.Positional[0], options.Get("-o", "--output"), options.Get("--cmdline") ?? "", options.Get("--script"), out _);
             string iso = Path.GetFullPath(options.Get("-o", "--output") ?? layout.DefaultIso);
             var builder = new IsoBuilder(layout.KernelElf, options.Get("--cmdline") ?? "");
             builder.Build(iso);
@@ -242,14 +245,14 @@ namespace Partition.Cli
     {
         public static int Run(string[] args)
         {
-            var options = new Options(args, new[] { "--cpus", "--timeout", "--model" }, maxPositional: 1);
+            var options = new Options(args, new[] { "--cpus", "--timeout", "--model", "--cmdline", "--script" }, maxPositional: 1);
             var layout = RepositoryLayout.Find();
             string iso = Path.GetFullPath(options.Positional.Count > 0 ? options.Positional[0] : layout.DefaultIso);
             int defaultCpus = 1;
             int memoryMegabytes = new BochsOptions().MemoryMegabytes;
             if (options.Positional.Count > 0 && ConfigImage.IsConfigPath(options.Positional[0]))
             {
-                int status = ConfigImage.Build(layout, options.Positional[0], null, "", out var built);
+                int status = ConfigImage.Build(layout, options.Positional[0], null, options.Get("--cmdline") ?? "", options.Get("--script"), out var built);
                 if (status != 0 || built == null)
                     return status;
                 iso = built.IsoPath;

@@ -47,13 +47,13 @@ namespace Partition.Kernel
                 WritePageFaultCause(frame.ErrorCode);
             HypervisorConsole.WriteLine();
 
-            Line("RIP", frame.Rip, "CS ", frame.Cs, "RFLAGS", frame.Rflags);
-            Line("RSP", frame.Rsp, "SS ", frame.Ss, "CR2   ", cr2);
-            Line("RAX", frame.Rax, "RBX", frame.Rbx, "RCX   ", frame.Rcx);
-            Line("RDX", frame.Rdx, "RSI", frame.Rsi, "RDI   ", frame.Rdi);
-            Line("RBP", frame.Rbp, "R8 ", frame.R8, "R9    ", frame.R9);
-            Line("R10", frame.R10, "R11", frame.R11, "R12   ", frame.R12);
-            Line("R13", frame.R13, "R14", frame.R14, "R15   ", frame.R15);
+            HypervisorConsole.WriteRegisters("", "RIP", frame.Rip, "CS ", frame.Cs, "RFLAGS", frame.Rflags);
+            HypervisorConsole.WriteRegisters("", "RSP", frame.Rsp, "SS ", frame.Ss, "CR2   ", cr2);
+            HypervisorConsole.WriteRegisters("", "RAX", frame.Rax, "RBX", frame.Rbx, "RCX   ", frame.Rcx);
+            HypervisorConsole.WriteRegisters("", "RDX", frame.Rdx, "RSI", frame.Rsi, "RDI   ", frame.Rdi);
+            HypervisorConsole.WriteRegisters("", "RBP", frame.Rbp, "R8 ", frame.R8, "R9    ", frame.R9);
+            HypervisorConsole.WriteRegisters("", "R10", frame.R10, "R11", frame.R11, "R12   ", frame.R12);
+            HypervisorConsole.WriteRegisters("", "R13", frame.R13, "R14", frame.R14, "R15   ", frame.R15);
             HypervisorConsole.WriteLine("*** the hypervisor stops");
         }
 
@@ -69,22 +69,6 @@ namespace Partition.Kernel
             if ((error & 16) != 0)
                 HypervisorConsole.Write(", instruction fetch");
             HypervisorConsole.Write("]");
-        }
-
-        private static void Line(string n1, ulong v1, string n2, ulong v2, string n3, ulong v3)
-        {
-            HypervisorConsole.Write(n1);
-            HypervisorConsole.Write("=");
-            HypervisorConsole.WriteHex(v1, 16);
-            HypervisorConsole.Write("  ");
-            HypervisorConsole.Write(n2);
-            HypervisorConsole.Write("=");
-            HypervisorConsole.WriteHex(v2, 16);
-            HypervisorConsole.Write("  ");
-            HypervisorConsole.Write(n3);
-            HypervisorConsole.Write("=");
-            HypervisorConsole.WriteHex(v3, 16);
-            HypervisorConsole.WriteLine();
         }
     }
 }

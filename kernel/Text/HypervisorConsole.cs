@@ -94,6 +94,24 @@ namespace Partition.Kernel
             return s_ready && s_uart.TryRead(out value);
         }
 
+        /// <summary>One line of a register dump: "PREFIX N1=0x… N2=0x… N3=0x…", 16 hex digits each.</summary>
+        public static void WriteRegisters(string prefix, string n1, ulong v1, string n2, ulong v2, string n3, ulong v3)
+        {
+            Write(prefix);
+            Write(n1);
+            Write("=");
+            WriteHex(v1, 16);
+            Write("  ");
+            Write(n2);
+            Write("=");
+            WriteHex(v2, 16);
+            Write("  ");
+            Write(n3);
+            Write("=");
+            WriteHex(v3, 16);
+            WriteLine();
+        }
+
         /// <summary>Waits until every byte has left the UART (before power-off).</summary>
         public static void Flush()
         {

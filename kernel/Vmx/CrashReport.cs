@@ -32,29 +32,12 @@ namespace Partition.Kernel
             }
             HypervisorConsole.WriteLine();
             GuestRegisters* r = c.Vcpu.Registers;
-            Line("RIP", c.Read(VmcsField.GuestRip), "RSP", c.Read(VmcsField.GuestRsp), "RFLAGS", c.Read(VmcsField.GuestRflags));
-            Line("CR0", c.Read(VmcsField.GuestCr0), "CR3", c.Read(VmcsField.GuestCr3), "CR4", c.Read(VmcsField.GuestCr4));
-            Line("RAX", r->Rax, "RBX", r->Rbx, "RCX", r->Rcx);
-            Line("RDX", r->Rdx, "RSI", r->Rsi, "RDI", r->Rdi);
-            Line("RBP", r->Rbp, "R8 ", r->R8, "R9 ", r->R9);
+            HypervisorConsole.WriteRegisters("    ", "RIP", c.Read(VmcsField.GuestRip), "RSP", c.Read(VmcsField.GuestRsp), "RFLAGS", c.Read(VmcsField.GuestRflags));
+            HypervisorConsole.WriteRegisters("    ", "CR0", c.Read(VmcsField.GuestCr0), "CR3", c.Read(VmcsField.GuestCr3), "CR4", c.Read(VmcsField.GuestCr4));
+            HypervisorConsole.WriteRegisters("    ", "RAX", r->Rax, "RBX", r->Rbx, "RCX", r->Rcx);
+            HypervisorConsole.WriteRegisters("    ", "RDX", r->Rdx, "RSI", r->Rsi, "RDI", r->Rdi);
+            HypervisorConsole.WriteRegisters("    ", "RBP", r->Rbp, "R8 ", r->R8, "R9 ", r->R9);
             HypervisorConsole.EndLine();
-        }
-
-        private static void Line(string n1, ulong v1, string n2, ulong v2, string n3, ulong v3)
-        {
-            HypervisorConsole.Write("    ");
-            HypervisorConsole.Write(n1);
-            HypervisorConsole.Write("=");
-            HypervisorConsole.WriteHex(v1, 16);
-            HypervisorConsole.Write(" ");
-            HypervisorConsole.Write(n2);
-            HypervisorConsole.Write("=");
-            HypervisorConsole.WriteHex(v2, 16);
-            HypervisorConsole.Write(" ");
-            HypervisorConsole.Write(n3);
-            HypervisorConsole.Write("=");
-            HypervisorConsole.WriteHex(v3, 16);
-            HypervisorConsole.WriteLine();
         }
     }
 }

@@ -2,7 +2,9 @@ using System;
 using System.IO;
 using System.Linq;
 using NUnit.Framework;
+using System.Collections.Generic;
 using Partition.Host;
+using Partition.Host.Guests;
 
 namespace Partition.Tests.SystemTests
 {
@@ -48,6 +50,12 @@ namespace Partition.Tests.SystemTests
             run.Start();
             return run.WaitForSerial(fragments, timeout);
         }
+
+        /// <summary>Boots an example configuration from configs/ with the Iced-built guests it names.</summary>
+        public static RunResult BochsExample(string name, string commandLine, string exampleConfig, IEnumerable<(string Image, string CommandLine)> images,
+            string script, int cpus, TimeSpan timeout, params string[] fragments) =>
+            Bochs(name, commandLine, dir => ExampleBoot.Modules(Layout.Value, dir, exampleConfig, images, script),
+                new BochsOptions { CpuCount = cpus }, timeout, fragments);
 
         /// <summary>Boots in QEMU (TCG) until QEMU exits by itself or the timeout passes.</summary>
         public static RunResult Qemu(string name, string commandLine, TimeSpan timeout)

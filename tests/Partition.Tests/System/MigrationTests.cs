@@ -21,26 +21,9 @@ namespace Partition.Tests.SystemTests
     {
         private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
-        private static RunResult Boot(string name, string exampleConfig, int cpus, int stopAfterMs, string script, params (string Partition, string Image)[] guests)
-        {
-            return BootScenario.Bochs(name, $"exit=poweroff stop_after_ms={stopAfterMs}", dir =>
-            {
-                string repository = RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory).Root;
-                string config = Path.Combine(dir, Path.GetFileName(exampleConfig));
-                File.Copy(Path.Combine(repository, exampleConfig), config);
-                string images = Path.Combine(dir, "images");
-                DemoGuests.WriteSpinner(images);
-                DemoGuests.WriteIntruder(images);
-                var modules = guests.Select(g => new IsoModule(Path.Combine(images, g.Image), $"guest-image {g.Partition} image")).Prepend(new IsoModule(config, "partition-config")).ToList();
-                if (script != null)
-                {
-                    string scriptPath = Path.Combine(dir, "script.txt");
-                    File.WriteAllText(scriptPath, script);
-                    modules.Add(new IsoModule(scriptPath, "console-script"));
-                }
-                return modules.ToArray();
-            }, new BochsOptions { CpuCount = cpus }, Timeout, "All partitions have halted or stopped");
-        }
+        private static RunResult Boot(string name, string exampleConfig, int cpus, int stopAfterMs, string script, params (string Partition, string Image)[] guests) =>
+            BootScenario.BochsExample(name, $"exit=poweroff stop_after_ms={stopAfterMs}", exampleConfig, ExampleBoot.Flat(guests), script, cpus,
+                Timeout, "All partitions have halted or stopped");
 
         [Test]
         public void Migrate_moves_a_running_guest_and_back_with_its_progress_continuing()

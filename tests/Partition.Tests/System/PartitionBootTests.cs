@@ -18,32 +18,11 @@ namespace Partition.Tests.SystemTests
     {
         private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
-        /// <summary>
-        /// Copies an example config into the run directory, writes the guest images it names
-        /// beside it, and gives them to GRUB as 'partition image CONFIG' does: the config as
-        /// "partition-config", each image as "guest-image NAME WHAT [its command line]".
-        /// </summary>
-        private static IsoModule[] ConfigAndGuests(string runDirectory, string exampleConfig, params (string Image, string CommandLine)[] images)
-        {
-            string repository = RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory).Root;
-            string config = Path.Combine(runDirectory, Path.GetFileName(exampleConfig));
-            File.Copy(Path.Combine(repository, exampleConfig), config);
-            string imageDirectory = Path.Combine(runDirectory, "images");
-            DemoGuests.Write(imageDirectory);
-            DemoGuests.WriteMultiboot(imageDirectory);
-            var modules = new IsoModule[images.Length + 1];
-            modules[0] = new IsoModule(config, "partition-config");
-            for (int i = 0; i < images.Length; i++)
-                modules[i + 1] = new IsoModule(Path.Combine(imageDirectory, images[i].Image), images[i].CommandLine);
-            return modules;
-        }
-
         [Test]
         public void Guests_in_real_protected_and_long_mode_print_with_their_prefixes()
         {
-            RunResult result = BootScenario.Bochs("partitions-three-modes", "exit=poweroff",
-                dir => ConfigAndGuests(dir, "configs/three-modes.json",
-                    ("real.bin", "guest-image real image"), ("prot.bin", "guest-image prot image"), ("long.bin", "guest-image long image")),
+            RunResult result = BootScenario.BochsExample("partitions-three-modes", "exit=poweroff", "configs/three-modes.json",
+                ExampleBoot.Flat(("real", "real.bin"), ("prot", "prot.bin"), ("long", "long.bin")), null, 1,
                 Timeout, "All partitions have halted or stopped");
 
             BootScenario.AssertContains(result, "\nConfig: 3 partitions, valid\n");
@@ -63,10 +42,9 @@ namespace Partition.Tests.SystemTests
         [Test]
         public void Multiboot_and_Multiboot2_kernels_get_their_command_line_modules_and_memory_map()
         {
-            RunResult result = BootScenario.Bochs("partitions-multiboot", "exit=poweroff",
-                dir => ConfigAndGuests(dir, "configs/multiboot-guests.json",
-                    ("mb1.bin", "guest-image mb1 kernel"), ("module.txt", "guest-image mb1 module0 the-module"),
-                    ("mb2.elf", "guest-image mb2 kernel"), ("module.txt", "guest-image mb2 module0 the-module")),
+            RunResult result = BootScenario.BochsExample("partitions-multiboot", "exit=poweroff", "configs/multiboot-guests.json",
+                new[] { ("mb1.bin", "guest-image mb1 kernel"), ("module.txt", "guest-image mb1 module0 the-module"),
+                        ("mb2.elf", "guest-image mb2 kernel"), ("module.txt", "guest-image mb2 module0 the-module") }, null, 1,
                 Timeout, "All partitions have halted or stopped");
 
             BootScenario.AssertContains(result, "Partition mb1: 32-bit protected mode, 4 MiB");

@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 using Partition.Host;
@@ -22,21 +23,10 @@ namespace Partition.Tests.SystemTests
         private static RunResult Boot(string name, string exampleConfig, params string[] partitions) =>
             Boot(name, exampleConfig, 1, partitions);
 
-        private static RunResult Boot(string name, string exampleConfig, int cpus, params string[] partitions)
-        {
-            return BootScenario.Bochs(name, cpus == 1 ? "exit=poweroff stop_after_ms=2000" : "exit=poweroff stop_after_ms=1000", dir =>
-            {
-                string repository = RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory).Root;
-                string config = Path.Combine(dir, Path.GetFileName(exampleConfig));
-                File.Copy(Path.Combine(repository, exampleConfig), config);
-                string spinner = DemoGuests.WriteSpinner(Path.Combine(dir, "images"));
-                var modules = new IsoModule[partitions.Length + 1];
-                modules[0] = new IsoModule(config, "partition-config");
-                for (int i = 0; i < partitions.Length; i++)
-                    modules[i + 1] = new IsoModule(spinner, $"guest-image {partitions[i]} image");
-                return modules;
-            }, new BochsOptions { CpuCount = cpus }, Timeout, "All partitions have halted or stopped");
-        }
+        // Every partition runs the spinning guest.
+        private static RunResult Boot(string name, string exampleConfig, int cpus, params string[] partitions) =>
+            BootScenario.BochsExample(name, cpus == 1 ? "exit=poweroff stop_after_ms=2000" : "exit=poweroff stop_after_ms=1000", exampleConfig,
+                ExampleBoot.Flat(partitions.Select(p => (p, "spin.bin")).ToArray()), null, cpus, Timeout, "All partitions have halted or stopped");
 
         /// <summary>The measured and configured share of a partition, in percent.</summary>
         private static (double Measured, double Configured) Share(RunResult result, string partition)

@@ -74,20 +74,8 @@ namespace Partition.Host.Guests
             (string Partition, string Image) g1, (string Partition, string Image) g2, (string Partition, string Image) g3, TimeSpan timeout)
         {
             string directory = layout.NewRunDirectory(name);
-            string images = Path.Combine(directory, "images");
-            DemoGuests.WriteSpinner(images);
-            string config = Path.Combine(directory, exampleConfig);
-            File.Copy(Path.Combine(layout.Root, "configs", exampleConfig), config);
             var builder = new IsoBuilder(KernelImage.EnsureBuilt(layout), commandLine);
-            builder.Modules.Add(new IsoModule(config, "partition-config"));
-            foreach (var (partition, image) in new[] { g1, g2, g3 })
-                builder.Modules.Add(new IsoModule(Path.Combine(images, image), $"guest-image {partition} image"));
-            if (script != null)
-            {
-                string path = Path.Combine(directory, "script.txt");
-                File.WriteAllText(path, script);
-                builder.Modules.Add(new IsoModule(path, "console-script"));
-            }
+            builder.Modules.AddRange(ExampleBoot.Modules(layout, directory, Path.Combine("configs", exampleConfig), ExampleBoot.Flat(g1, g2, g3), script));
             string iso = Path.Combine(directory, "bench.iso");
             builder.Build(iso);
             using var run = new BochsRun(iso, directory, new BochsOptions { CpuCount = cpus });

@@ -99,11 +99,13 @@ namespace Partition.Devices
         {
             if (_length == 0)
                 return;
+            HypervisorConsole.BeginLine();
             HypervisorConsole.Write("[");
             HypervisorConsole.Write(_owner);
             HypervisorConsole.Write("] ");
             HypervisorConsole.Write(new ReadOnlySpan<char>(_line, 0, _length));
             HypervisorConsole.WriteLine();
+            HypervisorConsole.EndLine();
             _length = 0;
             Lines++;
         }

@@ -120,7 +120,12 @@ namespace Partition.Kernel
             HypervisorConsole.Write("ACPI MADT: ");
             if (count == 0)
             {
-                HypervisorConsole.WriteLine("not found; assuming the boot CPU alone");
+                count = MpTable.FindProcessors(apicIds, Acpi.MaxProcessors);
+                HypervisorConsole.Write("not found; MP table: ");
+            }
+            if (count == 0)
+            {
+                HypervisorConsole.WriteLine("not found either; assuming the boot CPU alone");
                 return new uint[] { (uint)Cpu.CurrentApicId() };
             }
             HypervisorConsole.WriteDecimal((ulong)count);

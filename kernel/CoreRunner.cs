@@ -97,10 +97,10 @@ namespace Partition.Kernel
 
         /// <summary>
         /// Posts a request to this core; any CPU may call it. If the core is another CPU, a wake
-        /// IPI (fixed vector, external-interrupt exiting) should make its guest exit at once.
-        /// Finding, Bochs 2.7: the IPIs are sent (counted in WakesSent) and the target's local
-        /// APIC is software-enabled (SVR 0x1FF), yet no external-interrupt exit follows, so
-        /// there a request to a dedicated core waits for its guest's next exit of its own.
+        /// IPI (fixed vector, external-interrupt exiting) makes its guest exit at once.
+        /// Finding, Bochs 2.7: the exit happens only if the guest runs with RFLAGS.IF = 1 (the
+        /// SDM says IF does not matter); a guest with interrupts off gives its core up only at
+        /// its own next exit there (MigrationTests records it).
         /// </summary>
         public bool Post(CoreRequest request)
         {

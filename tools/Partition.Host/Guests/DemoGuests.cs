@@ -40,12 +40,16 @@ namespace Partition.Host.Guests
             return paths;
         }
 
-        /// <summary>The never-halting guest configs/round-robin.json and configs/weighted.json run three times.</summary>
+        /// <summary>
+        /// The never-halting guest the scheduling examples run (spin.bin, RFLAGS.IF = 1), and
+        /// the same with interrupts disabled (spin-if0.bin).
+        /// </summary>
         public static string WriteSpinner(string directory)
         {
             Directory.CreateDirectory(directory);
             string path = Path.Combine(directory, "spin.bin");
             File.WriteAllBytes(path, TestGuest.Spinner(0x200000, 0x3F8));
+            File.WriteAllBytes(Path.Combine(directory, "spin-if0.bin"), TestGuest.Spinner(0x200000, 0x3F8, interruptsEnabled: false));
             return path;
         }
 

@@ -261,20 +261,28 @@ namespace Partition.Host.Guests
 
         /// <summary>
         /// A 64-bit guest that never halts: it counts in R12 and prints "progress N" every
-        /// 2^18 iterations, so its share of a shared core shows in how far it gets.
+        /// 2^18 iterations, so its share of a shared core shows in how far it gets. With
+        /// <paramref name="interruptsEnabled"/> it runs with RFLAGS.IF = 1, as OS guests do.
         /// </summary>
-        public static byte[] Spinner(ulong origin, ushort uart)
+        public static byte[] Spinner(ulong origin, ushort uart, bool interruptsEnabled = true)
         {
             var addresses = new Dictionary<string, ulong>();
             var first = new TestGuest(64, uart, name => addresses.GetValueOrDefault(name, origin));
-            first.EmitSpinner();
+            first.EmitSpinner(interruptsEnabled);
             first.Assemble(origin, addresses);
             var second = new TestGuest(64, uart, name => addresses[name]);
-            second.EmitSpinner();
+            second.EmitSpinner(interruptsEnabled);
             return second.Assemble(origin, new Dictionary<string, ulong>());
         }
 
-        private void EmitSpinner() => EmitSpinnerBody();
+        private void EmitSpinner(bool interruptsEnabled)
+        {
+            // With external-interrupt exiting, interrupts exit to the hypervisor whatever IF
+            // is (SDM); Bochs 2.7 only does so when IF = 1 (MigrationTests records it).
+            if (interruptsEnabled)
+                _a.sti();
+            EmitSpinnerBody();
+        }
 
         private void EmitSpinnerBody()
         {

@@ -56,6 +56,22 @@ namespace Partition.Tests.SystemTests
             Assert.That(progress, Is.EqualTo(Enumerable.Range(1, progress.Length).ToArray()), "alpha's progress lines");
         }
 
+        [Test]
+        public void Four_cpus_run_three_dedicated_cores_and_a_shared_one_and_a_guest_moves_between_them()
+        {
+            var result = Boot("four-cores", "configs/four-cores.json", 4, 1000, "300 migrate three 0\n600 migrate three 3\n700 cpus\n",
+                ("host", "spin.bin"), ("two", "spin.bin"), ("three", "spin.bin"), ("zero-a", "spin.bin"), ("zero-b", "spin.bin"));
+            BootScenario.AssertContains(result, "\nACPI MADT: 4 processor(s), APIC IDs 0 1 2 3\n");
+            foreach (int cpu in new[] { 1, 2, 3 })
+                BootScenario.AssertContains(result, $"\nCPU {cpu} (APIC ID {cpu}, local APIC SVR 0x1FF): online, in VMX root operation\n");
+            Assert.That(result.Serial, Does.Match(@"\nMigrated three from core 3 to core 0: \d+ ticks"), result.Report());
+            Assert.That(result.Serial, Does.Match(@"\nMigrated three from core 0 to core 3: \d+ ticks"), result.Report());
+            BootScenario.AssertContains(result, "\n  core 3: dedicated, vCPUs three, load ");
+            foreach (string partition in new[] { "host", "two", "three", "zero-a", "zero-b" })
+                BootScenario.AssertContains(result, $"\n[{partition}] progress 2\n");
+            BootScenario.AssertContains(result, "\n  host: 1 slices, share 100.0% (configured 100.0%)\n");
+        }
+
         /// <summary>
         /// Finding, Bochs 2.7 against the SDM: with external-interrupt exiting, an interrupt
         /// should make the guest exit whatever its RFLAGS.IF (SDM Vol. 3C, 25.6.1 and 26.2);

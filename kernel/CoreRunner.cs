@@ -260,6 +260,7 @@ namespace Partition.Kernel
             vcpu.Machine.Uart?.Flush();
             if (vcpu.Vmcs.ActiveCpu == Cpu)
                 vcpu.Vmcs.Clear(Cpu);
+            vcpu.Machine.Scrub();
             if (Core.Loaded == entity)
                 Core.Loaded = null;
             Finished();

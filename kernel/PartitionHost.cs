@@ -326,6 +326,8 @@ namespace Partition.Kernel
             }
             HypervisorConsole.Write(" total ");
             HypervisorConsole.WriteDecimal(total);
+            if (vm.Scrubbed)
+                HypervisorConsole.Write("; memory scrubbed");
             if (vm.DeniedIoAccesses != 0)
             {
                 HypervisorConsole.Write("; denied port accesses ");

@@ -204,6 +204,20 @@ namespace Partition.Kernel
                 pd[i] = (i << 21) | 0x83;
         }
 
+        /// <summary>
+        /// Zeroes the partition's RAM. Done when it stops, so that nothing it held survives into
+        /// whatever gets that memory next (memory is also zeroed before a partition first runs).
+        /// </summary>
+        public void Scrub()
+        {
+            byte* ram = (byte*)HostBase;
+            for (ulong i = 0; i < MemorySize; i += 8)
+                *(ulong*)(ram + i) = 0;
+            Scrubbed = true;
+        }
+
+        public bool Scrubbed { get; private set; }
+
         /// <summary>Host pointer to guest-physical memory, or null if the range is not all RAM.</summary>
         public byte* GuestPointer(ulong guestPhysical, ulong length)
         {

@@ -37,7 +37,46 @@ namespace Partition.Kernel
             HypervisorConsole.WriteRegisters("    ", "RAX", r->Rax, "RBX", r->Rbx, "RCX", r->Rcx);
             HypervisorConsole.WriteRegisters("    ", "RDX", r->Rdx, "RSI", r->Rsi, "RDI", r->Rdi);
             HypervisorConsole.WriteRegisters("    ", "RBP", r->Rbp, "R8 ", r->R8, "R9 ", r->R9);
+            WriteCode(ref c);
             HypervisorConsole.EndLine();
+        }
+
+        public const int CodeBytes = 15;
+
+        /// <summary>
+        /// "code at RIP 0x… (64-bit): 48 89 18 …": the bytes at the guest's RIP, read through its
+        /// own paging, for the host tools to disassemble (the image has no disassembler; Iced
+        /// does it on the host: 'partition run' and the test reports add the instruction).
+        /// </summary>
+        private static void WriteCode(ref ExitContext c)
+        {
+            var vm = c.Vcpu.Machine;
+            ulong rip = c.Read(VmcsField.GuestRip);
+            ulong linear = c.Read(VmcsField.GuestCsBase) + rip;
+            uint cs = (uint)c.Read(VmcsField.GuestCsAccessRights);
+            int bitness = (cs & 1u << 13) != 0 ? 64 : (cs & 1u << 14) != 0 ? 32 : 16;
+            HypervisorConsole.Write("    code at RIP ");
+            HypervisorConsole.WriteHex(rip, 16);
+            if (!GuestMemory.TryTranslate(vm, linear, c.Read(VmcsField.GuestCr0), c.Read(VmcsField.GuestCr3), c.Read(VmcsField.GuestCr4),
+                    c.Read(VmcsField.GuestEfer), out ulong physical))
+            {
+                HypervisorConsole.WriteLine(": not in the partition's memory, or in a paging mode not decoded");
+                return;
+            }
+            HypervisorConsole.Write(" (");
+            HypervisorConsole.WriteDecimal((ulong)bitness);
+            HypervisorConsole.Write("-bit):");
+            // Up to 15 bytes, but not past the page (the next one may not be mapped).
+            ulong available = System.Math.Min((ulong)CodeBytes, 4096 - (linear & 0xFFF));
+            byte* code = vm.GuestPointer(physical, available);
+            System.Span<char> hex = stackalloc char[2];
+            for (ulong i = 0; code != null && i < available; i++)
+            {
+                HypervisorConsole.Write(" ");
+                NumberFormat.FormatHex(code[i], 2, hex);
+                HypervisorConsole.Write(hex);
+            }
+            HypervisorConsole.WriteLine();
         }
     }
 }

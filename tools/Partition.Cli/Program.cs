@@ -134,6 +134,8 @@ namespace Partition.Cli
             Console.Out.WriteLine($"{spinner}: {new FileInfo(spinner).Length} bytes");
             string intruder = Partition.Host.Guests.DemoGuests.WriteIntruder(directory);
             Console.Out.WriteLine($"{intruder}: {new FileInfo(intruder).Length} bytes");
+            string wild = Partition.Host.Guests.DemoGuests.WriteWild(directory);
+            Console.Out.WriteLine($"{wild}: {new FileInfo(wild).Length} bytes");
             return 0;
         }
 
@@ -287,7 +289,24 @@ namespace Partition.Cli
                 (timeoutSeconds is int t ? $"stops after {t} s or on Ctrl-C." : "Ctrl-C stops it."));
             run.Start();
             var stdout = Console.Out;
-            RunResult result = run.WaitForExit(timeout, piece => { stdout.Write(piece); stdout.Flush(); }, cancellation.Token);
+            var line = new System.Text.StringBuilder();
+            RunResult result = run.WaitForExit(timeout, piece =>
+            {
+                stdout.Write(piece);
+                // After a crash report's "code at RIP" line, the instruction Iced decodes there.
+                foreach (char ch in piece)
+                {
+                    if (ch != '\n')
+                    {
+                        line.Append(ch);
+                        continue;
+                    }
+                    if (CrashAnnotator.InstructionFor(line.ToString()) is { } instruction)
+                        stdout.Write($"    instruction: {instruction}\n");
+                    line.Clear();
+                }
+                stdout.Flush();
+            }, cancellation.Token);
             if (result.Serial.Length > 0 && !result.Serial.EndsWith('\n'))
                 stdout.WriteLine();
             Console.Error.WriteLine(result.DescribeOutcome() + ".");

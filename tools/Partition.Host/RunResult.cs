@@ -42,7 +42,7 @@ namespace Partition.Host
             var text = new StringBuilder();
             text.Append(DescribeOutcome()).Append("; run directory ").Append(RunDirectory).Append('\n');
             text.Append("----- serial output -----\n");
-            text.Append(Serial);
+            text.Append(CrashAnnotator.Annotate(Serial));
             if (Serial.Length > 0 && !Serial.EndsWith('\n'))
                 text.Append('\n');
             text.Append("----- end of serial output -----\n");

@@ -53,6 +53,15 @@ namespace Partition.Host.Guests
             return path;
         }
 
+        /// <summary>The guest configs/fault-containment.json stops for writing outside its memory.</summary>
+        public static string WriteWild(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            string path = Path.Combine(directory, "wild.bin");
+            File.WriteAllBytes(path, TestGuest.Wild(0x200000, 0x3F8));
+            return path;
+        }
+
         /// <summary>The guest configs/management.json runs beside a spinning host partition.</summary>
         public static string WriteIntruder(string directory)
         {

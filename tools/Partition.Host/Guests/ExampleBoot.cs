@@ -19,6 +19,7 @@ namespace Partition.Host.Guests
             DemoGuests.WriteMultiboot(imageDirectory);
             DemoGuests.WriteSpinner(imageDirectory);
             DemoGuests.WriteIntruder(imageDirectory);
+            DemoGuests.WriteWild(imageDirectory);
             var modules = new List<IsoModule> { new(config, "partition-config") };
             foreach (var (image, commandLine) in images)
                 modules.Add(new IsoModule(Path.Combine(imageDirectory, image), commandLine));

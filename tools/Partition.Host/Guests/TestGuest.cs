@@ -341,6 +341,37 @@ namespace Partition.Host.Guests
             EmitSpinnerBody();
         }
 
+        /// <summary>
+        /// A 64-bit guest that says it is about to misbehave, then writes outside its own memory
+        /// (guest-physical 16 MiB, mapped by its page tables, not by its EPT): an EPT violation that must stop it alone.
+        /// </summary>
+        public static byte[] Wild(ulong origin, ushort uart)
+        {
+            var addresses = new Dictionary<string, ulong>();
+            var first = new TestGuest(64, uart, name => addresses.GetValueOrDefault(name, origin));
+            first.EmitWild();
+            first.Assemble(origin, addresses);
+            var second = new TestGuest(64, uart, name => addresses[name]);
+            second.EmitWild();
+            return second.Assemble(origin, new Dictionary<string, ulong>());
+        }
+
+        /// <summary>The write the wild guest faults on, as Iced encodes it.</summary>
+        public static void EmitWildWrite(Assembler a) => a.mov(__qword_ptr[rax], rbx);
+
+        private void EmitWild()
+        {
+            Text("hello", "about to write outside my memory\n");
+            Print("hello");
+            _a.mov(rax, 0x0100_0000UL);
+            _a.mov(rbx, 0x1234UL);
+            EmitWildWrite(_a);
+            Text("survived", "the write did not fault\n");
+            Print("survived");
+            _a.hlt();
+            EmitPrintRoutineAndData();
+        }
+
         private void NewLine()
         {
             _a.mov(al, (byte)'\n');

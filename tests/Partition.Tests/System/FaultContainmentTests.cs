@@ -1,0 +1,47 @@
+using System;
+using System.IO;
+using Iced.Intel;
+using NUnit.Framework;
+using Partition.Host;
+using Partition.Host.Guests;
+
+namespace Partition.Tests.SystemTests
+{
+    /// <summary>
+    /// A guest that writes outside its memory is stopped alone: one crash report naming the
+    /// reason, the guest-physical address and the faulting instruction (disassembled with Iced
+    /// from the bytes the hypervisor read at its RIP), its memory scrubbed, and the partition
+    /// beside it running on.
+    /// </summary>
+    [TestFixture]
+    [Category("System")]
+    [Parallelizable(ParallelScope.All)]
+    public sealed class FaultContainmentTests
+    {
+        [Test]
+        public void A_wild_write_stops_only_that_guest_with_a_report_naming_the_instruction()
+        {
+            var result = BootScenario.BochsExample("fault-containment", "exit=poweroff stop_after_ms=800", "configs/fault-containment.json",
+                ExampleBoot.Flat(("host", "spin.bin"), ("wild", "wild.bin")), null, 1, TimeSpan.FromSeconds(90), "All partitions have halted or stopped");
+            string serial = CrashAnnotator.Annotate(result.Serial);
+
+            var a = new Assembler(64);
+            TestGuest.EmitWildWrite(a);
+            var stream = new MemoryStream();
+            a.Assemble(new StreamCodeWriter(stream), 0);
+            string expected = CrashAnnotator.Disassemble(stream.ToArray(), 64, 0);
+
+            BootScenario.AssertContains(result, "\n[wild] about to write outside my memory\n");
+            BootScenario.AssertContains(result, "\n*** partition wild vCPU 0 stopped: EPT violation: an access outside the partition's memory\n");
+            BootScenario.AssertContains(result, "guest-physical 0x0000000001000000 write\n");
+            Assert.That(serial, Does.Contain($"\n    instruction: {expected}\n"), result.Report());
+            Assert.That(expected, Is.EqualTo("mov [rax],rbx"), "what Iced calls the wild write");
+            BootScenario.AssertContains(result, "\nPartition wild stopped (EPT violation: an access outside the partition's memory); exits: ");
+            BootScenario.AssertContains(result, "; memory scrubbed");
+            Assert.That(result.Serial, Does.Not.Contain("[wild] the write did not fault"));
+            // The neighbour keeps running after the crash.
+            Assert.That(result.Serial.IndexOf("\n[host] progress 3\n", StringComparison.Ordinal),
+                Is.GreaterThan(result.Serial.IndexOf("stopped: EPT violation", StringComparison.Ordinal)), result.Report());
+        }
+    }
+}

@@ -20,6 +20,8 @@ namespace Partition.Kernel
         Adopt,
         Pause,
         Resume,
+        /// <summary>A restarted partition: schedule it again.</summary>
+        Revive,
     }
 
     /// <summary>
@@ -115,6 +117,14 @@ namespace Partition.Kernel
                 WakesSent++;
             }
             return posted;
+        }
+
+        /// <summary>Puts a restarted vCPU back on its core's schedule (counted as running again).</summary>
+        public static void Revive(VirtualCpu vcpu)
+        {
+            fixed (long* active = &s_active)
+                global::Partition.Kernel.Cpu.AtomicAdd(active, 1);
+            Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Revive, Vcpu = vcpu });
         }
 
         /// <summary>True when requests wait (read without the lock: a stale answer only delays them).</summary>
@@ -316,6 +326,25 @@ namespace Partition.Kernel
                     entity.Runnable = false;
                     vcpu.Machine.Paused = true;
                     break;
+                case CoreRequestKind.Revive:
+                {
+                    // Rebuilding the VMCS loads it here: whatever was current is not any more.
+                    Core.Loaded = null;
+                    bool restarted = vcpu.Machine.TryRestart(Cpu, out string error);
+                    vcpu.EndMigration();
+                    if (!restarted)
+                    {
+                        Finished();
+                        Management.Report(vcpu.Machine.Name, string.Concat(": could not restart: ", error));
+                        break;
+                    }
+                    Management.Report(vcpu.Machine.Name, ": restarted from its image, memory scrubbed");
+                    if (Core.Policy is WeightedPolicy revived)
+                        revived.Wake(entity);
+                    else
+                        entity.Runnable = true;
+                    break;
+                }
                 case CoreRequestKind.Resume:
                     vcpu.Machine.Paused = false;
                     if (Core.Policy is WeightedPolicy w)

@@ -129,7 +129,7 @@ namespace Partition.Kernel
             HypervisorConsole.BeginLine();
             if (command == "help")
             {
-                HypervisorConsole.WriteLine("commands: list | cpus | migrate PARTITION[.VCPU] CORE | pause PARTITION | resume PARTITION | stats | help");
+                HypervisorConsole.WriteLine("commands: list | cpus | migrate PARTITION[.VCPU] CORE | pause PARTITION | resume PARTITION | restart PARTITION | stats | help");
             }
             else if (command == "list")
             {
@@ -151,6 +151,18 @@ namespace Partition.Kernel
                 {
                     Migrate(VcpuName(first), (int)core, out string outcome);
                     Report("migrate ", outcome);
+                }
+            }
+            else if (command == "restart")
+            {
+                if (first == null)
+                {
+                    Report(command, ": usage: restart PARTITION");
+                }
+                else
+                {
+                    Restart(first, out string outcome);
+                    Report("restart ", outcome);
                 }
             }
             else if (command == "pause" || command == "resume")
@@ -241,6 +253,27 @@ namespace Partition.Kernel
         {
             outcome = string.Concat(name, why);
             return false;
+        }
+
+        /// <summary>
+        /// Boots a halted or stopped partition again from its image, with its memory scrubbed,
+        /// on the core it was on; the others run on. A running partition is refused.
+        /// </summary>
+        public static bool Restart(string name, out string outcome)
+        {
+            var vm = Find(name);
+            if (vm == null)
+                return Refuse(out outcome, name, ": no such partition");
+            if (vm.State == VirtualMachineState.Runnable)
+                return Refuse(out outcome, name, ": refused: it is running (only a halted or stopped partition restarts)");
+            var vcpu = vm.Cpu0;
+            if (!vcpu.TryBeginMigration())
+                return Refuse(out outcome, name, ": refused: a migration or restart of it is under way");
+            // The core it belongs to rebuilds it: only a core's own run loop executes VMCS
+            // instructions on that CPU (a VMPTRLD here would change what is current there).
+            CoreRunner.Revive(vcpu);
+            outcome = string.Concat(name, ": restarting from its image on core ", Decimal((ulong)vcpu.Core));
+            return true;
         }
 
         public static bool PauseOrResume(string name, bool pause, out string outcome)

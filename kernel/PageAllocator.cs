@@ -23,9 +23,7 @@ namespace Partition.Kernel
                 Panic.Stop("out of physical memory for the hypervisor's own pages");
                 return 0;
             }
-            ulong* words = (ulong*)page;
-            for (int i = 0; i < (int)(PhysicalMemory.PageSize / 8); i++)
-                words[i] = 0;
+            Cpu.Zero((void*)page, PhysicalMemory.PageSize);
             return page;
         }
     }

@@ -29,6 +29,19 @@ namespace Partition.Kernel
 
         public static ProcessorTables TablesOf(int cpu) => s_tables[cpu];
 
+        /// <summary>The index of the CPU executing this (its APIC ID looked up; 0 before the APs start).</summary>
+        public static int CurrentCpu
+        {
+            get
+            {
+                uint id = (uint)Cpu.CurrentApicId();
+                for (int cpu = 0; cpu < s_count; cpu++)
+                    if (s_apicIds[cpu] == id)
+                        return cpu;
+                return 0;
+            }
+        }
+
         public static uint ApicIdOf(int cpu) => s_apicIds[cpu];
 
         /// <summary>

@@ -133,22 +133,11 @@ namespace Partition.Kernel
             vm.HostBase = hostBase;
             // No data crosses between owners: the memory is zeroed before the guest sees it.
             byte* ram = (byte*)hostBase;
-            for (ulong i = 0; i < spec.MemorySize; i += 8)
-                *(ulong*)(ram + i) = 0;
-            ulong entry = spec.Entry;
-            MultibootLoader.Result multiboot = default;
-            if (spec.IsMultiboot)
-            {
-                if (!MultibootLoader.TryLoad(image, ram, spec.MemorySize, spec.CommandLine, modules, out multiboot, out error))
-                    return false;
-                entry = multiboot.Entry;
-            }
-            else
-            {
-                for (int i = 0; i < image.Length; i++)
-                    ram[spec.LoadAddress + (ulong)i] = image[i];
-            }
-            vm.Entry = entry;
+            Cpu.Zero(ram, spec.MemorySize);
+            vm.KeepImage(image);
+            vm._modules = modules.ToArray();
+            if (!vm.LoadImage(out var multiboot, out error))
+                return false;
 
             var mapping = new EptMapping(0, hostBase, spec.MemorySize, EptAccess.All, EptMemoryType.WriteBack);
             EptError eptError = EptTables.TryBuild(new ReadOnlySpan<EptMapping>(&mapping, 1), capabilities.EptLargePages1G, out var ept);
@@ -161,9 +150,6 @@ namespace Partition.Kernel
             if (spec.UartPort >= 0)
                 vm.Uart = new VirtualUart16550(spec.Name, (ushort)spec.UartPort);
 
-            if (spec.Mode == GuestMode.Long64)
-                vm.BuildIdentityPageTables();
-
             VmcsError vmcsError = Vmcs.Create(capabilities, cpu, out var vmcs);
             if (vmcsError != VmcsError.None)
             {
@@ -171,14 +157,7 @@ namespace Partition.Kernel
                 return false;
             }
             var registers = (GuestRegisters*)PageAllocator.AllocateZeroedPage();
-            GuestRegisters.InitializeFxsave(registers);
-            if (spec.IsMultiboot)
-            {
-                // The Multiboot hand-over: magic in EAX, boot information in EBX.
-                registers->Rax = multiboot.Magic;
-                registers->Rbx = multiboot.InformationAddress;
-                vm.Multiboot = multiboot.Version;
-            }
+            vm.ResetRegisters(registers, multiboot);
             vm.Cpu0 = new VirtualCpu(vm, 0, vmcs, registers);
             if (!VmcsSetup.TryConfigure(vm.Cpu0, capabilities, host, cpu, out error))
                 return false;
@@ -189,6 +168,95 @@ namespace Partition.Kernel
             machine = vm;
             return true;
         }
+
+        // The image, for restart: boot modules stay reserved for the hypervisor's whole life, so
+        // a large image is kept by address; a small one (a host test's array) is copied.
+        private byte* _imageAddress;
+        private byte[] _imageCopy;
+        private int _imageLength;
+        private GuestModule[] _modules;
+        private const int CopyLimit = 256 * 1024;
+
+        private void KeepImage(ReadOnlySpan<byte> image)
+        {
+            _imageLength = image.Length;
+            if (image.Length <= CopyLimit)
+            {
+                _imageCopy = image.ToArray();
+                return;
+            }
+            fixed (byte* p = image)
+                _imageAddress = p;
+        }
+
+        private ReadOnlySpan<byte> Image => _imageCopy != null ? _imageCopy : new ReadOnlySpan<byte>(_imageAddress, _imageLength);
+
+        // The image (flat, or a Multiboot kernel with its modules) into zeroed RAM; sets Entry.
+        private bool LoadImage(out MultibootLoader.Result multiboot, out string error)
+        {
+            multiboot = default;
+            byte* ram = (byte*)HostBase;
+            if (Spec.IsMultiboot)
+            {
+                if (!MultibootLoader.TryLoad(Image, ram, Spec.MemorySize, Spec.CommandLine, _modules, out multiboot, out error))
+                    return false;
+                Entry = multiboot.Entry;
+            }
+            else
+            {
+                var image = Image;
+                for (int i = 0; i < image.Length; i++)
+                    ram[Spec.LoadAddress + (ulong)i] = image[i];
+                Entry = Spec.Entry;
+            }
+            if (Spec.Mode == GuestMode.Long64)
+                BuildIdentityPageTables();
+            error = null;
+            return true;
+        }
+
+        private void ResetRegisters(GuestRegisters* registers, MultibootLoader.Result multiboot)
+        {
+            for (int i = 0; i < GuestRegisters.Size / 8; i++)
+                ((ulong*)registers)[i] = 0;
+            GuestRegisters.InitializeFxsave(registers);
+            if (Spec.IsMultiboot)
+            {
+                // The Multiboot hand-over: magic in EAX, boot information in EBX.
+                registers->Rax = multiboot.Magic;
+                registers->Rbx = multiboot.InformationAddress;
+                Multiboot = multiboot.Version;
+            }
+        }
+
+        /// <summary>
+        /// Boots a halted or stopped partition again from its image: scrubbed memory, the image
+        /// reloaded, fresh registers and a freshly configured VMCS (configured on
+        /// <paramref name="cpu"/>, whose host state it then holds; written back and clear). The
+        /// caller puts it back on its core's schedule.
+        /// </summary>
+        public bool TryRestart(int cpu, out string error)
+        {
+            Scrub();
+            Scrubbed = false;
+            if (!LoadImage(out var multiboot, out error))
+                return false;
+            ResetRegisters(Cpu0.Registers, multiboot);
+            if (!VmcsSetup.TryConfigure(Cpu0, PartitionHost.Capabilities, PartitionHost.TablesOf(cpu), cpu, out error))
+                return false;
+            Cpu0.Vmcs.Clear(cpu);
+            Cpu0.HostCpu = cpu;
+            for (int i = 0; i < ExitCounts.Length; i++)
+                ExitCounts[i] = 0;
+            DeniedIoAccesses = 0;
+            StopReason = null;
+            Paused = false;
+            Restarts++;
+            State = VirtualMachineState.Runnable;
+            return true;
+        }
+
+        public int Restarts { get; private set; }
 
         // PML4, PDPT and one PD at the top of RAM: guest-physical 0..1 GiB identity mapped with
         // 2 MiB pages (what the EPT does not back faults there, as it should).
@@ -210,9 +278,7 @@ namespace Partition.Kernel
         /// </summary>
         public void Scrub()
         {
-            byte* ram = (byte*)HostBase;
-            for (ulong i = 0; i < MemorySize; i += 8)
-                *(ulong*)(ram + i) = 0;
+            Cpu.Zero((void*)HostBase, MemorySize);
             Scrubbed = true;
         }
 

@@ -116,12 +116,7 @@ namespace Partition.Memory
             return true;
         }
 
-        private static void Zero(ulong page)
-        {
-            ulong* p = (ulong*)page;
-            for (int i = 0; i < 512; i++)
-                p[i] = 0;
-        }
+        private static void Zero(ulong page) => Cpu.Zero((void*)page, 4096);
 
         private EptError Map(in EptMapping m)
         {

@@ -38,6 +38,9 @@ namespace Partition.Kernel
         /// <summary>Physical address just past the loaded image, .bss included (linker symbol).</summary>
         public static partial ulong ImageEnd();
 
+        /// <summary>Zeroes <paramref name="bytes"/> (a multiple of 8) at <paramref name="destination"/> with REP STOSQ.</summary>
+        public static partial void Zero(void* destination, ulong bytes);
+
         /// <summary>LOCK XADD: adds and returns the value before the add.</summary>
         public static partial long AtomicAdd(long* location, long value);
 

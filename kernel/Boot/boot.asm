@@ -474,6 +474,16 @@ arch_current_apic_id:
     pop rbx
     ret
 
+; void arch_zero(void* destination, ulong bytes): bytes a multiple of 8. REP STOSQ, the
+; fastest general way to clear memory (partitions' RAM is zeroed before use and when it stops).
+global arch_zero
+arch_zero:
+    mov rcx, rsi
+    shr rcx, 3
+    xor eax, eax
+    rep stosq
+    ret
+
 extern __image_end
 global arch_image_end
 arch_image_end:

@@ -26,7 +26,10 @@ namespace Partition.Kernel
         /// <summary>Management (host partition only): RBX = partition index.</summary>
         public const ulong ResumePartition = 4;
 
-        public const ulong HighestFunction = ResumePartition;
+        /// <summary>Management (host partition only): RBX = partition index. Boots a halted or stopped partition again.</summary>
+        public const ulong RestartPartition = 5;
+
+        public const ulong HighestFunction = RestartPartition;
 
         public const ulong Success = 0;
         public const ulong UnknownFunction = unchecked((ulong)-1L);
@@ -56,6 +59,7 @@ namespace Partition.Kernel
                 case MigratePartition:
                 case PausePartition:
                 case ResumePartition:
+                case RestartPartition:
                     r->Rax = Manage(vcpu, r->Rax, r->Rbx, r->Rcx);
                     break;
                 default:
@@ -68,7 +72,7 @@ namespace Partition.Kernel
         private static ulong Manage(VirtualCpu vcpu, ulong function, ulong partition, ulong core)
         {
             var caller = vcpu.Machine;
-            string name = function == MigratePartition ? "migrate" : function == PausePartition ? "pause" : "resume";
+            string name = function == MigratePartition ? "migrate" : function == PausePartition ? "pause" : function == ResumePartition ? "resume" : "restart";
             if (!caller.Spec.IsHost)
             {
                 Management.Report(string.Concat("partition ", caller.Name, " (guest) made management hypercall "),
@@ -83,8 +87,8 @@ namespace Partition.Kernel
             }
             string target = machines[(int)partition].Name;
             string outcome;
-            bool done = function == MigratePartition
-                ? Management.Migrate(target, core > int.MaxValue ? -1 : (int)core, out outcome)
+            bool done = function == MigratePartition ? Management.Migrate(target, core > int.MaxValue ? -1 : (int)core, out outcome)
+                : function == RestartPartition ? Management.Restart(target, out outcome)
                 : Management.PauseOrResume(target, function == PausePartition, out outcome);
             Management.Report(string.Concat("partition ", caller.Name, " (host) hypercall ", name, " "), outcome);
             return done ? Success : Refused;

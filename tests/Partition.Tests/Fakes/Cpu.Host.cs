@@ -48,6 +48,7 @@ namespace Partition.Kernel
         public static partial ulong ExceptionStub(int vector) => 0xFFFF_8000_0010_0000UL + (ulong)vector * 16;
 
         public static partial ulong ImageEnd() => 0x200000;
+        public static partial void Zero(void* destination, ulong bytes) => System.Runtime.InteropServices.NativeMemory.Clear(destination, (nuint)bytes);
         public static partial long AtomicAdd(long* location, long value) => System.Threading.Interlocked.Add(ref *location, value) - value;
         public static partial long CompareExchange(long* location, long value, long comparand) => System.Threading.Interlocked.CompareExchange(ref *location, value, comparand);
         public static partial int CurrentApicId() => FakeCpu.Current.CpuIndex;

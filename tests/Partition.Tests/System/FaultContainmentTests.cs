@@ -43,5 +43,23 @@ namespace Partition.Tests.SystemTests
             Assert.That(result.Serial.IndexOf("\n[host] progress 3\n", StringComparison.Ordinal),
                 Is.GreaterThan(result.Serial.IndexOf("stopped: EPT violation", StringComparison.Ordinal)), result.Report());
         }
+
+        [Test]
+        public void Restart_brings_a_crashed_partition_back_with_scrubbed_memory_while_the_other_runs_on()
+        {
+            var result = BootScenario.BochsExample("fault-restart", "exit=poweroff stop_after_ms=900", "configs/fault-containment.json",
+                ExampleBoot.Flat(("host", "spin.bin"), ("wild", "wild.bin")), "300 restart host\n400 restart wild\n500 list\n", 1,
+                TimeSpan.FromSeconds(90), "All partitions have halted or stopped");
+
+            BootScenario.AssertContains(result, "\nrestart host: refused: it is running (only a halted or stopped partition restarts)\n");
+            BootScenario.AssertContains(result, "\nrestart wild: restarting from its image on core 0\n");
+            BootScenario.AssertContains(result, "\nwild: restarted from its image, memory scrubbed\n");
+            // Booted twice from its image: two greetings and two crash reports.
+            Assert.That(System.Text.RegularExpressions.Regex.Matches(result.Serial, @"\n\[wild\] about to write outside my memory\n").Count, Is.EqualTo(2), result.Report());
+            Assert.That(System.Text.RegularExpressions.Regex.Matches(result.Serial, @"\n\*\*\* partition wild vCPU 0 stopped: EPT violation").Count, Is.EqualTo(2), result.Report());
+            BootScenario.AssertContains(result, "\n  host (host): running, vCPU 0 on core 0, 4 MiB\n");
+            int restart = result.Serial.IndexOf("wild: restarted from its image", StringComparison.Ordinal);
+            Assert.That(result.Serial.IndexOf("\n[host] progress ", restart, StringComparison.Ordinal), Is.GreaterThan(restart), "the host partition runs on");
+        }
     }
 }

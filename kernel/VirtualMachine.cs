@@ -69,7 +69,8 @@ namespace Partition.Kernel
     /// </summary>
     public sealed unsafe class VirtualMachine
     {
-        public const ulong LongModePageTablesSize = 3 * 4096;
+        /// <summary>PML4, PDPT and four page directories: the first 4 GiB identity mapped.</summary>
+        public const ulong LongModePageTablesSize = 6 * 4096;
 
         private VirtualMachine(PartitionSpec spec) { Spec = spec; }
 
@@ -258,18 +259,23 @@ namespace Partition.Kernel
 
         public int Restarts { get; private set; }
 
-        // PML4, PDPT and one PD at the top of RAM: guest-physical 0..1 GiB identity mapped with
-        // 2 MiB pages (what the EPT does not back faults there, as it should).
+        // PML4, PDPT and four PDs at the top of RAM: guest-physical 0..4 GiB identity mapped with
+        // 2 MiB pages, so that an access anywhere below 4 GiB (MMIO included) reaches the EPT,
+        // which backs only the partition's RAM (the rest is an EPT violation, as it should be).
         private void BuildIdentityPageTables()
         {
             ulong tables = PageTablesGuestPhysical;
             ulong* pml4 = (ulong*)(HostBase + tables);
             ulong* pdpt = (ulong*)(HostBase + tables + 0x1000);
-            ulong* pd = (ulong*)(HostBase + tables + 0x2000);
             pml4[0] = (tables + 0x1000) | 0x3;
-            pdpt[0] = (tables + 0x2000) | 0x3;
-            for (ulong i = 0; i < 512; i++)
-                pd[i] = (i << 21) | 0x83;
+            for (ulong d = 0; d < 4; d++)
+            {
+                ulong directory = tables + 0x2000 + d * 0x1000;
+                pdpt[d] = directory | 0x3;
+                ulong* pd = (ulong*)(HostBase + directory);
+                for (ulong i = 0; i < 512; i++)
+                    pd[i] = (d << 30) | (i << 21) | 0x83;
+            }
         }
 
         /// <summary>

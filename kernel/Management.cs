@@ -206,6 +206,31 @@ namespace Partition.Kernel
             }
         }
 
+        /// <summary>
+        /// Counts a refused access of <paramref name="vm"/> and, within its report budget, says
+        /// on the console what it was: "partition NAME: ACTION[NUMBER in hex]OUTCOME".
+        /// </summary>
+        public static void ReportDenial(VirtualMachine vm, DenialKind kind, string action, ulong number, int hexDigits, string outcome)
+        {
+            if (!vm.Denials.Record(kind, out bool last))
+                return;
+            HypervisorConsole.BeginLine();
+            HypervisorConsole.Write("partition ");
+            HypervisorConsole.Write(vm.Name);
+            HypervisorConsole.Write(": ");
+            HypervisorConsole.Write(action);
+            if (hexDigits > 0)
+                HypervisorConsole.WriteHex(number, hexDigits);
+            HypervisorConsole.WriteLine(outcome);
+            if (last)
+            {
+                HypervisorConsole.Write("partition ");
+                HypervisorConsole.Write(vm.Name);
+                HypervisorConsole.WriteLine(": further refused accesses are counted, not reported ('stats' shows them)");
+            }
+            HypervisorConsole.EndLine();
+        }
+
         public static void Report(string subject, string outcome)
         {
             HypervisorConsole.BeginLine();

@@ -298,6 +298,28 @@ namespace Partition.Kernel
             vm.StopReason = why;
         }
 
+        // "; refused: 3 port accesses, 1 MSR access, 2 management hypercalls", or nothing.
+        private static void WriteDenials(DenialLog denials)
+        {
+            if (denials.Total == 0)
+                return;
+            HypervisorConsole.Write("; refused:");
+            string separator = " ";
+            WriteCount(denials.Count(DenialKind.Port), " port access", " port accesses", ref separator);
+            WriteCount(denials.Count(DenialKind.Msr), " MSR access", " MSR accesses", ref separator);
+            WriteCount(denials.Count(DenialKind.Hypercall), " management hypercall", " management hypercalls", ref separator);
+        }
+
+        private static void WriteCount(ulong count, string one, string several, ref string separator)
+        {
+            if (count == 0)
+                return;
+            HypervisorConsole.Write(separator);
+            HypervisorConsole.WriteDecimal(count);
+            HypervisorConsole.Write(count == 1 ? one : several);
+            separator = ", ";
+        }
+
         public static void PrintSummary(VirtualMachine vm)
         {
             HypervisorConsole.Write("Partition ");
@@ -328,11 +350,7 @@ namespace Partition.Kernel
             HypervisorConsole.WriteDecimal(total);
             if (vm.Scrubbed)
                 HypervisorConsole.Write("; memory scrubbed");
-            if (vm.DeniedIoAccesses != 0)
-            {
-                HypervisorConsole.Write("; denied port accesses ");
-                HypervisorConsole.WriteDecimal(vm.DeniedIoAccesses);
-            }
+            WriteDenials(vm.Denials);
             HypervisorConsole.WriteLine();
         }
     }

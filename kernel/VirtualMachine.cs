@@ -98,7 +98,8 @@ namespace Partition.Kernel
         public bool Paused { get; set; }
         public string StopReason { get; set; }
         public ulong[] ExitCounts { get; } = new ulong[ExitReasons.Count];
-        public ulong DeniedIoAccesses { get; set; }
+        /// <summary>Refused port, MSR and management accesses: counted, the first few reported.</summary>
+        public DenialLog Denials { get; } = new DenialLog();
 
         /// <summary>Guest-physical address of the long-mode page tables (the top of RAM).</summary>
         public ulong PageTablesGuestPhysical => MemorySize - LongModePageTablesSize;
@@ -249,7 +250,7 @@ namespace Partition.Kernel
             Cpu0.HostCpu = cpu;
             for (int i = 0; i < ExitCounts.Length; i++)
                 ExitCounts[i] = 0;
-            DeniedIoAccesses = 0;
+            Denials.Reset();
             StopReason = null;
             Paused = false;
             Restarts++;

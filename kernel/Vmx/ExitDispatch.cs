@@ -202,22 +202,34 @@ namespace Partition.Kernel
             if (vm.Uart != null && vm.Uart.Claims(access.Port))
             {
                 if (access.IsIn)
-                    r->Rax = (r->Rax & ~(ulong)access.Mask) | (vm.Uart.Read(access.Port) & access.Mask);
+                    WriteIn(r, access, vm.Uart.Read(access.Port));
                 else
                     vm.Uart.Write(access.Port, (uint)r->Rax & access.Mask);
             }
             else
             {
-                vm.DeniedIoAccesses++;
+                Management.ReportDenial(vm, DenialKind.Port, access.IsIn ? "IN from port " : "OUT to port ", access.Port, 4,
+                    access.IsIn ? " refused: not its device, reads all ones" : " refused: not its device, write dropped");
                 if (access.IsIn)
-                    r->Rax |= access.Mask;
+                    WriteIn(r, access, access.Mask);
             }
             AdvanceRip(ref c);
             return ExitAction.Resume;
         }
 
+        // IN writes AL or AX and leaves the rest of RAX; IN EAX, like every 32-bit result in
+        // 64-bit mode, zero-extends into RAX (SDM Vol. 1, 3.4.1.1).
+        private static void WriteIn(GuestRegisters* r, IoAccess access, uint value)
+        {
+            value &= access.Mask;
+            r->Rax = access.Mask == 0xFFFFFFFF ? value : (r->Rax & ~(ulong)access.Mask) | value;
+        }
+
+        /// <summary>An MSR outside <see cref="MsrPolicy.AllowList"/>: #GP, as for an MSR the processor lacks.</summary>
         private static ExitAction DenyMsr(ref ExitContext c)
         {
+            bool write = c.Reason == (ushort)ExitReason.Wrmsr;
+            Management.ReportDenial(c.Vcpu.Machine, DenialKind.Msr, write ? "WRMSR " : "RDMSR ", (uint)c.Vcpu.Registers->Rcx, 8, " refused: #GP");
             InjectException(ref c, 13, hasErrorCode: true);
             return ExitAction.Resume;
         }

@@ -75,8 +75,8 @@ namespace Partition.Kernel
             string name = function == MigratePartition ? "migrate" : function == PausePartition ? "pause" : function == ResumePartition ? "resume" : "restart";
             if (!caller.Spec.IsHost)
             {
-                Management.Report(string.Concat("partition ", caller.Name, " (guest) made management hypercall "),
-                    string.Concat(name, ": refused, only the host partition may"));
+                Management.ReportDenial(caller, DenialKind.Hypercall, string.Concat("management hypercall ", name), 0, 0,
+                    " refused: only the host partition may");
                 return NotPermitted;
             }
             var machines = Management.Machines;

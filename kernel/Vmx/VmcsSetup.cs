@@ -1,3 +1,5 @@
+using System;
+
 namespace Partition.Kernel
 {
     /// <summary>
@@ -30,14 +32,18 @@ namespace Partition.Kernel
 
         private static ulong s_ioBitmapA, s_ioBitmapB, s_msrBitmap;
 
-        /// <summary>Deny by default: every bit set, so every port and every MSR access exits.</summary>
+        /// <summary>
+        /// Deny by default: every port access exits (the exit handler gives the partition its own
+        /// devices), and every MSR access exits except <see cref="MsrPolicy.AllowList"/>.
+        /// </summary>
         private static void EnsureBitmaps()
         {
             if (s_ioBitmapA != 0)
                 return;
             s_ioBitmapA = AllOnesPage();
             s_ioBitmapB = AllOnesPage();
-            s_msrBitmap = AllOnesPage();
+            s_msrBitmap = PageAllocator.AllocateZeroedPage();
+            MsrPolicy.Fill(new Span<byte>((void*)s_msrBitmap, MsrPolicy.BitmapSize));
         }
 
         private static ulong AllOnesPage()

@@ -96,7 +96,7 @@ namespace Partition.Tests.SystemTests
         {
             var result = Boot("management-refused", "configs/management.json", 1, 500, null,
                 ("boss", "spin.bin"), ("intruder", "intruder.bin"));
-            BootScenario.AssertContains(result, "\npartition intruder (guest) made management hypercall pause: refused, only the host partition may\n");
+            BootScenario.AssertContains(result, "\npartition intruder: management hypercall pause refused: only the host partition may\n");
             BootScenario.AssertContains(result, "\n[intruder] management hypercall refused: not permitted\n");
             BootScenario.AssertContains(result, "\n[intruder] progress 2\n");
             BootScenario.AssertContains(result, "\n[boss] progress 2\n");

@@ -36,7 +36,8 @@ namespace Partition.Tests.SystemTests
                 // One CPUID, one VMCALL, one HLT; the I/O count depends on the text printed.
                 BootScenario.AssertContains(result, $"\nPartition {name} halted; exits: CPUID 1, HLT 1, VMCALL 1, I/O instruction ");
             }
-            BootScenario.AssertContains(result, "denied port accesses 1\n");
+            BootScenario.AssertContains(result, "; refused: 1 port access\n");
+            BootScenario.AssertContains(result, " IN from port 0x0061 refused: not its device, reads all ones\n");
         }
 
         [Test]

@@ -38,19 +38,34 @@ namespace Partition.Tests.Unit
         private readonly List<ulong> _raxAtEntry = new();
 
         /// <summary>Scripts the guest: each entry makes the next exit, after setting registers.</summary>
-        private void Script(params (ExitReason Reason, ulong Qualification, ulong Rax)[] exits)
+        private void Script(params (ExitReason Reason, ulong Qualification, ulong Rax)[] exits) =>
+            Run(System.Array.ConvertAll(exits, e => (e.Reason, e.Qualification, e.Rax, (ulong?)null)));
+
+        /// <summary>As above, with RCX too (the MSR number of RDMSR and WRMSR).</summary>
+        private void Script(params (ExitReason Reason, ulong Qualification, ulong Rax, ulong Rcx)[] exits) =>
+            Run(System.Array.ConvertAll(exits, e => (e.Reason, e.Qualification, e.Rax, (ulong?)e.Rcx)));
+
+        private void Run((ExitReason Reason, ulong Qualification, ulong Rax, ulong? Rcx)[] exits)
         {
-            var queue = new Queue<(ExitReason, ulong, ulong)>(exits);
+            var queue = new Queue<(ExitReason, ulong, ulong, ulong?)>(exits);
             _raxAtEntry.Clear();
+            _injectedAtEntry.Clear();
             _cpu.Vmx.Guest = (model, vmcs, registers) =>
             {
                 _raxAtEntry.Add(registers->Rax);
-                var (reason, qualification, rax) = queue.Count > 0 ? queue.Dequeue() : (ExitReason.Hlt, 0UL, 0UL);
+                _injectedAtEntry.Add(vmcs.Fields.GetValueOrDefault(VmcsField.VmEntryInterruptionInformation.Encoding));
+                vmcs.Fields[VmcsField.VmEntryInterruptionInformation.Encoding] = 0;
+                var (reason, qualification, rax, rcx) = queue.Count > 0 ? queue.Dequeue() : (ExitReason.Hlt, 0UL, 0UL, null);
                 registers->Rax = rax;
+                if (rcx is { } value)
+                    registers->Rcx = value;
                 vmcs.Fields[VmcsField.VmExitInstructionLength.Encoding] = 1;
                 model.SetExit(vmcs, reason, qualification);
             };
         }
+
+        /// <summary>The VM-entry interruption information at each entry: what was injected.</summary>
+        private readonly List<ulong> _injectedAtEntry = new();
 
         // I/O exit qualification: size 1, OUT, port in bits 31:16.
         private static ulong Out8(ushort port) => (ulong)port << 16;
@@ -100,7 +115,49 @@ namespace Partition.Tests.Unit
             Script((ExitReason.IoInstruction, in8FromPort61, 0x1234_5600));
             PartitionHost.Run(vm.Cpu0, 0);
             Assert.That(_raxAtEntry[1], Is.EqualTo(0x1234_56FFUL), "AL all ones, the rest of RAX kept");
-            Assert.That(vm.DeniedIoAccesses, Is.EqualTo(1));
+            Assert.That(vm.Denials.Count(DenialKind.Port), Is.EqualTo(1));
+            Assert.That(_cpu.ConsoleText, Does.Contain("partition alpha: IN from port 0x0061 refused: not its device, reads all ones\n"));
+        }
+
+        [Test]
+        public void A_dword_IN_zero_extends_into_RAX_as_every_32_bit_result_does()
+        {
+            var vm = Create();
+            const ulong in32FromPortCfc = (0xCFCUL << 16) | (1 << 3) | 3;
+            Script((ExitReason.IoInstruction, in32FromPortCfc, 0xDEAD_BEEF_1234_5678));
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(_raxAtEntry[1], Is.EqualTo(0x0000_0000_FFFF_FFFFUL));
+        }
+
+        [Test]
+        public void An_MSR_outside_the_allow_list_raises_GP_in_the_guest_and_is_reported_once_per_budget()
+        {
+            var vm = Create();
+            const ulong gpWithErrorCode = 13 | 3u << 8 | 1u << 11 | 1u << 31;
+            var exits = new (ExitReason, ulong, ulong, ulong)[DenialLog.ReportLimit + 2];
+            for (int i = 0; i < exits.Length; i++)
+                exits[i] = (i % 2 == 0 ? ExitReason.Wrmsr : ExitReason.Rdmsr, 0, 0, Msr.FeatureControl);
+            Script(exits);
+            PartitionHost.Run(vm.Cpu0, 0);
+
+            Assert.That(vm.State, Is.EqualTo(VirtualMachineState.Halted), "a refused MSR access does not stop the guest");
+            Assert.That(_injectedAtEntry.GetRange(1, exits.Length), Is.All.EqualTo(gpWithErrorCode));
+            Assert.That(vm.Denials.Count(DenialKind.Msr), Is.EqualTo((ulong)exits.Length));
+            Assert.That(_cpu.ConsoleText, Does.Contain("partition alpha: WRMSR 0x0000003A refused: #GP\n"));
+            Assert.That(_cpu.ConsoleText, Does.Contain("partition alpha: RDMSR 0x0000003A refused: #GP\n"));
+            Assert.That(System.Text.RegularExpressions.Regex.Matches(_cpu.ConsoleText, "refused: #GP").Count, Is.EqualTo(DenialLog.ReportLimit));
+            Assert.That(_cpu.ConsoleText, Does.Contain("partition alpha: further refused accesses are counted, not reported ('stats' shows them)\n"));
+        }
+
+        [Test]
+        public void A_management_hypercall_from_a_guest_is_refused_and_counted()
+        {
+            var vm = Create();
+            Script((ExitReason.Vmcall, 0, Hypercall.PausePartition));
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(_raxAtEntry[1], Is.EqualTo(Hypercall.NotPermitted));
+            Assert.That(vm.Denials.Count(DenialKind.Hypercall), Is.EqualTo(1));
+            Assert.That(_cpu.ConsoleText, Does.Contain("partition alpha: management hypercall pause refused: only the host partition may\n"));
         }
 
         [Test]

@@ -1,0 +1,53 @@
+namespace Partition.Kernel
+{
+    /// <summary>What a partition tried and was refused.</summary>
+    public enum DenialKind
+    {
+        /// <summary>A port that is not one of its devices' (reads give all ones, writes are dropped).</summary>
+        Port,
+        /// <summary>An MSR outside <see cref="MsrPolicy.AllowList"/> (#GP).</summary>
+        Msr,
+        /// <summary>A management hypercall from a partition that is not the host partition.</summary>
+        Hypercall,
+    }
+
+    /// <summary>
+    /// One partition's refused accesses: all of them counted (for 'stats' and the summary), the
+    /// first <see cref="ReportLimit"/> also reported on the console. Every core shares the
+    /// console, so a guest that repeats a refused access must not be able to flood it.
+    /// </summary>
+    public sealed class DenialLog
+    {
+        public const int ReportLimit = 8;
+
+        private readonly ulong[] _counts = new ulong[3];
+        private int _reported;
+
+        public ulong Count(DenialKind kind) => _counts[(int)kind];
+
+        public ulong Total => _counts[0] + _counts[1] + _counts[2];
+
+        /// <summary>
+        /// Counts one refusal. True if it is to be reported; <paramref name="lastReported"/> is
+        /// then true for the last one that will be (the console says so, once).
+        /// </summary>
+        public bool Record(DenialKind kind, out bool lastReported)
+        {
+            _counts[(int)kind]++;
+            lastReported = false;
+            if (_reported >= ReportLimit)
+                return false;
+            _reported++;
+            lastReported = _reported == ReportLimit;
+            return true;
+        }
+
+        /// <summary>For a restart: the partition starts with a clean record and a fresh report budget.</summary>
+        public void Reset()
+        {
+            for (int i = 0; i < _counts.Length; i++)
+                _counts[i] = 0;
+            _reported = 0;
+        }
+    }
+}

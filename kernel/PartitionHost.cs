@@ -1,5 +1,6 @@
 using System;
 using Partition.Configs;
+using Partition.Memory;
 using Partition.Scheduler;
 
 namespace Partition.Kernel
@@ -33,25 +34,32 @@ namespace Partition.Kernel
         public static VirtualMachine[] CreateFromConfiguration(ConfigResult config, BootModule[] modules, int cpu)
         {
             var partitions = config.Configuration.Partitions;
+            var specs = new PartitionSpec[partitions.Length];
+            string error;
+            for (int i = 0; i < partitions.Length; i++)
+            {
+                if (!config.CanStart(i))
+                    continue; // BootConfiguration.Print has named its errors
+                if (!PartitionSpec.TryFromConfig(partitions[i], out specs[i], out error))
+                    LeaveOut(partitions[i].Name, error);
+            }
+            ClaimPlacedMemory(specs);
+
             var machines = new VirtualMachine[partitions.Length];
             int created = 0;
             for (int i = 0; i < partitions.Length; i++)
             {
                 var partition = partitions[i];
-                if (!config.CanStart(i))
-                    continue; // BootConfiguration.Print has named its errors
-                string error;
+                var spec = specs[i];
+                if (spec == null)
+                    continue;
                 GuestModule[] guestModules = null;
-                if (!PartitionSpec.TryFromConfig(partition, out var spec, out error)
-                    || !TryFindImage(partition.Boot.Kernel, modules, out var image, out error)
+                if (!TryFindImage(partition.Boot.Kernel, modules, out var image, out error)
                     || !TryFindModules(partition, modules, out guestModules, out error)
                     || !VirtualMachine.TryCreate(spec, new ReadOnlySpan<byte>((void*)image.Start, (int)image.Size), guestModules,
                         Capabilities, HostTables, cpu, out var vm, out error))
                 {
-                    HypervisorConsole.Write("Partition ");
-                    HypervisorConsole.Write(partition.Name);
-                    HypervisorConsole.Write(" left out: ");
-                    HypervisorConsole.WriteLine(error);
+                    LeaveOut(partition.Name, error);
                     continue;
                 }
                 machines[created++] = vm;
@@ -61,6 +69,43 @@ namespace Partition.Kernel
             for (int i = 0; i < created; i++)
                 result[i] = machines[i];
             return result;
+        }
+
+        /// <summary>
+        /// Takes the RAM of every partition the config places at a host-physical address out of
+        /// the allocator before any partition is created, since memory allocated for another
+        /// could otherwise land there. A partition whose range is not free is left out (its spec
+        /// cleared) with the reason.
+        /// </summary>
+        private static void ClaimPlacedMemory(PartitionSpec[] specs)
+        {
+            for (int i = 0; i < specs.Length; i++)
+            {
+                var spec = specs[i];
+                if (spec == null || !spec.HasHostPhysical)
+                    continue;
+                ClaimResult result = PageAllocator.Memory.TryClaim(spec.HostPhysical, spec.MemorySize);
+                if (result == ClaimResult.Claimed)
+                    continue;
+                HypervisorConsole.Write("Partition ");
+                HypervisorConsole.Write(spec.Name);
+                HypervisorConsole.Write(" left out: host-physical ");
+                HypervisorConsole.WriteHex(spec.HostPhysical, 8);
+                HypervisorConsole.Write("-");
+                HypervisorConsole.WriteHex(spec.HostPhysical + spec.MemorySize, 8);
+                HypervisorConsole.WriteLine(result == ClaimResult.InUse ? " is already in use by the hypervisor's own pages"
+                    : result == ClaimResult.Unaligned ? " is not page aligned"
+                    : " is not free RAM (outside the memory map's available regions, or holding the hypervisor image, a boot module or another partition)");
+                specs[i] = null;
+            }
+        }
+
+        private static void LeaveOut(string partition, string error)
+        {
+            HypervisorConsole.Write("Partition ");
+            HypervisorConsole.Write(partition);
+            HypervisorConsole.Write(" left out: ");
+            HypervisorConsole.WriteLine(error);
         }
 
         // A Multiboot kernel's own modules, each with the command line the config gives it.

@@ -57,6 +57,13 @@ namespace Partition.Kernel
         public ulong LoadAddress { get; }
         public ulong Entry { get; }
 
+        /// <summary>
+        /// True if the config places the partition's RAM at <see cref="HostPhysical"/>; false to
+        /// let the hypervisor choose.
+        /// </summary>
+        public bool HasHostPhysical { get; private set; }
+        public ulong HostPhysical { get; private set; }
+
         /// <summary>Base port of the partition's virtual 16550, or -1 for none.</summary>
         public int UartPort { get; }
 
@@ -95,7 +102,7 @@ namespace Partition.Kernel
                     IsMultiboot = true,
                     CommandLine = boot.CommandLine,
                 };
-                spec.Place(vcpu, partition.Role);
+                spec.Place(vcpu, partition.Role, partition.Memory[0]);
                 unsupported = null;
                 return true;
             }
@@ -107,7 +114,7 @@ namespace Partition.Kernel
                 return false;
             }
             spec = new PartitionSpec(partition.Name, mode, partition.Memory[0].Size, boot.LoadAddress, entry, uartPort);
-            spec.Place(vcpu, partition.Role);
+            spec.Place(vcpu, partition.Role, partition.Memory[0]);
             unsupported = null;
             return true;
         }
@@ -121,8 +128,10 @@ namespace Partition.Kernel
             return this;
         }
 
-        private void Place(VcpuConfig vcpu, PartitionRole role)
+        private void Place(VcpuConfig vcpu, PartitionRole role, MemoryRegionConfig memory)
         {
+            HasHostPhysical = memory.HasHostPhysical;
+            HostPhysical = memory.HostPhysical;
             IsHost = role == PartitionRole.Host;
             Core = vcpu.Core;
             SharedCore = vcpu.Placement == VcpuPlacement.Shared;

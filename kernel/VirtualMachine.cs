@@ -125,9 +125,12 @@ namespace Partition.Kernel
                 return false;
             }
             var vm = new VirtualMachine(spec);
-            // 2 MiB alignment lets EPT use large pages for the whole of RAM.
+            // Memory placed by the config was claimed before any partition was created
+            // (PartitionHost.ClaimPlacedMemory); the rest comes 2 MiB aligned, which lets EPT
+            // use large pages for the whole of RAM.
+            ulong hostBase = spec.HostPhysical;
             ulong pages = spec.MemorySize / PhysicalMemory.PageSize;
-            if (PageAllocator.Memory == null || !PageAllocator.Memory.TryAllocateAligned(pages, 1UL << 21, out ulong hostBase))
+            if (!spec.HasHostPhysical && (PageAllocator.Memory == null || !PageAllocator.Memory.TryAllocateAligned(pages, 1UL << 21, out hostBase)))
             {
                 error = "not enough free physical memory for the partition";
                 return false;

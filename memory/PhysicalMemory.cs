@@ -17,6 +17,18 @@ namespace Partition.Memory
         public ulong Length => End > Start ? End - Start : 0;
     }
 
+    /// <summary>What <see cref="PhysicalMemory.TryClaim"/> did.</summary>
+    public enum ClaimResult
+    {
+        Claimed,
+        /// <summary>Not page aligned, empty, or wrapping around.</summary>
+        Unaligned,
+        /// <summary>Not all free RAM: outside the memory map's available regions, or reserved (the hypervisor image, a boot module, an earlier claim).</summary>
+        NotFree,
+        /// <summary>The allocator has already handed out pages there (to the hypervisor itself).</summary>
+        InUse,
+    }
+
     /// <summary>
     /// The RAM the hypervisor may hand out: the memory map's available regions minus what is
     /// already in use (the first MiB, the hypervisor image, its modules, the boot information),
@@ -27,8 +39,8 @@ namespace Partition.Memory
         public const ulong PageSize = 4096;
         private const ulong LowMemoryEnd = 0x100000;
 
-        private readonly PhysicalRange[] _free;
-        private readonly int _freeCount;
+        private PhysicalRange[] _free;
+        private int _freeCount;
         private int _current;
         private ulong _next;
 
@@ -72,6 +84,63 @@ namespace Partition.Memory
                 count = Subtract(free, count, AlignDown(r.Start), AlignUp(r.End));
             SortByStart(free, count);
             return new PhysicalMemory(free, count);
+        }
+
+        /// <summary>
+        /// Takes the exact range [<paramref name="start"/>, <paramref name="start"/> + <paramref name="bytes"/>)
+        /// (page aligned) out of the free list, for memory a configuration places at a fixed
+        /// host-physical address. The allocators never hand it out afterwards.
+        /// </summary>
+        public ClaimResult TryClaim(ulong start, ulong bytes)
+        {
+            ulong end = start + bytes;
+            if ((start | bytes) % PageSize != 0 || bytes == 0 || end < start)
+                return ClaimResult.Unaligned;
+            for (int i = 0; i < _freeCount; i++)
+            {
+                var r = _free[i];
+                if (start < r.Start || end > r.End)
+                    continue;
+                // Below the allocation point pages may have been handed out already.
+                if (i < _current || (i == _current && start < _next))
+                    return ClaimResult.InUse;
+                Split(i, start, end);
+                return ClaimResult.Claimed;
+            }
+            return ClaimResult.NotFree;
+        }
+
+        // Range i loses [start, end): what is left on either side stays, in address order.
+        private void Split(int i, ulong start, ulong end)
+        {
+            var r = _free[i];
+            var left = new PhysicalRange(r.Start, start);
+            var right = new PhysicalRange(end, r.End);
+            if (left.Length > 0 && right.Length > 0)
+            {
+                if (_freeCount == _free.Length)
+                {
+                    var larger = new PhysicalRange[_free.Length * 2];
+                    for (int k = 0; k < _freeCount; k++)
+                        larger[k] = _free[k];
+                    _free = larger;
+                }
+                for (int k = _freeCount; k > i + 1; k--)
+                    _free[k] = _free[k - 1];
+                _free[i] = left;
+                _free[i + 1] = right;
+                _freeCount++;
+            }
+            else if (left.Length > 0 || right.Length > 0)
+            {
+                _free[i] = left.Length > 0 ? left : right;
+            }
+            else
+            {
+                for (int k = i; k < _freeCount - 1; k++)
+                    _free[k] = _free[k + 1];
+                _freeCount--;
+            }
         }
 
         /// <summary>Takes <paramref name="pages"/> contiguous pages, lowest address first; false when none is left.</summary>

@@ -246,7 +246,11 @@ namespace Partition.Kernel
                 SwitchTicks += sliceStart - _lastSliceEnd;
                 MeasuredSwitches++;
             }
-            PartitionHost.RunSlice(vcpu, Cpu, s_deadline, Cpu == 0);
+            // The timer counts the guest's time only; the time the hypervisor spends on its exits
+            // is charged to the slice too, or a guest that exits all the time (a hypercall
+            // flood) would hold the core for as long as it liked.
+            ulong until = slice == 0 ? s_deadline : s_deadline == 0 ? sliceStart + slice : System.Math.Min(s_deadline, sliceStart + slice);
+            PartitionHost.RunSlice(vcpu, Cpu, until, Cpu == 0);
             _lastSliceEnd = Tsc.Now;
             _lastRun = next;
             Core.EndSlice(next, _lastSliceEnd - sliceStart);

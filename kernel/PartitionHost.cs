@@ -221,10 +221,11 @@ namespace Partition.Kernel
 
         /// <summary>
         /// Enters the vCPU (its VMCS current on this CPU) and handles exits until its slice ends
-        /// (preemption timer), it halts, its partition is stopped, or the deadline has passed at
-        /// an exit (a dedicated vCPU has no timer: it is stopped at its next exit).
+        /// (preemption timer), it halts, its partition is stopped, or <paramref name="until"/>
+        /// (a TSC value: the end of its slice, or the run's deadline; 0 for none) has passed at
+        /// an exit. A dedicated vCPU has no timer: at the deadline it is stopped at its next exit.
         /// </summary>
-        public static void RunSlice(VirtualCpu vcpu, int cpu, ulong deadline, bool serveConsole)
+        public static void RunSlice(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole)
         {
             var vm = vcpu.Machine;
             var vmcs = vcpu.Vmcs;
@@ -248,7 +249,7 @@ namespace Partition.Kernel
                 ExitAction action = ExitDispatch.Dispatch(ref context);
                 if (action == ExitAction.Halt)
                     vm.State = VirtualMachineState.Halted;
-                if (context.Reason == (ushort)ExitReason.PreemptionTimer || (deadline != 0 && Tsc.Now >= deadline))
+                if (context.Reason == (ushort)ExitReason.PreemptionTimer || (until != 0 && Tsc.Now >= until))
                     return;
                 // The core's mailbox or the console has work: let the run loop see it.
                 if (runner != null && runner.HasRequests || serveConsole && Management.HasInput)

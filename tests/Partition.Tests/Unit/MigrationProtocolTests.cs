@@ -135,5 +135,26 @@ namespace Partition.Tests.Unit
             Assert.That(log.Count(l => l.StartsWith("cpu0 vmclear")), Is.Zero, "no VMCLEAR between slices");
             Assert.That(CoreRunner.Of(0).Core.Switches, Is.EqualTo(5));
         }
+
+        [Test]
+        public void A_guest_that_exits_all_the_time_is_charged_for_the_hypervisors_time_and_cannot_keep_the_core()
+        {
+            // beta floods hypercalls; each exit costs the hypervisor a quarter of a slice, and the
+            // preemption timer (guest time only) never fires.
+            ulong slice = CoreRunner.Of(0).Core.Policy.SliceFor(_beta.Cpu0.Entity);
+            int entries = 0;
+            _cpu.Vmx.Guest = (model, vmcs, registers) =>
+            {
+                entries++;
+                _cpu.Tsc += slice / 4;
+                registers->Rax = Hypercall.GetVersion;
+                model.SetExit(vmcs, entries < 1000 ? ExitReason.Vmcall : ExitReason.PreemptionTimer, 0);
+            };
+            RunOn(0);
+            Assert.That(_beta.ExitCounts[(int)ExitReason.Vmcall], Is.InRange(3UL, 5UL), "the slice ends at the first exit after its time is up");
+            Assert.That(_beta.ExitCounts[(int)ExitReason.PreemptionTimer], Is.Zero);
+            RunOn(0);
+            Assert.That(_gamma.ExitCounts[(int)ExitReason.Vmcall], Is.GreaterThan(0UL), "gamma gets its turn");
+        }
     }
 }

@@ -149,7 +149,7 @@ namespace Partition.Kernel
                     Report("migrate", ": usage: migrate PARTITION[.VCPU] CORE");
                 else
                 {
-                    Migrate(VcpuName(first), (int)core, out string outcome);
+                    Migrate(VcpuName(first), core, out string outcome);
                     Report("migrate ", outcome);
                 }
             }
@@ -252,7 +252,7 @@ namespace Partition.Kernel
         /// VMCLEARs it and hands it over; the destination loads it, rewrites its host state and
         /// launches it. Returns what happened, or why it is refused.
         /// </summary>
-        public static bool Migrate(string name, int core, out string outcome)
+        public static bool Migrate(string name, ulong core, out string outcome)
         {
             var vm = Find(name);
             if (vm == null)
@@ -260,16 +260,20 @@ namespace Partition.Kernel
             if (vm.State != VirtualMachineState.Runnable)
                 return Refuse(out outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
             var vcpu = vm.Cpu0;
-            var destination = CoreRunner.Of(core);
-            if (core < 0 || core >= Smp.CpuCount || !Smp.IsOnline(core) || destination == null)
-                return Refuse(out outcome, name, string.Concat(": refused: core ", Decimal((ulong)(core < 0 ? 0 : core)), " is not online"));
-            if (vcpu.Core == core)
+            // Any number may come in (a hypercall's register, a typed line): compared as given,
+            // never truncated into a core that exists.
+            if (core >= (ulong)Smp.CpuCount)
+                return Refuse(out outcome, name, string.Concat(": refused: there is no core ", Decimal(core), " (cores 0-", Decimal((ulong)Smp.CpuCount - 1), ")"));
+            var destination = CoreRunner.Of((int)core);
+            if (!Smp.IsOnline((int)core) || destination == null)
+                return Refuse(out outcome, name, string.Concat(": refused: core ", Decimal(core), " is not online"));
+            if ((ulong)vcpu.Core == core)
                 return Refuse(out outcome, name, string.Concat(": already on core ", Decimal((ulong)core), "; nothing to do"));
             if (!destination.Core.Policy.HasRoom)
                 return Refuse(out outcome, name, string.Concat(": refused: core ", Decimal((ulong)core), " is dedicated to another vCPU"));
             if (!vcpu.TryBeginMigration())
                 return Refuse(out outcome, name, ": refused: a migration of it is already under way");
-            CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Evict, Vcpu = vcpu, TargetCore = core, CommandTsc = Tsc.Now });
+            CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Evict, Vcpu = vcpu, TargetCore = (int)core, CommandTsc = Tsc.Now });
             outcome = string.Concat(name, ": moving from core ", Decimal((ulong)vcpu.Core), " to core ", Decimal((ulong)core));
             return true;
         }
@@ -309,7 +313,7 @@ namespace Partition.Kernel
             if (vm.State != VirtualMachineState.Runnable)
                 return Refuse(out outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
             if (vm.Paused == pause)
-                return Refuse(out outcome, name, pause ? ": already paused" : ": not paused");
+                return Refuse(out outcome, name, pause ? ": refused: already paused" : ": refused: not paused");
             vm.Paused = pause;
             CoreRunner.Of(vm.Cpu0.Core).Post(new CoreRequest { Kind = pause ? CoreRequestKind.Pause : CoreRequestKind.Resume, Vcpu = vm.Cpu0 });
             outcome = string.Concat(name, pause ? ": paused" : ": resumed");

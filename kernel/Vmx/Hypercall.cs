@@ -87,7 +87,7 @@ namespace Partition.Kernel
             }
             string target = machines[(int)partition].Name;
             string outcome;
-            bool done = function == MigratePartition ? Management.Migrate(target, core > int.MaxValue ? -1 : (int)core, out outcome)
+            bool done = function == MigratePartition ? Management.Migrate(target, core, out outcome)
                 : function == RestartPartition ? Management.Restart(target, out outcome)
                 : Management.PauseOrResume(target, function == PausePartition, out outcome);
             Management.Report(string.Concat("partition ", caller.Name, " (host) hypercall ", name, " "), outcome);

@@ -32,8 +32,8 @@ namespace Partition.Cli
             "      \"MILLISECONDS COMMAND\" (e.g. \"500 migrate alpha 0\"); --cmdline sets the kernel\n" +
             "      command line (e.g. \"exit=poweroff stop_after_ms=2000\").\n" +
             "  guests [-o DIR]\n" +
-            "      Write the guest images configs/three-modes.json and configs/multiboot-guests.json\n" +
-            "      boot (assembled with Iced); default DIR configs/images.\n" +
+            "      Write the guest images the example configurations in configs/ boot (assembled\n" +
+            "      with Iced); default DIR configs/images.\n" +
             "  bench [--timeout S]\n" +
             "      Run the exit benchmark in Bochs: a guest times 10,000 null VMCALLs, CPUID\n" +
             "      exits and I/O exits with RDTSC (one tick = one emulated instruction). Prints\n" +
@@ -126,16 +126,8 @@ namespace Partition.Cli
                 directory = args[1];
             else if (args.Length != 0)
                 throw new UsageException("guests takes only [-o DIR]");
-            foreach (string path in Partition.Host.Guests.DemoGuests.Write(directory))
+            foreach (string path in Partition.Host.Guests.DemoGuests.WriteAll(directory))
                 Console.Out.WriteLine($"{path}: {new FileInfo(path).Length} bytes");
-            foreach (string path in Partition.Host.Guests.DemoGuests.WriteMultiboot(directory))
-                Console.Out.WriteLine($"{path}: {new FileInfo(path).Length} bytes");
-            string spinner = Partition.Host.Guests.DemoGuests.WriteSpinner(directory);
-            Console.Out.WriteLine($"{spinner}: {new FileInfo(spinner).Length} bytes");
-            string intruder = Partition.Host.Guests.DemoGuests.WriteIntruder(directory);
-            Console.Out.WriteLine($"{intruder}: {new FileInfo(intruder).Length} bytes");
-            string wild = Partition.Host.Guests.DemoGuests.WriteWild(directory);
-            Console.Out.WriteLine($"{wild}: {new FileInfo(wild).Length} bytes");
             return 0;
         }
 
@@ -289,24 +281,8 @@ namespace Partition.Cli
                 (timeoutSeconds is int t ? $"stops after {t} s or on Ctrl-C." : "Ctrl-C stops it."));
             run.Start();
             var stdout = Console.Out;
-            var line = new System.Text.StringBuilder();
-            RunResult result = run.WaitForExit(timeout, piece =>
-            {
-                stdout.Write(piece);
-                // After a crash report's "code at RIP" line, the instruction Iced decodes there.
-                foreach (char ch in piece)
-                {
-                    if (ch != '\n')
-                    {
-                        line.Append(ch);
-                        continue;
-                    }
-                    if (CrashAnnotator.InstructionFor(line.ToString()) is { } instruction)
-                        stdout.Write($"    instruction: {instruction}\n");
-                    line.Clear();
-                }
-                stdout.Flush();
-            }, cancellation.Token);
+            var annotating = new AnnotatingWriter(stdout);
+            RunResult result = run.WaitForExit(timeout, annotating.Write, cancellation.Token);
             if (result.Serial.Length > 0 && !result.Serial.EndsWith('\n'))
                 stdout.WriteLine();
             Console.Error.WriteLine(result.DescribeOutcome() + ".");

@@ -56,7 +56,7 @@ namespace Partition.Tests.Unit
             CoreRunner.Of(cpu).RunOnce();
         }
 
-        private static string Migrate(string name, int core)
+        private static string Migrate(string name, ulong core)
         {
             Management.Migrate(name, core, out string outcome);
             return outcome;
@@ -97,7 +97,9 @@ namespace Partition.Tests.Unit
             RunOn(0);
             Assert.That(Migrate("alpha", 1), Is.EqualTo("alpha: already on core 1; nothing to do"));
             Assert.That(Migrate("beta", 1), Is.EqualTo("beta: refused: core 1 is dedicated to another vCPU"));
-            Assert.That(Migrate("beta", 7), Is.EqualTo("beta: refused: core 7 is not online"));
+            Assert.That(Migrate("beta", 7), Is.EqualTo("beta: refused: there is no core 7 (cores 0-1)"));
+            Assert.That(Migrate("beta", 1UL << 32), Is.EqualTo("beta: refused: there is no core 4294967296 (cores 0-1)"), "not truncated to core 0");
+            Assert.That(Migrate("beta", ulong.MaxValue), Is.EqualTo("beta: refused: there is no core 18446744073709551615 (cores 0-1)"));
             Assert.That(Migrate("nobody", 0), Is.EqualTo("nobody: no such partition"));
             Assert.That(Migrate("alpha", 0), Is.EqualTo("alpha: moving from core 1 to core 0"));
             Assert.That(Migrate("alpha", 0), Is.EqualTo("alpha: refused: a migration of it is already under way"), "two commands for one vCPU at once");

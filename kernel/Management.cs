@@ -15,6 +15,22 @@ namespace Partition.Kernel
         private const int MaxLine = 120;
 
         private static VirtualMachine[] s_machines = new VirtualMachine[0];
+
+        // Outcomes are built here, not in new strings: the console's on CPU 0, a management
+        // hypercall's on the CPU that takes it (hypercalls come at any rate, and the heap is never freed).
+        private static readonly TextBuffer s_consoleOutcome = new TextBuffer();
+        private static readonly TextBuffer[] s_hypercallOutcomes = NewBuffers(Smp.MaxCpus);
+
+        private static TextBuffer[] NewBuffers(int count)
+        {
+            var buffers = new TextBuffer[count];
+            for (int i = 0; i < count; i++)
+                buffers[i] = new TextBuffer();
+            return buffers;
+        }
+
+        /// <summary>The buffer for the outcome of a management hypercall taken on <paramref name="cpu"/>.</summary>
+        public static TextBuffer HypercallOutcome(int cpu) => s_hypercallOutcomes[cpu];
         private static readonly char[] s_line = new char[MaxLine];
         private static int s_length;
         private static ulong[] s_scriptTimes = new ulong[0];
@@ -149,8 +165,8 @@ namespace Partition.Kernel
                     Report("migrate", ": usage: migrate PARTITION[.VCPU] CORE");
                 else
                 {
-                    Migrate(VcpuName(first), core, out string outcome);
-                    Report("migrate ", outcome);
+                    Migrate(VcpuName(first), core, s_consoleOutcome);
+                    Report("migrate ", s_consoleOutcome.AsSpan());
                 }
             }
             else if (command == "restart")
@@ -161,8 +177,8 @@ namespace Partition.Kernel
                 }
                 else
                 {
-                    Restart(first, out string outcome);
-                    Report("restart ", outcome);
+                    Restart(first, s_consoleOutcome);
+                    Report("restart ", s_consoleOutcome.AsSpan());
                 }
             }
             else if (command == "pause" || command == "resume")
@@ -171,8 +187,8 @@ namespace Partition.Kernel
                     Report(command, ": usage: pause|resume PARTITION");
                 else
                 {
-                    PauseOrResume(first, command == "pause", out string outcome);
-                    Report(string.Concat(command, " "), outcome);
+                    PauseOrResume(first, command == "pause", s_consoleOutcome);
+                    Report(command == "pause" ? "pause " : "resume ", s_consoleOutcome.AsSpan());
                 }
             }
             else
@@ -210,7 +226,14 @@ namespace Partition.Kernel
         /// Counts a refused access of <paramref name="vm"/> and, within its report budget, says
         /// on the console what it was: "partition NAME: ACTION[NUMBER in hex]OUTCOME".
         /// </summary>
-        public static void ReportDenial(VirtualMachine vm, DenialKind kind, string action, ulong number, int hexDigits, string outcome)
+        public static void ReportDenial(VirtualMachine vm, DenialKind kind, string action, ulong number, int hexDigits, string outcome) =>
+            ReportDenial(vm, kind, action, null, number, hexDigits, outcome);
+
+        /// <summary>As above, naming what was refused: "partition NAME: ACTION SUBJECT OUTCOME".</summary>
+        public static void ReportDenial(VirtualMachine vm, DenialKind kind, string action, string subject, string outcome) =>
+            ReportDenial(vm, kind, action, subject, 0, 0, outcome);
+
+        private static void ReportDenial(VirtualMachine vm, DenialKind kind, string action, string subject, ulong number, int hexDigits, string outcome)
         {
             if (!vm.Denials.Record(kind, out bool last))
                 return;
@@ -219,6 +242,8 @@ namespace Partition.Kernel
             HypervisorConsole.Write(vm.Name);
             HypervisorConsole.Write(": ");
             HypervisorConsole.Write(action);
+            if (subject != null)
+                HypervisorConsole.Write(subject);
             if (hexDigits > 0)
                 HypervisorConsole.WriteHex(number, hexDigits);
             HypervisorConsole.WriteLine(outcome);
@@ -231,11 +256,28 @@ namespace Partition.Kernel
             HypervisorConsole.EndLine();
         }
 
-        public static void Report(string subject, string outcome)
+        public static void Report(string subject, string outcome) => Report(subject, outcome.AsSpan());
+
+        public static void Report(string subject, ReadOnlySpan<char> outcome)
         {
             HypervisorConsole.BeginLine();
             HypervisorConsole.Write(subject);
-            HypervisorConsole.WriteLine(outcome);
+            HypervisorConsole.Write(outcome);
+            HypervisorConsole.WriteLine();
+            HypervisorConsole.EndLine();
+        }
+
+        /// <summary>"partition NAME (host) hypercall FUNCTION OUTCOME", built without allocating.</summary>
+        public static void ReportHostHypercall(VirtualMachine caller, string function, ReadOnlySpan<char> outcome)
+        {
+            HypervisorConsole.BeginLine();
+            HypervisorConsole.Write("partition ");
+            HypervisorConsole.Write(caller.Name);
+            HypervisorConsole.Write(" (host) hypercall ");
+            HypervisorConsole.Write(function);
+            HypervisorConsole.Write(" ");
+            HypervisorConsole.Write(outcome);
+            HypervisorConsole.WriteLine();
             HypervisorConsole.EndLine();
         }
 
@@ -252,35 +294,46 @@ namespace Partition.Kernel
         /// VMCLEARs it and hands it over; the destination loads it, rewrites its host state and
         /// launches it. Returns what happened, or why it is refused.
         /// </summary>
-        public static bool Migrate(string name, ulong core, out string outcome)
+        public static bool Migrate(string name, ulong core, TextBuffer outcome)
         {
             var vm = Find(name);
             if (vm == null)
-                return Refuse(out outcome, name, ": no such partition");
+                return Refuse(outcome, name, ": no such partition");
             if (vm.State != VirtualMachineState.Runnable)
-                return Refuse(out outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
+                return Refuse(outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
             var vcpu = vm.Cpu0;
             // Any number may come in (a hypercall's register, a typed line): compared as given,
             // never truncated into a core that exists.
             if (core >= (ulong)Smp.CpuCount)
-                return Refuse(out outcome, name, string.Concat(": refused: there is no core ", Decimal(core), " (cores 0-", Decimal((ulong)Smp.CpuCount - 1), ")"));
+            {
+                Refuse(outcome, name, ": refused: there is no core ");
+                outcome.AppendDecimal(core).Append(" (cores 0-").AppendDecimal((ulong)Smp.CpuCount - 1).Append(")");
+                return false;
+            }
             var destination = CoreRunner.Of((int)core);
             if (!Smp.IsOnline((int)core) || destination == null)
-                return Refuse(out outcome, name, string.Concat(": refused: core ", Decimal(core), " is not online"));
+                return RefuseAboutCore(outcome, name, ": refused: core ", core, " is not online");
             if ((ulong)vcpu.Core == core)
-                return Refuse(out outcome, name, string.Concat(": already on core ", Decimal((ulong)core), "; nothing to do"));
+                return RefuseAboutCore(outcome, name, ": already on core ", core, "; nothing to do");
             if (!destination.Core.Policy.HasRoom)
-                return Refuse(out outcome, name, string.Concat(": refused: core ", Decimal((ulong)core), " is dedicated to another vCPU"));
+                return RefuseAboutCore(outcome, name, ": refused: core ", core, " is dedicated to another vCPU");
             if (!vcpu.TryBeginMigration())
-                return Refuse(out outcome, name, ": refused: a migration of it is already under way");
+                return Refuse(outcome, name, ": refused: a migration of it is already under way");
             CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Evict, Vcpu = vcpu, TargetCore = (int)core, CommandTsc = Tsc.Now });
-            outcome = string.Concat(name, ": moving from core ", Decimal((ulong)vcpu.Core), " to core ", Decimal((ulong)core));
+            outcome.Clear().Append(name).Append(": moving from core ").AppendDecimal((ulong)vcpu.Core).Append(" to core ").AppendDecimal(core);
             return true;
         }
 
-        private static bool Refuse(out string outcome, string name, string why)
+        private static bool RefuseAboutCore(TextBuffer outcome, string name, string before, ulong core, string after)
         {
-            outcome = string.Concat(name, why);
+            Refuse(outcome, name, before);
+            outcome.AppendDecimal(core).Append(after);
+            return false;
+        }
+
+        private static bool Refuse(TextBuffer outcome, string name, string why)
+        {
+            outcome.Clear().Append(name).Append(why);
             return false;
         }
 
@@ -288,35 +341,35 @@ namespace Partition.Kernel
         /// Boots a halted or stopped partition again from its image, with its memory scrubbed,
         /// on the core it was on; the others run on. A running partition is refused.
         /// </summary>
-        public static bool Restart(string name, out string outcome)
+        public static bool Restart(string name, TextBuffer outcome)
         {
             var vm = Find(name);
             if (vm == null)
-                return Refuse(out outcome, name, ": no such partition");
+                return Refuse(outcome, name, ": no such partition");
             if (vm.State == VirtualMachineState.Runnable)
-                return Refuse(out outcome, name, ": refused: it is running (only a halted or stopped partition restarts)");
+                return Refuse(outcome, name, ": refused: it is running (only a halted or stopped partition restarts)");
             var vcpu = vm.Cpu0;
             if (!vcpu.TryBeginMigration())
-                return Refuse(out outcome, name, ": refused: a migration or restart of it is under way");
+                return Refuse(outcome, name, ": refused: a migration or restart of it is under way");
             // The core it belongs to rebuilds it: only a core's own run loop executes VMCS
             // instructions on that CPU (a VMPTRLD here would change what is current there).
             CoreRunner.Revive(vcpu);
-            outcome = string.Concat(name, ": restarting from its image on core ", Decimal((ulong)vcpu.Core));
+            outcome.Clear().Append(name).Append(": restarting from its image on core ").AppendDecimal((ulong)vcpu.Core);
             return true;
         }
 
-        public static bool PauseOrResume(string name, bool pause, out string outcome)
+        public static bool PauseOrResume(string name, bool pause, TextBuffer outcome)
         {
             var vm = Find(name);
             if (vm == null)
-                return Refuse(out outcome, name, ": no such partition");
+                return Refuse(outcome, name, ": no such partition");
             if (vm.State != VirtualMachineState.Runnable)
-                return Refuse(out outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
+                return Refuse(outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
             if (vm.Paused == pause)
-                return Refuse(out outcome, name, pause ? ": refused: already paused" : ": refused: not paused");
+                return Refuse(outcome, name, pause ? ": refused: already paused" : ": refused: not paused");
             vm.Paused = pause;
             CoreRunner.Of(vm.Cpu0.Core).Post(new CoreRequest { Kind = pause ? CoreRequestKind.Pause : CoreRequestKind.Resume, Vcpu = vm.Cpu0 });
-            outcome = string.Concat(name, pause ? ": paused" : ": resumed");
+            outcome.Clear().Append(name).Append(pause ? ": paused" : ": resumed");
             return true;
         }
 
@@ -380,12 +433,6 @@ namespace Partition.Kernel
                 HypervisorConsole.WriteDecimal(vm.Cpu0.LastMigrationTicks);
                 HypervisorConsole.WriteLine(" ticks");
             }
-        }
-
-        private static string Decimal(ulong value)
-        {
-            Span<char> buffer = stackalloc char[20];
-            return new string(buffer.Slice(0, NumberFormat.FormatDecimal(value, buffer)));
         }
 
         private static bool TryParseDecimal(ReadOnlySpan<char> text, out ulong value)

@@ -1,3 +1,4 @@
+using System;
 using Partition.Configs;
 
 namespace Partition.Kernel
@@ -157,6 +158,9 @@ namespace Partition.Kernel
                     PartitionHost.Stop(vm, "its core is not online");
             }
             CoreRunner.Prepare(machines, s_count, schedules, deadline);
+            // Everything is allocated by now: what guests do must not make the heap, which is
+            // never freed, grow (the attack suite asserts the figure printed at the end).
+            long heapBefore = GC.GetTotalAllocatedBytes();
             for (int cpu = 1; cpu < s_count; cpu++)
                 if (IsOnline(cpu))
                     Write(cpu, WorkPosted);
@@ -164,6 +168,14 @@ namespace Partition.Kernel
             for (int cpu = 1; cpu < s_count; cpu++)
                 while (Read(cpu) == WorkPosted)
                     Cpu.Pause();
+            long heapAfter = GC.GetTotalAllocatedBytes();
+            HypervisorConsole.BeginLine();
+            HypervisorConsole.Write("Hypervisor heap: ");
+            HypervisorConsole.WriteDecimal((ulong)(heapAfter - heapBefore));
+            HypervisorConsole.Write(" bytes allocated while the partitions ran, ");
+            HypervisorConsole.WriteSize((ulong)heapAfter);
+            HypervisorConsole.WriteLine(" in use");
+            HypervisorConsole.EndLine();
         }
 
         private static void Delay(ulong microseconds)

@@ -94,8 +94,11 @@ namespace Partition.Kernel
 
         private static void CheckControls(ref Collector v, string name, uint value, VmxControlCapability capability)
         {
-            v.Require((value & capability.Allowed0) == capability.Allowed0, string.Concat(name, ": a bit that must be 1 is clear"));
-            v.Require((value & ~capability.Allowed1) == 0, string.Concat(name, ": a bit this CPU does not allow is set"));
+            // The message is built only for a violation: these checks run at every VM launch.
+            if ((value & capability.Allowed0) != capability.Allowed0)
+                v.Require(false, string.Concat(name, ": a bit that must be 1 is clear"));
+            if ((value & ~capability.Allowed1) != 0)
+                v.Require(false, string.Concat(name, ": a bit this CPU does not allow is set"));
         }
 
         private struct Collector

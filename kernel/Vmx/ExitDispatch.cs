@@ -49,7 +49,13 @@ namespace Partition.Kernel
             public bool NeedsQualification;
         }
 
-        private static readonly Entry[] s_table = BuildTable();
+        private static Entry[] s_table;
+
+        /// <summary>
+        /// Builds the table. Called at boot: built lazily, at the first exit, it would be
+        /// the hypervisor allocating while partitions run.
+        /// </summary>
+        public static void Initialize() => s_table ??= BuildTable();
 
         private static Entry[] BuildTable()
         {
@@ -95,8 +101,6 @@ namespace Partition.Kernel
             c.Qualification = entry.NeedsQualification ? c.Read(VmcsField.ExitQualification) : 0;
             return entry.Handle(ref c);
         }
-
-        public static bool HasHandler(int reason) => reason < s_table.Length && s_table[reason].Handle != null;
 
         private static ExitAction Resume(ref ExitContext c) => ExitAction.Resume;
 

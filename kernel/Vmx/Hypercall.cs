@@ -73,24 +73,25 @@ namespace Partition.Kernel
         {
             var caller = vcpu.Machine;
             string name = function == MigratePartition ? "migrate" : function == PausePartition ? "pause" : function == ResumePartition ? "resume" : "restart";
+            // Nothing here allocates: a partition may make these calls as fast as it likes.
             if (!caller.Spec.IsHost)
             {
-                Management.ReportDenial(caller, DenialKind.Hypercall, string.Concat("management hypercall ", name), 0, 0,
-                    " refused: only the host partition may");
+                Management.ReportDenial(caller, DenialKind.Hypercall, "management hypercall ", name, " refused: only the host partition may");
                 return NotPermitted;
             }
+            var outcome = Management.HypercallOutcome(vcpu.HostCpu);
             var machines = Management.Machines;
             if (partition >= (ulong)machines.Length)
             {
-                Management.Report(string.Concat("partition ", caller.Name, " (host): ", name), ": no partition with that index");
+                outcome.Clear().Append("refused: there is no partition ").AppendDecimal(partition);
+                Management.ReportHostHypercall(caller, name, outcome.AsSpan());
                 return Refused;
             }
             string target = machines[(int)partition].Name;
-            string outcome;
-            bool done = function == MigratePartition ? Management.Migrate(target, core, out outcome)
-                : function == RestartPartition ? Management.Restart(target, out outcome)
-                : Management.PauseOrResume(target, function == PausePartition, out outcome);
-            Management.Report(string.Concat("partition ", caller.Name, " (host) hypercall ", name, " "), outcome);
+            bool done = function == MigratePartition ? Management.Migrate(target, core, outcome)
+                : function == RestartPartition ? Management.Restart(target, outcome)
+                : Management.PauseOrResume(target, function == PausePartition, outcome);
+            Management.ReportHostHypercall(caller, name, outcome.AsSpan());
             return done ? Success : Refused;
         }
     }

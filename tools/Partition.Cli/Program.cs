@@ -272,7 +272,8 @@ namespace Partition.Cli
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; cancellation.Cancel(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; cancellation.Cancel(); });
 
-            string runDirectory = layout.NewRunDirectory("cli-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+            // The process id too: two runs started in the same second must not share (and delete) a directory.
+            string runDirectory = layout.NewRunDirectory("cli-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId);
             using var run = new BochsRun(iso, runDirectory, machine);
             // Status goes to stderr so that stdout carries exactly the serial console.
             Console.Error.WriteLine(

@@ -58,8 +58,9 @@ namespace Partition.Tests.Unit
 
         private static string Migrate(string name, ulong core)
         {
-            Management.Migrate(name, core, out string outcome);
-            return outcome;
+            var outcome = new TextBuffer();
+            Management.Migrate(name, core, outcome);
+            return outcome.ToString();
         }
 
         [Test]
@@ -112,14 +113,15 @@ namespace Partition.Tests.Unit
         [Test]
         public void PausedPartitionIsNotScheduledUntilResumed()
         {
-            Management.PauseOrResume("beta", true, out string paused);
-            Assert.That(paused, Is.EqualTo("beta: paused"));
+            var outcome = new TextBuffer();
+            Management.PauseOrResume("beta", true, outcome);
+            Assert.That(outcome.ToString(), Is.EqualTo("beta: paused"));
             for (int i = 0; i < 4; i++)
                 RunOn(0);
             Assert.That(_beta.Cpu0.Entity.Slices, Is.Zero);
             Assert.That(_gamma.Cpu0.Entity.Slices, Is.EqualTo(4));
-            Management.PauseOrResume("beta", false, out string resumed);
-            Assert.That(resumed, Is.EqualTo("beta: resumed"));
+            Management.PauseOrResume("beta", false, outcome);
+            Assert.That(outcome.ToString(), Is.EqualTo("beta: resumed"));
             for (int i = 0; i < 4; i++)
                 RunOn(0);
             Assert.That(_beta.Cpu0.Entity.Slices, Is.EqualTo(2));

@@ -113,10 +113,10 @@ namespace Partition.Kernel
             if (b == '\r' || b == '\n')
             {
                 HypervisorConsole.WriteLine();
-                string line = new string(s_line, 0, s_length);
+                int length = s_length;
                 s_length = 0;
-                if (line.Length > 0)
-                    Execute(line);
+                if (length > 0)
+                    Execute(new ReadOnlySpan<char>(s_line, 0, length));
                 return;
             }
             if (b == 0x08 || b == 0x7F)
@@ -135,33 +135,35 @@ namespace Partition.Kernel
             }
         }
 
-        /// <summary>Runs one console command; every outcome is printed.</summary>
-        public static void Execute(string line)
+        /// <summary>
+        /// Runs one console command; every outcome is printed. Nothing here allocates: the
+        /// console is served while partitions run.
+        /// </summary>
+        public static void Execute(ReadOnlySpan<char> line)
         {
-            var words = new KernelCommandLine(line);
-            string command = Word(line, 0);
-            string first = Word(line, 1);
-            string second = Word(line, 2);
+            var command = Word(line, 0);
+            var first = Word(line, 1);
+            var second = Word(line, 2);
             HypervisorConsole.BeginLine();
-            if (command == "help")
+            if (command.SequenceEqual("help"))
             {
                 HypervisorConsole.WriteLine("commands: list | cpus | migrate PARTITION[.VCPU] CORE | pause PARTITION | resume PARTITION | restart PARTITION | stats | help");
             }
-            else if (command == "list")
+            else if (command.SequenceEqual("list"))
             {
                 List();
             }
-            else if (command == "cpus")
+            else if (command.SequenceEqual("cpus"))
             {
                 Cpus();
             }
-            else if (command == "stats")
+            else if (command.SequenceEqual("stats"))
             {
                 Stats();
             }
-            else if (command == "migrate")
+            else if (command.SequenceEqual("migrate"))
             {
-                if (first == null || second == null || !TryParseDecimal(second.AsSpan(), out ulong core))
+                if (first.IsEmpty || second.IsEmpty || !TryParseDecimal(second, out ulong core))
                     Report("migrate", ": usage: migrate PARTITION[.VCPU] CORE");
                 else
                 {
@@ -169,11 +171,11 @@ namespace Partition.Kernel
                     Report("migrate ", s_consoleOutcome.AsSpan());
                 }
             }
-            else if (command == "restart")
+            else if (command.SequenceEqual("restart"))
             {
-                if (first == null)
+                if (first.IsEmpty)
                 {
-                    Report(command, ": usage: restart PARTITION");
+                    Report("restart", ": usage: restart PARTITION");
                 }
                 else
                 {
@@ -181,31 +183,34 @@ namespace Partition.Kernel
                     Report("restart ", s_consoleOutcome.AsSpan());
                 }
             }
-            else if (command == "pause" || command == "resume")
+            else if (command.SequenceEqual("pause") || command.SequenceEqual("resume"))
             {
-                if (first == null)
-                    Report(command, ": usage: pause|resume PARTITION");
+                bool pause = command.SequenceEqual("pause");
+                if (first.IsEmpty)
+                    Report(pause ? "pause" : "resume", ": usage: pause|resume PARTITION");
                 else
                 {
-                    PauseOrResume(first, command == "pause", s_consoleOutcome);
-                    Report(command == "pause" ? "pause " : "resume ", s_consoleOutcome.AsSpan());
+                    PauseOrResume(first, pause, s_consoleOutcome);
+                    Report(pause ? "pause " : "resume ", s_consoleOutcome.AsSpan());
                 }
             }
             else
             {
-                Report(string.Concat("unknown command '", command, "'"), "; type help");
+                s_consoleOutcome.Clear().Append("unknown command '").Append(command).Append("'; type help");
+                Report("", s_consoleOutcome.AsSpan());
             }
             HypervisorConsole.EndLine();
         }
 
         // "alpha" or "alpha.0": a partition has one vCPU so far, vCPU 0.
-        private static string VcpuName(string text)
+        private static ReadOnlySpan<char> VcpuName(ReadOnlySpan<char> text)
         {
             int dot = text.IndexOf('.');
-            return dot < 0 ? text : text.Substring(0, dot);
+            return dot < 0 ? text : text.Slice(0, dot);
         }
 
-        private static string Word(string line, int index)
+        // The index-th space-separated word of the line, or an empty span.
+        private static ReadOnlySpan<char> Word(ReadOnlySpan<char> line, int index)
         {
             int i = 0;
             for (int w = 0; ; w++)
@@ -216,9 +221,9 @@ namespace Partition.Kernel
                 while (i < line.Length && line[i] != ' ')
                     i++;
                 if (i == start)
-                    return null;
+                    return ReadOnlySpan<char>.Empty;
                 if (w == index)
-                    return line.Substring(start, i - start);
+                    return line.Slice(start, i - start);
             }
         }
 
@@ -258,7 +263,7 @@ namespace Partition.Kernel
 
         public static void Report(string subject, string outcome) => Report(subject, outcome.AsSpan());
 
-        public static void Report(string subject, ReadOnlySpan<char> outcome)
+        public static void Report(ReadOnlySpan<char> subject, ReadOnlySpan<char> outcome)
         {
             HypervisorConsole.BeginLine();
             HypervisorConsole.Write(subject);
@@ -281,10 +286,10 @@ namespace Partition.Kernel
             HypervisorConsole.EndLine();
         }
 
-        private static VirtualMachine Find(string name)
+        private static VirtualMachine Find(ReadOnlySpan<char> name)
         {
             foreach (var vm in s_machines)
-                if (vm.Name == name)
+                if (name.SequenceEqual(vm.Name))
                     return vm;
             return null;
         }
@@ -294,7 +299,7 @@ namespace Partition.Kernel
         /// VMCLEARs it and hands it over; the destination loads it, rewrites its host state and
         /// launches it. Returns what happened, or why it is refused.
         /// </summary>
-        public static bool Migrate(string name, ulong core, TextBuffer outcome)
+        public static bool Migrate(ReadOnlySpan<char> name, ulong core, TextBuffer outcome)
         {
             var vm = Find(name);
             if (vm == null)
@@ -324,14 +329,14 @@ namespace Partition.Kernel
             return true;
         }
 
-        private static bool RefuseAboutCore(TextBuffer outcome, string name, string before, ulong core, string after)
+        private static bool RefuseAboutCore(TextBuffer outcome, ReadOnlySpan<char> name, string before, ulong core, string after)
         {
             Refuse(outcome, name, before);
             outcome.AppendDecimal(core).Append(after);
             return false;
         }
 
-        private static bool Refuse(TextBuffer outcome, string name, string why)
+        private static bool Refuse(TextBuffer outcome, ReadOnlySpan<char> name, string why)
         {
             outcome.Clear().Append(name).Append(why);
             return false;
@@ -341,7 +346,7 @@ namespace Partition.Kernel
         /// Boots a halted or stopped partition again from its image, with its memory scrubbed,
         /// on the core it was on; the others run on. A running partition is refused.
         /// </summary>
-        public static bool Restart(string name, TextBuffer outcome)
+        public static bool Restart(ReadOnlySpan<char> name, TextBuffer outcome)
         {
             var vm = Find(name);
             if (vm == null)
@@ -358,7 +363,7 @@ namespace Partition.Kernel
             return true;
         }
 
-        public static bool PauseOrResume(string name, bool pause, TextBuffer outcome)
+        public static bool PauseOrResume(ReadOnlySpan<char> name, bool pause, TextBuffer outcome)
         {
             var vm = Find(name);
             if (vm == null)

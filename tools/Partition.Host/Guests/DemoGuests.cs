@@ -71,6 +71,20 @@ namespace Partition.Host.Guests
             return path;
         }
 
+        /// <summary>Every image the example configurations in configs/ name, written into <paramref name="directory"/>; returns their paths.</summary>
+        public static string[] WriteAll(string directory)
+        {
+            var paths = new System.Collections.Generic.List<string>();
+            paths.AddRange(Write(directory));
+            paths.AddRange(WriteMultiboot(directory));
+            paths.Add(WriteSpinner(directory));
+            paths.Add(Path.Combine(directory, "spin-if0.bin"));
+            paths.Add(WriteIntruder(directory));
+            paths.Add(WriteWild(directory));
+            paths.AddRange(AttackSuite.WriteImages(directory));
+            return paths.ToArray();
+        }
+
         /// <summary>Writes the three images into <paramref name="directory"/>; returns their paths.</summary>
         public static string[] Write(string directory)
         {

@@ -15,11 +15,7 @@ namespace Partition.Host.Guests
             string config = Path.Combine(runDirectory, Path.GetFileName(exampleConfig));
             File.Copy(Path.Combine(layout.Root, exampleConfig), config, overwrite: true);
             string imageDirectory = Path.Combine(runDirectory, "images");
-            DemoGuests.Write(imageDirectory);
-            DemoGuests.WriteMultiboot(imageDirectory);
-            DemoGuests.WriteSpinner(imageDirectory);
-            DemoGuests.WriteIntruder(imageDirectory);
-            DemoGuests.WriteWild(imageDirectory);
+            DemoGuests.WriteAll(imageDirectory);
             var modules = new List<IsoModule> { new(config, "partition-config") };
             foreach (var (image, commandLine) in images)
                 modules.Add(new IsoModule(Path.Combine(imageDirectory, image), commandLine));

@@ -19,7 +19,7 @@ namespace Partition.Host.Guests
     /// so such a guest is assembled twice: the first pass finds the labels' addresses, the
     /// second uses them (the encodings have fixed sizes, so the layout does not move).
     /// </remarks>
-    public sealed class TestGuest
+    public sealed partial class TestGuest
     {
         public const ushort UnassignedPort = 0x61;
 
@@ -286,6 +286,14 @@ namespace Partition.Host.Guests
 
         private void EmitSpinnerBody()
         {
+            EmitSpinnerLoop();
+            EmitPrintNumber();
+            EmitPrintRoutineAndData();
+        }
+
+        // Counts in R12 for ever, printing "progress N" every 2^18 iterations.
+        private void EmitSpinnerLoop()
+        {
             var a = _a;
             Text("progress", "progress ");
             Text("newline", "\n");
@@ -302,8 +310,6 @@ namespace Partition.Host.Guests
             a.call(LabelOf("printNumber"));
             Print("newline");
             a.jmp(loop);
-            EmitPrintNumber();
-            EmitPrintRoutineAndData();
         }
 
         /// <summary>

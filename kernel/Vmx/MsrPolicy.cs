@@ -81,21 +81,6 @@ namespace Partition.Kernel
             return (bitmap[index] & (1 << bit)) != 0;
         }
 
-        /// <summary>The allow-list entry for <paramref name="msr"/>, or null (returned as false).</summary>
-        public static bool TryFind(uint msr, out Entry entry)
-        {
-            foreach (var e in AllowList)
-            {
-                if (e.Msr == msr)
-                {
-                    entry = e;
-                    return true;
-                }
-            }
-            entry = default;
-            return false;
-        }
-
         private static void SetExits(Span<byte> bitmap, uint msr, bool write, bool exits)
         {
             if (!TryLocate(msr, write, out int index, out int bit))

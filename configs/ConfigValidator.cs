@@ -462,20 +462,47 @@ namespace Partition.Configs
                         }
                     }
                     if (!side.HasGuestPhysical)
+                    {
+                        Error(side.Node, string.Concat("missing \"guest_physical\": the address where \"", region.Name, "\" appears in partition \"",
+                            side.Partition, "\", e.g. \"0x10000000\" (above its RAM)"), p);
                         continue;
+                    }
                     int gpaNode = _document.Member(side.Node, "guest_physical");
                     if (!CheckAligned(gpaNode, side.GuestPhysical, "guest_physical", p) || !CheckNoWrap(gpaNode, side.GuestPhysical, region.Size, p))
                         continue;
                     var regions = partitions[p].Memory;
                     for (int r = 0; r < regions.Length; r++)
                     {
-                        if (regions[r].HasGuestPhysical && Overlaps(side.GuestPhysical, region.Size, regions[r].GuestPhysical, regions[r].Size))
+                        // A partition's first region without guest_physical starts at 0.
+                        if (!regions[r].HasGuestPhysical && r != 0)
+                            continue;
+                        ulong ramStart = regions[r].HasGuestPhysical ? regions[r].GuestPhysical : 0;
+                        if (Overlaps(side.GuestPhysical, region.Size, ramStart, regions[r].Size))
                         {
                             Error(gpaNode, string.Concat("guest-physical ", Range(side.GuestPhysical, region.Size), " overlaps the partition's RAM at ",
-                                string.Concat(_document.PathOf(regions[r].Node), " (", Range(regions[r].GuestPhysical, regions[r].Size), ")")), p);
+                                string.Concat(_document.PathOf(regions[r].Node), " (", Range(ramStart, regions[r].Size), ")")), p);
                             break;
                         }
                     }
+                    CheckSidesOfOtherRegionsApart(shared, s, side, region.Size, gpaNode, p);
+                }
+            }
+        }
+
+        // Two shared regions must not appear at overlapping addresses in the same partition
+        // (checked against the regions listed before this one).
+        private void CheckSidesOfOtherRegionsApart(SharedMemoryConfig[] shared, int s, SharedMemorySide side, ulong size, int gpaNode, int p)
+        {
+            for (int other = 0; other < s; other++)
+            {
+                foreach (var otherSide in shared[other].Sides)
+                {
+                    if (otherSide.Partition != side.Partition || !otherSide.HasGuestPhysical
+                        || !Overlaps(side.GuestPhysical, size, otherSide.GuestPhysical, shared[other].Size))
+                        continue;
+                    Error(gpaNode, string.Concat("guest-physical ", Range(side.GuestPhysical, size), " overlaps shared region \"", shared[other].Name,
+                        string.Concat("\" in the same partition, at ", _document.PathOf(otherSide.Node), " (", Range(otherSide.GuestPhysical, shared[other].Size), ")")), p);
+                    return;
                 }
             }
         }

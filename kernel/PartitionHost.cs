@@ -45,6 +45,7 @@ namespace Partition.Kernel
                     LeaveOut(partitions[i].Name, error);
             }
             ClaimPlacedMemory(specs);
+            ulong[] sharedBases = AllocateSharedMemory(config.Configuration.SharedMemory, specs, partitions);
 
             var machines = new VirtualMachine[partitions.Length];
             int created = 0;
@@ -58,7 +59,7 @@ namespace Partition.Kernel
                 if (!TryFindImage(partition.Boot.Kernel, modules, out var image, out error)
                     || !TryFindModules(partition, modules, out guestModules, out error)
                     || !VirtualMachine.TryCreate(spec, new ReadOnlySpan<byte>((void*)image.Start, (int)image.Size), guestModules,
-                        Capabilities, HostTables, cpu, out var vm, out error))
+                        SharedMappingsOf(partition.Name, config.Configuration.SharedMemory, sharedBases), Capabilities, HostTables, cpu, out var vm, out error))
                 {
                     LeaveOut(partition.Name, error);
                     continue;
@@ -99,6 +100,54 @@ namespace Partition.Kernel
                     : " is not free RAM (outside the memory map's available regions, or holding the hypervisor image, a boot module or another partition)");
                 specs[i] = null;
             }
+        }
+
+        /// <summary>
+        /// Backs each shared-memory region that at least one created partition uses with zeroed
+        /// RAM (2 MiB aligned when its size allows, for large EPT pages). Returns the host
+        /// address of each region, 0 for one that is not backed; a region without room is
+        /// reported and its partitions start without it.
+        /// </summary>
+        private static ulong[] AllocateSharedMemory(SharedMemoryConfig[] regions, PartitionSpec[] specs, PartitionConfig[] partitions)
+        {
+            var bases = new ulong[regions.Length];
+            for (int r = 0; r < regions.Length; r++)
+            {
+                var region = regions[r];
+                bool used = false;
+                foreach (var side in region.Sides)
+                    for (int p = 0; p < partitions.Length; p++)
+                        used |= specs[p] != null && partitions[p].Name == side.Partition;
+                if (!used)
+                    continue;
+                ulong alignment = region.Size % (1UL << 21) == 0 ? 1UL << 21 : PhysicalMemory.PageSize;
+                if (!PageAllocator.Memory.TryAllocateAligned(region.Size / PhysicalMemory.PageSize, alignment, out bases[r]))
+                {
+                    HypervisorConsole.Write("Shared memory ");
+                    HypervisorConsole.Write(region.Name);
+                    HypervisorConsole.WriteLine(" left out: not enough free physical memory; its partitions start without it");
+                    continue;
+                }
+                Cpu.Zero((void*)bases[r], region.Size);
+            }
+            return bases;
+        }
+
+        // The sides of the backed regions that belong to <paramref name="partition"/>.
+        private static SharedMapping[] SharedMappingsOf(string partition, SharedMemoryConfig[] regions, ulong[] bases)
+        {
+            int count = 0;
+            for (int r = 0; r < regions.Length; r++)
+                foreach (var side in regions[r].Sides)
+                    if (bases[r] != 0 && side.Partition == partition)
+                        count++;
+            var mappings = new SharedMapping[count];
+            count = 0;
+            for (int r = 0; r < regions.Length; r++)
+                foreach (var side in regions[r].Sides)
+                    if (bases[r] != 0 && side.Partition == partition)
+                        mappings[count++] = new SharedMapping(regions[r].Name, side.GuestPhysical, bases[r], regions[r].Size, side.Access == SharedAccess.ReadWrite);
+            return mappings;
         }
 
         private static void LeaveOut(string partition, string error)
@@ -161,6 +210,14 @@ namespace Partition.Kernel
             {
                 HypervisorConsole.Write(", UART at port ");
                 HypervisorConsole.WriteHex(vm.Uart.BasePort, 3);
+            }
+            foreach (var shared in vm.Shared)
+            {
+                HypervisorConsole.Write(", shared ");
+                HypervisorConsole.Write(shared.Name);
+                HypervisorConsole.Write(" at ");
+                HypervisorConsole.WriteHex(shared.GuestPhysical, 4);
+                HypervisorConsole.Write(shared.Writable ? " (read-write)" : " (read-only)");
             }
             HypervisorConsole.Write(", EPT ");
             HypervisorConsole.WriteDecimal((ulong)vm.Ept.PagesUsed);

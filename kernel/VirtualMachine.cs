@@ -63,6 +63,30 @@ namespace Partition.Kernel
     }
 
     /// <summary>
+    /// A shared-memory region as one partition sees it: where it appears, what backs it, and
+    /// whether this partition may write it (the config's "access"). Never executable.
+    /// </summary>
+    public readonly struct SharedMapping
+    {
+        public SharedMapping(string name, ulong guestPhysical, ulong hostPhysical, ulong size, bool writable)
+        {
+            Name = name;
+            GuestPhysical = guestPhysical;
+            HostPhysical = hostPhysical;
+            Size = size;
+            Writable = writable;
+        }
+
+        public string Name { get; }
+        public ulong GuestPhysical { get; }
+        public ulong HostPhysical { get; }
+        public ulong Size { get; }
+        public bool Writable { get; }
+
+        public bool Contains(ulong guestPhysical) => guestPhysical >= GuestPhysical && guestPhysical - GuestPhysical < Size;
+    }
+
+    /// <summary>
     /// A partition as the hypervisor runs it: its RAM (one contiguous block of host memory,
     /// zeroed, mapped at guest-physical 0 by its own EPT), its vCPU, its virtual UART, its exit
     /// counters and its state.
@@ -107,11 +131,14 @@ namespace Partition.Kernel
         /// <summary>Creates the partition: memory, image, EPT, vCPU with a configured VMCS on <paramref name="cpu"/>.</summary>
         public static bool TryCreate(PartitionSpec spec, ReadOnlySpan<byte> image, VmxCapabilities capabilities,
             ProcessorTables host, int cpu, out VirtualMachine machine, out string error) =>
-            TryCreate(spec, image, ReadOnlySpan<GuestModule>.Empty, capabilities, host, cpu, out machine, out error);
+            TryCreate(spec, image, ReadOnlySpan<GuestModule>.Empty, ReadOnlySpan<SharedMapping>.Empty, capabilities, host, cpu, out machine, out error);
 
-        /// <summary>As above, with the modules a Multiboot kernel is given.</summary>
-        public static bool TryCreate(PartitionSpec spec, ReadOnlySpan<byte> image, ReadOnlySpan<GuestModule> modules, VmxCapabilities capabilities,
-            ProcessorTables host, int cpu, out VirtualMachine machine, out string error)
+        /// <summary>
+        /// As above, with the modules a Multiboot kernel is given and the shared-memory regions
+        /// its EPT maps beside its RAM (read-only or read-write, as declared; never executable).
+        /// </summary>
+        public static bool TryCreate(PartitionSpec spec, ReadOnlySpan<byte> image, ReadOnlySpan<GuestModule> modules, ReadOnlySpan<SharedMapping> shared,
+            VmxCapabilities capabilities, ProcessorTables host, int cpu, out VirtualMachine machine, out string error)
         {
             machine = null;
             if (!spec.IsMultiboot && (ulong)image.Length > spec.MemorySize - spec.LoadAddress)
@@ -144,8 +171,13 @@ namespace Partition.Kernel
             if (!vm.LoadImage(out var multiboot, out error))
                 return false;
 
-            var mapping = new EptMapping(0, hostBase, spec.MemorySize, EptAccess.All, EptMemoryType.WriteBack);
-            EptError eptError = EptTables.TryBuild(new ReadOnlySpan<EptMapping>(&mapping, 1), capabilities.EptLargePages1G, out var ept);
+            vm._shared = shared.ToArray();
+            var mappings = new EptMapping[1 + shared.Length];
+            mappings[0] = new EptMapping(0, hostBase, spec.MemorySize, EptAccess.All, EptMemoryType.WriteBack);
+            for (int i = 0; i < shared.Length; i++)
+                mappings[1 + i] = new EptMapping(shared[i].GuestPhysical, shared[i].HostPhysical, shared[i].Size,
+                    shared[i].Writable ? EptAccess.ReadWrite : EptAccess.Read, EptMemoryType.WriteBack);
+            EptError eptError = EptTables.TryBuild(mappings, capabilities.EptLargePages1G, out var ept);
             if (eptError != EptError.None)
             {
                 error = EptTables.Describe(eptError);
@@ -262,6 +294,26 @@ namespace Partition.Kernel
         }
 
         public int Restarts { get; private set; }
+
+        private SharedMapping[] _shared = new SharedMapping[0];
+
+        /// <summary>The shared-memory regions mapped into this partition. Not scrubbed when it stops: the other sides still use them.</summary>
+        public ReadOnlySpan<SharedMapping> Shared => _shared;
+
+        /// <summary>The shared region at <paramref name="guestPhysical"/>, if any.</summary>
+        public bool TryFindShared(ulong guestPhysical, out SharedMapping region)
+        {
+            foreach (var s in _shared)
+            {
+                if (s.Contains(guestPhysical))
+                {
+                    region = s;
+                    return true;
+                }
+            }
+            region = default;
+            return false;
+        }
 
         // PML4, PDPT and four PDs at the top of RAM: guest-physical 0..4 GiB identity mapped with
         // 2 MiB pages, so that an access anywhere below 4 GiB (MMIO included) reaches the EPT,

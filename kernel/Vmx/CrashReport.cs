@@ -26,9 +26,17 @@ namespace Partition.Kernel
             HypervisorConsole.WriteHex(c.Qualification, 16);
             if (c.Reason == (ushort)ExitReason.EptViolation)
             {
+                ulong address = c.Read(VmcsField.GuestPhysicalAddress);
                 HypervisorConsole.Write(", guest-physical ");
-                HypervisorConsole.WriteHex(c.Read(VmcsField.GuestPhysicalAddress), 16);
+                HypervisorConsole.WriteHex(address, 16);
                 HypervisorConsole.Write((c.Qualification & 1) != 0 ? " read" : (c.Qualification & 2) != 0 ? " write" : " fetch");
+                if (vm.TryFindShared(address, out var shared))
+                {
+                    HypervisorConsole.WriteLine();
+                    HypervisorConsole.Write("    in shared memory ");
+                    HypervisorConsole.Write(shared.Name);
+                    HypervisorConsole.Write(shared.Writable ? ", read-write here" : ", read-only here");
+                }
             }
             HypervisorConsole.WriteLine();
             GuestRegisters* r = c.Vcpu.Registers;

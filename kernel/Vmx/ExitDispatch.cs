@@ -310,6 +310,19 @@ namespace Partition.Kernel
             };
         }
 
-        private static ExitAction EptViolation(ref ExitContext c) => Stop(ref c, "EPT violation: an access outside the partition's memory");
+        /// <summary>
+        /// An access the EPT does not allow. Bits 3-5 of the qualification say what the address
+        /// may be used for (SDM Vol. 3C, table 28-7): none at all is an address outside the
+        /// partition's memory; some is a shared region used beyond its declared access.
+        /// </summary>
+        private static ExitAction EptViolation(ref ExitContext c)
+        {
+            ulong q = c.Qualification;
+            if ((q & 0x38) == 0)
+                return Stop(ref c, "EPT violation: an access outside the partition's memory");
+            return Stop(ref c, (q & 2) != 0 ? "EPT violation: a write to shared memory it may only read"
+                : (q & 4) != 0 ? "EPT violation: an instruction fetch from shared memory (never executable)"
+                : "EPT violation: an access to shared memory it is not allowed");
+        }
     }
 }

@@ -228,7 +228,7 @@ namespace Partition.Cli
             }
             string name = Path.GetFileNameWithoutExtension(config.FullPath);
             string iso = Path.GetFullPath(output ?? Path.Combine(layout.Root, "artifacts", name + ".iso"));
-            var builder = new IsoBuilder(layout.KernelElf, commandLine);
+            var builder = new IsoBuilder(KernelImage.EnsureBuilt(layout, Console.Error.WriteLine), commandLine);
             builder.Modules.Add(new IsoModule(config.FullPath, PartitionConfiguration.ModuleCommandLine));
             foreach (var (image, file) in config.Images)
             {

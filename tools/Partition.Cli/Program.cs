@@ -226,7 +226,7 @@ namespace Partition.Cli
             if (options.Positional.Count > 0)
                 return ConfigImage.Build(layout, options.Positional[0], options.Get("-o", "--output"), options.Get("--cmdline") ?? "", options.Get("--script"), out _);
             string iso = Path.GetFullPath(options.Get("-o", "--output") ?? layout.DefaultIso);
-            var builder = new IsoBuilder(layout.KernelElf, options.Get("--cmdline") ?? "");
+            var builder = new IsoBuilder(KernelImage.EnsureBuilt(layout, Console.Error.WriteLine), options.Get("--cmdline") ?? "");
             builder.Build(iso);
             Console.WriteLine($"ISO  {layout.Display(iso)}: {new FileInfo(iso).Length:N0} bytes");
             Console.WriteLine($"ELF  {layout.Display(layout.KernelElf)}: {new FileInfo(layout.KernelElf).Length:N0} bytes");

@@ -33,6 +33,19 @@ namespace Partition.Host
             return Disassemble(bytes, bitness, rip);
         }
 
+        /// <summary>
+        /// What a crash report must show for the instruction <paramref name="emit"/> assembles:
+        /// it assembled with Iced, then disassembled as the report's bytes are.
+        /// </summary>
+        public static string Disassemble(Action<Assembler> emit, int bitness = 64)
+        {
+            var a = new Assembler(bitness);
+            emit(a);
+            var stream = new MemoryStream();
+            a.Assemble(new StreamCodeWriter(stream), 0);
+            return Disassemble(stream.ToArray(), bitness, 0);
+        }
+
         /// <summary>The first instruction of <paramref name="code"/> at <paramref name="rip"/>, in NASM syntax.</summary>
         public static string Disassemble(byte[] code, int bitness, ulong rip)
         {

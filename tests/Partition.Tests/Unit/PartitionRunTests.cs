@@ -187,6 +187,31 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void A_shared_region_is_mapped_with_its_declared_access_and_a_write_to_a_read_only_one_stops_the_partition()
+        {
+            var spec = new PartitionSpec("reader", GuestMode.Long64, 1UL << 20, 0x1000, 0x1000, 0x3F8);
+            ulong backing = PageAllocator.AllocateZeroedPage();
+            var shared = new[] { new SharedMapping("ring", 0x1000_0000, backing, 0x1000, writable: false) };
+            Assert.That(VirtualMachine.TryCreate(spec, new byte[] { 0xF4 }, System.ReadOnlySpan<GuestModule>.Empty, shared,
+                PartitionHost.Capabilities, PartitionHost.HostTables, 0, out var vm, out string error), Is.True, error);
+
+            Assert.That(vm.Ept.Translate(0x1000_0010, out ulong host, out var access, out _), Is.True);
+            Assert.That(host, Is.EqualTo(backing + 0x10));
+            Assert.That(access, Is.EqualTo(Partition.Memory.EptAccess.Read), "read-only and never executable");
+            Assert.That(vm.Ept.Translate(0x1000_1000, out _, out _, out _), Is.False, "nothing past the region");
+
+            _cpu.Vmx.Guest = (model, vmcs, registers) =>
+            {
+                vmcs.Fields[VmcsField.GuestPhysicalAddress.Encoding] = 0x1000_0008;
+                model.SetExit(vmcs, ExitReason.EptViolation, 0x2 | 0x8); // a write; the address is readable
+            };
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(vm.State, Is.EqualTo(VirtualMachineState.Stopped));
+            Assert.That(vm.StopReason, Is.EqualTo("EPT violation: a write to shared memory it may only read"));
+            Assert.That(_cpu.ConsoleText, Does.Contain("guest-physical 0x0000000010000008 write\n    in shared memory ring, read-only here\n"));
+        }
+
+        [Test]
         public void ConfiguredVmcsPassesThePreEntryChecks()
         {
             foreach (var mode in new[] { GuestMode.Real, GuestMode.Protected32, GuestMode.Long64 })

@@ -325,14 +325,7 @@ namespace Partition.Host.Guests
         };
 
         /// <summary>The attack instruction alone, disassembled as the crash report must show it.</summary>
-        public static string AttackInstruction(Fatal attack)
-        {
-            var a = new Assembler(64);
-            attack.Attack(a);
-            var stream = new MemoryStream();
-            a.Assemble(new StreamCodeWriter(stream), 0);
-            return CrashAnnotator.Disassemble(stream.ToArray(), 64, 0);
-        }
+        public static string AttackInstruction(Fatal attack) => CrashAnnotator.Disassemble(attack.Attack);
 
         /// <summary>The neighbour's checksum of its pattern, computed here as the guest computes it.</summary>
         public static ulong NeighbourChecksum()

@@ -82,7 +82,21 @@ namespace Partition.Host.Guests
             paths.Add(WriteIntruder(directory));
             paths.Add(WriteWild(directory));
             paths.AddRange(AttackSuite.WriteImages(directory));
+            paths.AddRange(WriteSharedMemoryRing(directory));
             return paths.ToArray();
+        }
+
+        /// <summary>Where configs/shared-memory-ring.json maps the region "ring" in each partition.</summary>
+        public const ulong RingAtWriter = 0x1000_0000, RingAtReader = 0x2000_0000;
+
+        /// <summary>The writer and the reader configs/shared-memory-ring.json boots.</summary>
+        public static string[] WriteSharedMemoryRing(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            string writer = Path.Combine(directory, "ring-writer.bin"), reader = Path.Combine(directory, "ring-reader.bin");
+            File.WriteAllBytes(writer, TestGuest.SharedWriter(0x200000, 0x3F8, RingAtWriter));
+            File.WriteAllBytes(reader, TestGuest.SharedReader(0x200000, 0x3F8, RingAtReader));
+            return new[] { writer, reader };
         }
 
         /// <summary>Writes the three images into <paramref name="directory"/>; returns their paths.</summary>

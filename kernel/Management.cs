@@ -234,6 +234,19 @@ namespace Partition.Kernel
         public static void ReportDenial(VirtualMachine vm, DenialKind kind, string action, ulong number, int hexDigits, string outcome) =>
             ReportDenial(vm, kind, action, null, number, hexDigits, outcome);
 
+        /// <summary>As above, with the reason after the outcome: "partition NAME: ACTION NUMBER OUTCOME WHY".</summary>
+        public static void ReportDenial(VirtualMachine vm, DenialKind kind, string action, ulong number, int hexDigits, string outcome, string why)
+        {
+            if (!vm.Denials.Record(kind, out bool last))
+                return;
+            HypervisorConsole.BeginLine();
+            WriteDenial(vm, action, null, number, hexDigits, outcome);
+            HypervisorConsole.WriteLine(why);
+            if (last)
+                WriteBudgetSpent(vm);
+            HypervisorConsole.EndLine();
+        }
+
         /// <summary>As above, naming what was refused: "partition NAME: ACTION SUBJECT OUTCOME".</summary>
         public static void ReportDenial(VirtualMachine vm, DenialKind kind, string action, string subject, string outcome) =>
             ReportDenial(vm, kind, action, subject, 0, 0, outcome);
@@ -243,6 +256,15 @@ namespace Partition.Kernel
             if (!vm.Denials.Record(kind, out bool last))
                 return;
             HypervisorConsole.BeginLine();
+            WriteDenial(vm, action, subject, number, hexDigits, outcome);
+            HypervisorConsole.WriteLine();
+            if (last)
+                WriteBudgetSpent(vm);
+            HypervisorConsole.EndLine();
+        }
+
+        private static void WriteDenial(VirtualMachine vm, string action, string subject, ulong number, int hexDigits, string outcome)
+        {
             HypervisorConsole.Write("partition ");
             HypervisorConsole.Write(vm.Name);
             HypervisorConsole.Write(": ");
@@ -251,14 +273,14 @@ namespace Partition.Kernel
                 HypervisorConsole.Write(subject);
             if (hexDigits > 0)
                 HypervisorConsole.WriteHex(number, hexDigits);
-            HypervisorConsole.WriteLine(outcome);
-            if (last)
-            {
-                HypervisorConsole.Write("partition ");
-                HypervisorConsole.Write(vm.Name);
-                HypervisorConsole.WriteLine(": further refused accesses are counted, not reported ('stats' shows them)");
-            }
-            HypervisorConsole.EndLine();
+            HypervisorConsole.Write(outcome);
+        }
+
+        private static void WriteBudgetSpent(VirtualMachine vm)
+        {
+            HypervisorConsole.Write("partition ");
+            HypervisorConsole.Write(vm.Name);
+            HypervisorConsole.WriteLine(": further refused accesses are counted, not reported ('stats' shows them)");
         }
 
         public static void Report(string subject, string outcome) => Report(subject, outcome.AsSpan());

@@ -44,6 +44,7 @@ namespace Partition.Kernel
                 if (!PartitionSpec.TryFromConfig(partitions[i], out specs[i], out error))
                     LeaveOut(partitions[i].Name, error);
             }
+            GiveHostPassThrough(specs, partitions);
             ClaimPlacedMemory(specs);
             ulong[] sharedBases = AllocateSharedMemory(config.Configuration.SharedMemory, specs, partitions);
 
@@ -71,6 +72,41 @@ namespace Partition.Kernel
             for (int i = 0; i < created; i++)
                 result[i] = machines[i];
             return result;
+        }
+
+        /// <summary>
+        /// The host partition reaches every port and PCI function directly except those the
+        /// config gives to other partitions (whether or not they start: the config's intent
+        /// decides who owns a device).
+        /// </summary>
+        private static void GiveHostPassThrough(PartitionSpec[] specs, PartitionConfig[] partitions)
+        {
+            for (int h = 0; h < specs.Length; h++)
+            {
+                if (specs[h] == null || !specs[h].IsHost)
+                    continue;
+                int portCount = 0, pciCount = 0;
+                for (int p = 0; p < partitions.Length; p++)
+                {
+                    if (p == h)
+                        continue;
+                    portCount += partitions[p].Devices.IoPorts.Length;
+                    pciCount += partitions[p].Devices.Pci.Length;
+                }
+                var ports = new IoPortRange[portCount];
+                var pci = new int[pciCount];
+                portCount = pciCount = 0;
+                for (int p = 0; p < partitions.Length; p++)
+                {
+                    if (p == h)
+                        continue;
+                    foreach (var range in partitions[p].Devices.IoPorts)
+                        ports[portCount++] = new IoPortRange((ushort)range.Base, range.Count);
+                    foreach (var function in partitions[p].Devices.Pci)
+                        pci[pciCount++] = function.Key;
+                }
+                specs[h].GivePassThrough(ports, pci);
+            }
         }
 
         /// <summary>

@@ -64,6 +64,15 @@ namespace Partition.Kernel
         public bool HasHostPhysical { get; private set; }
         public ulong HostPhysical { get; private set; }
 
+        /// <summary>
+        /// For the host partition: the ports and PCI functions given to other partitions, which
+        /// its pass-through leaves out (<see cref="Kernel.HostPorts"/>). Null for a guest.
+        /// </summary>
+        public HostPorts HostPorts { get; private set; }
+
+        /// <summary>Gives the host partition pass-through to every port and PCI function except <paramref name="others"/> and <paramref name="othersPci"/>.</summary>
+        public void GivePassThrough(IoPortRange[] others, int[] othersPci) => HostPorts = new HostPorts(others, othersPci);
+
         /// <summary>Base port of the partition's virtual 16550, or -1 for none.</summary>
         public int UartPort { get; }
 

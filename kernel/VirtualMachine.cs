@@ -184,6 +184,12 @@ namespace Partition.Kernel
                 return false;
             }
             vm.Ept = ept;
+            if (spec.HostPorts != null)
+            {
+                vm.IoBitmapA = PageAllocator.AllocateZeroedPage();
+                vm.IoBitmapB = PageAllocator.AllocateZeroedPage();
+                spec.HostPorts.FillBitmaps(new Span<byte>((void*)vm.IoBitmapA, 4096), new Span<byte>((void*)vm.IoBitmapB, 4096), spec.UartPort);
+            }
             if (spec.UartPort >= 0)
                 vm.Uart = new VirtualUart16550(spec.Name, (ushort)spec.UartPort);
 
@@ -294,6 +300,10 @@ namespace Partition.Kernel
         }
 
         public int Restarts { get; private set; }
+
+        /// <summary>The I/O bitmaps of a partition with port pass-through (the host partition); 0 for the shared deny-all pair.</summary>
+        public ulong IoBitmapA { get; private set; }
+        public ulong IoBitmapB { get; private set; }
 
         private SharedMapping[] _shared = new SharedMapping[0];
 

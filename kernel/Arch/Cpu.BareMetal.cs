@@ -22,6 +22,8 @@ namespace Partition.Kernel
         public static partial void Out8(ushort port, byte value) => ArchOut8(port, value);
         public static partial ushort In16(ushort port) => (ushort)ArchIn16(port);
         public static partial void Out16(ushort port, ushort value) => ArchOut16(port, value);
+        public static partial uint In32(ushort port) => ArchIn32(port);
+        public static partial void Out32(ushort port, uint value) => ArchOut32(port, value);
         public static partial ulong ReadCr0() => ArchReadCr0();
         public static partial ulong ReadCr2() => ArchReadCr2();
         public static partial ulong ReadCr3() => ArchReadCr3();
@@ -53,6 +55,8 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_out8")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchOut8(uint port, uint value);
         [RuntimeImport("*", "arch_in16")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern uint ArchIn16(uint port);
         [RuntimeImport("*", "arch_out16")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchOut16(uint port, uint value);
+        [RuntimeImport("*", "arch_in32")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern uint ArchIn32(uint port);
+        [RuntimeImport("*", "arch_out32")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchOut32(uint port, uint value);
         [RuntimeImport("*", "arch_read_cr0")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchReadCr0();
         [RuntimeImport("*", "arch_read_cr2")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchReadCr2();
         [RuntimeImport("*", "arch_read_cr3")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchReadCr3();

@@ -17,6 +17,8 @@ namespace Partition.Kernel
         public static partial void Out8(ushort port, byte value);
         public static partial ushort In16(ushort port);
         public static partial void Out16(ushort port, ushort value);
+        public static partial uint In32(ushort port);
+        public static partial void Out32(ushort port, uint value);
 
         public static partial ulong ReadCr0();
         public static partial ulong ReadCr2();

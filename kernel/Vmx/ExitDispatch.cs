@@ -210,6 +210,17 @@ namespace Partition.Kernel
                 else
                     vm.Uart.Write(access.Port, (uint)r->Rax & access.Mask);
             }
+            else if (vm.Spec.HostPorts is { } host)
+            {
+                uint value = (uint)r->Rax & access.Mask;
+                if (host.Handle(access, ref value) == HostPortOutcome.Denied)
+                {
+                    Management.ReportDenial(vm, DenialKind.Port, access.IsIn ? "IN from port " : "OUT to port ", access.Port, 4, " refused: ", host.Why);
+                    value = access.Mask;
+                }
+                if (access.IsIn)
+                    WriteIn(r, access, value);
+            }
             else
             {
                 Management.ReportDenial(vm, DenialKind.Port, access.IsIn ? "IN from port " : "OUT to port ", access.Port, 4,

@@ -92,8 +92,8 @@ namespace Partition.Kernel
             w.Write(VmcsField.VmExitControls, exit);
             w.Write(VmcsField.VmEntryControls, entry);
             w.Write(VmcsField.ExceptionBitmap, 0);
-            w.Write(VmcsField.IoBitmapA, s_ioBitmapA);
-            w.Write(VmcsField.IoBitmapB, s_ioBitmapB);
+            w.Write(VmcsField.IoBitmapA, vm.IoBitmapA != 0 ? vm.IoBitmapA : s_ioBitmapA);
+            w.Write(VmcsField.IoBitmapB, vm.IoBitmapB != 0 ? vm.IoBitmapB : s_ioBitmapB);
             w.Write(VmcsField.MsrBitmaps, s_msrBitmap);
             w.Write(VmcsField.EptPointer, vm.Ept.Pointer);
             w.Write(VmcsField.VmcsLinkPointer, ulong.MaxValue);

@@ -34,6 +34,8 @@ namespace Partition.Kernel
         public static partial void Out8(ushort port, byte value) => FakeCpu.Current.WritePort(port, value);
         public static partial ushort In16(ushort port) => FakeCpu.Current.ReadPort(port);
         public static partial void Out16(ushort port, ushort value) => FakeCpu.Current.WritePort(port, value);
+        public static partial uint In32(ushort port) => FakeCpu.Current.ReadPort32(port);
+        public static partial void Out32(ushort port, uint value) => FakeCpu.Current.WritePort(port, value);
         public static partial ulong ReadCr0() => FakeCpu.Current.Cr0;
         public static partial ulong ReadCr2() => FakeCpu.Current.Cr2;
         public static partial ulong ReadCr3() => FakeCpu.Current.Cr3;
@@ -91,6 +93,22 @@ namespace Partition.Kernel
         public string ConsoleText => Com1.ToString().Replace("\r\n", "\n");
 
         internal byte ReadPort(ushort port) => port == 0x3F8 + 5 ? (byte)0x60 : (byte)0xFF; // LSR: THRE and TEMT set
+
+        /// <summary>PCI configuration space as the fake machine has it: (CONFIG_ADDRESS with bits 1:0 clear) to dword.</summary>
+        public Dictionary<uint, uint> PciConfig { get; } = new();
+
+        // Dword reads: PCI configuration data (0xCFC) answers from PciConfig for the last CONFIG_ADDRESS written.
+        internal uint ReadPort32(ushort port)
+        {
+            if (port == 0xCFC)
+            {
+                uint address = 0;
+                for (int i = PortWrites.Count - 1; i >= 0; i--)
+                    if (PortWrites[i].Port == 0xCF8) { address = PortWrites[i].Value; break; }
+                return PciConfig.TryGetValue(address & ~3u, out uint value) ? value : 0xFFFFFFFF;
+            }
+            return 0xFFFFFFFF;
+        }
 
         internal void WritePort(ushort port, uint value)
         {

@@ -36,6 +36,7 @@ namespace Partition.Tests.SystemTests
             yield return ("prober", "prober.bin");
             foreach (var attack in AttackSuite.FatalAttacks)
                 yield return (attack.Partition, attack.Partition + ".bin");
+            yield return ("owner", "spin.bin");
         }
 
         private static RunResult Result => Boot.Value;
@@ -56,8 +57,17 @@ namespace Partition.Tests.SystemTests
             BootScenario.AssertContains(Result, $"\n[prober] {name}: {expected}\n");
 
         [TestCaseSource(nameof(HostProbes))]
-        public void A_bad_management_call_from_the_host_partition_is_refused(string name, string expected) =>
+        public void The_host_partition_reaches_what_is_its_own_and_nothing_else(string name, string expected) =>
             BootScenario.AssertContains(Result, $"\n[manager] {name}: {expected}\n");
+
+        [Test]
+        public void The_owner_of_devices_the_host_may_not_reach_is_left_out_with_the_reason()
+        {
+            BootScenario.AssertContains(Result, "\nPartition owner left out: device pass-through (I/O ports, MMIO, PCI) is not supported yet\n");
+            BootScenario.AssertContains(Result, "\npartition manager: IN from port 0x0379 refused: the port belongs to another partition\n");
+            BootScenario.AssertContains(Result, "\npartition manager: IN from port 0x0CFC refused: the PCI function belongs to another partition\n");
+            BootScenario.AssertContains(Result, "\npartition manager: OUT to port 0x0CF9 refused: it would reset the machine under the other partitions\n");
+        }
 
         [TestCaseSource(nameof(FatalAttacks))]
         public void A_fatal_attack_stops_only_its_partition_with_a_report_naming_reason_and_instruction(string partition)

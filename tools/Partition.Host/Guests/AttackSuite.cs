@@ -276,9 +276,38 @@ namespace Partition.Host.Guests
             Flood("flood of version hypercalls (count answered)", 0, 0, 0),
         };
 
-        /// <summary>What the manager, the host partition, tries: management hypercalls with bad arguments.</summary>
+        // CONFIG_ADDRESS, then a dword from CONFIG_DATA (PCI configuration mechanism #1).
+        private static Probe PciRead(string name, int device, int function, uint expected) => new(name, Hex(expected), true, a =>
+        {
+            a.mov(eax, 0x8000_0000u | (uint)device << 11 | (uint)function << 8);
+            a.mov(dx, (ushort)0xCF8);
+            a.@out(dx, eax);
+            a.mov(dx, (ushort)0xCFC);
+            a.@in(eax, dx);
+        });
+
+        /// <summary>The owner's devices in configs/attacks.json: LPT1 and PCI function 00:01.0 (a partition left out at boot, its devices still its own).</summary>
+        public const ushort OwnersPorts = 0x378;
+
+        /// <summary>
+        /// What the manager, the host partition, tries: its pass-through to what nobody else was
+        /// given, the devices it was not, the reset lines, and management hypercalls with bad arguments.
+        /// </summary>
         public static readonly Probe[] HostProbes =
         {
+            PciRead("PCI 00:00.0 vendor and device (passed through)", 0, 0, 0x1237_8086),
+            PciRead("PCI 00:01.0 (given to another partition)", 1, 0, 0xFFFF_FFFF),
+            new("CMOS status register D (passed through)", Hex(0x80), true, a =>
+            {
+                a.mov(al, 0x0D);
+                a.@out(0x70, al);
+                a.xor(eax, eax);
+                a.@in(al, 0x71);
+            }),
+            In("IN 0x379 (LPT1, given to another partition)", OwnersPorts + 1, 1),
+            Out("OUT 0xCF9 = 0x06 (reset control: refused)", 0xCF9, 0x06),
+            Out("OUT 0x64 = 0xFE (keyboard controller reset: refused)", 0x64, 0xFE),
+            Out("OUT 0x92 = 0x01 (fast reset: refused)", 0x92, 0x01),
             Call("pause partition 2^64-1", Refused, 3, ulong.MaxValue),
             Call("migrate the neighbour to core 2^64-1", Refused, 2, NeighbourIndex, ulong.MaxValue),
             Call("migrate the neighbour to core 7 (absent)", Refused, 2, NeighbourIndex, 7),

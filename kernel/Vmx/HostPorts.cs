@@ -1,0 +1,189 @@
+using System;
+
+namespace Partition.Kernel
+{
+    /// <summary>A range of I/O ports [Start, Start + Count).</summary>
+    public readonly struct IoPortRange
+    {
+        public IoPortRange(ushort start, int count)
+        {
+            Start = start;
+            Count = count;
+        }
+
+        public ushort Start { get; }
+        public int Count { get; }
+
+        public bool Overlaps(ushort port, int size) => port < Start + Count && port + size > Start;
+    }
+
+    /// <summary>What the hypervisor did with a port access of the host partition that exited.</summary>
+    public enum HostPortOutcome
+    {
+        /// <summary>Carried out on the hardware, or emulated (the PCI configuration address).</summary>
+        Done,
+        /// <summary>Refused: reads give all ones, writes are dropped; <see cref="HostPorts.Why"/> says why.</summary>
+        Denied,
+    }
+
+    /// <summary>
+    /// The host partition's ports: every port passes straight through to the hardware except
+    /// <see cref="AlwaysTrapped"/>, the ports of devices given to other partitions, and its own
+    /// virtual UART. Of the trapped ones, the PCI configuration mechanism is emulated so that
+    /// functions given to other partitions stay hidden, and the reset controls are passed on
+    /// without their reset bits: the host partition owns the platform, not the other
+    /// partitions' cores, so it may not reset the machine under them.
+    /// </summary>
+    /// <remarks>
+    /// Only the host partition's vCPU uses this (one vCPU; the hypervisor itself never uses PCI
+    /// configuration space), so the CONFIG_ADDRESS latch and the real 0xCF8/0xCFC pair need no lock.
+    /// </remarks>
+    public sealed class HostPorts
+    {
+        public const ushort PciConfigAddress = 0xCF8, PciConfigData = 0xCFC, ResetControl = 0xCF9;
+        public const ushort KeyboardCommand = 0x64, SystemControlA = 0x92;
+
+        /// <summary>Trapped for the host whatever it owns: the hypervisor's console, PCI configuration and reset control, the reset lines.</summary>
+        public static readonly IoPortRange[] AlwaysTrapped =
+        {
+            new(HypervisorConsolePort, 8),
+            new(PciConfigAddress, 8),
+            new(KeyboardCommand, 1),
+            new(SystemControlA, 1),
+        };
+
+        private const ushort HypervisorConsolePort = 0x3F8;
+
+        private readonly IoPortRange[] _others;
+        private readonly int[] _hiddenPci;
+        private uint _configAddress;
+
+        /// <param name="others">Ports given to other partitions.</param>
+        /// <param name="hiddenPci">PCI functions given to other partitions, as (bus &lt;&lt; 8 | device &lt;&lt; 3 | function).</param>
+        public HostPorts(IoPortRange[] others, int[] hiddenPci)
+        {
+            _others = others;
+            _hiddenPci = hiddenPci;
+        }
+
+        /// <summary>Why the last access was denied.</summary>
+        public string Why { get; private set; } = "";
+
+        /// <summary>
+        /// Fills the host's I/O bitmaps (A: ports 0-7FFFh, B: 8000h-FFFFh; SDM Vol. 3C, 25.6.4):
+        /// clear, so that ports pass through, except the trapped ones and the UART it is given
+        /// (<paramref name="uartPort"/>, -1 for none), which the hypervisor emulates.
+        /// </summary>
+        public void FillBitmaps(Span<byte> a, Span<byte> b, int uartPort)
+        {
+            a.Slice(0, 4096).Fill(0);
+            b.Slice(0, 4096).Fill(0);
+            foreach (var range in AlwaysTrapped)
+                Trap(a, b, range);
+            foreach (var range in _others)
+                Trap(a, b, range);
+            if (uartPort >= 0)
+                Trap(a, b, new IoPortRange((ushort)uartPort, 8));
+        }
+
+        /// <summary>Whether an access of <paramref name="size"/> bytes at <paramref name="port"/> exits under these bitmaps.</summary>
+        public static bool Exits(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, ushort port, int size)
+        {
+            for (int p = port; p < port + size && p <= 0xFFFF; p++)
+            {
+                var bitmap = p < 0x8000 ? a : b;
+                int bit = p & 0x7FFF;
+                if ((bitmap[bit >> 3] & (1 << (bit & 7))) != 0)
+                    return true;
+            }
+            return false;
+        }
+
+        private static void Trap(Span<byte> a, Span<byte> b, IoPortRange range)
+        {
+            for (int p = range.Start; p < range.Start + range.Count && p <= 0xFFFF; p++)
+            {
+                var bitmap = p < 0x8000 ? a : b;
+                int bit = p & 0x7FFF;
+                bitmap[bit >> 3] |= (byte)(1 << (bit & 7));
+            }
+        }
+
+        /// <summary>
+        /// Carries out or refuses a host access that exited (not one to its own UART). For a
+        /// read, <paramref name="value"/> receives what the guest reads.
+        /// </summary>
+        public HostPortOutcome Handle(IoAccess access, ref uint value)
+        {
+            ushort port = access.Port;
+            int size = access.Size;
+            foreach (var range in _others)
+                if (range.Overlaps(port, size))
+                    return Deny("the port belongs to another partition");
+            if (new IoPortRange(HypervisorConsolePort, 8).Overlaps(port, size))
+                return Deny("the hypervisor's console");
+
+            if (port == PciConfigAddress && size == 4)
+            {
+                if (access.IsIn)
+                    value = _configAddress;
+                else
+                    _configAddress = value;
+                return HostPortOutcome.Done;
+            }
+            if (port >= PciConfigData && port + size <= PciConfigData + 4)
+                return ConfigData(access, ref value);
+            if (port == ResetControl && size == 1)
+                return ResetLine(access, ref value, (value & 0x04) != 0);
+            if (port == KeyboardCommand && size == 1)
+                return ResetLine(access, ref value, value >= 0xF0 && (value & 1) == 0); // pulse output line 0: the CPU reset
+            if (port == SystemControlA && size == 1)
+                return ResetLine(access, ref value, (value & 1) != 0); // fast reset
+            return Deny("a partial access to the PCI configuration address");
+        }
+
+        // A config-space access through CONFIG_DATA: hidden functions read as absent.
+        private HostPortOutcome ConfigData(IoAccess access, ref uint value)
+        {
+            if ((_configAddress & 0x8000_0000) == 0)
+            {
+                if (access.IsIn)
+                    value = access.Mask;
+                return HostPortOutcome.Done;
+            }
+            int function = (int)(_configAddress >> 8 & 0xFFFF);
+            foreach (int hidden in _hiddenPci)
+                if (hidden == function)
+                    return Deny("the PCI function belongs to another partition");
+            Cpu.Out32(PciConfigAddress, _configAddress);
+            PassThrough(access, ref value);
+            return HostPortOutcome.Done;
+        }
+
+        private HostPortOutcome ResetLine(IoAccess access, ref uint value, bool resets)
+        {
+            if (!access.IsIn && resets)
+                return Deny("it would reset the machine under the other partitions");
+            PassThrough(access, ref value);
+            return HostPortOutcome.Done;
+        }
+
+        private static void PassThrough(IoAccess access, ref uint value)
+        {
+            if (access.IsIn)
+                value = access.Size == 1 ? Cpu.In8(access.Port) : access.Size == 2 ? Cpu.In16(access.Port) : Cpu.In32(access.Port);
+            else if (access.Size == 1)
+                Cpu.Out8(access.Port, (byte)value);
+            else if (access.Size == 2)
+                Cpu.Out16(access.Port, (ushort)value);
+            else
+                Cpu.Out32(access.Port, value);
+        }
+
+        private HostPortOutcome Deny(string why)
+        {
+            Why = why;
+            return HostPortOutcome.Denied;
+        }
+    }
+}

@@ -96,7 +96,7 @@ namespace Partition.Kernel
             BootConfiguration.Print(config);
             if (config.Configuration == null)
                 return;
-            var machines = PartitionHost.CreateFromConfiguration(config, boot.Modules, 0);
+            var machines = PartitionHost.CreateFromConfiguration(config, boot.Modules, boot.MemoryMap, 0);
             if (machines.Length == 0)
                 return;
             ulong deadline = 0;

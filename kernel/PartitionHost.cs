@@ -32,7 +32,7 @@ namespace Partition.Kernel
         /// errors, a form the hypervisor cannot run yet, or no room is reported and left out;
         /// the others are created.
         /// </summary>
-        public static VirtualMachine[] CreateFromConfiguration(ConfigResult config, BootModule[] modules, int cpu)
+        public static VirtualMachine[] CreateFromConfiguration(ConfigResult config, BootModule[] modules, MemoryRegion[] memoryMap, int cpu)
         {
             var partitions = config.Configuration.Partitions;
             var specs = new PartitionSpec[partitions.Length];
@@ -44,7 +44,7 @@ namespace Partition.Kernel
                 if (!PartitionSpec.TryFromConfig(partitions[i], out specs[i], out error))
                     LeaveOut(partitions[i].Name, error);
             }
-            GiveHostPassThrough(specs, partitions);
+            GiveHostPassThrough(specs, partitions, config.Configuration.SharedMemory, memoryMap);
             ClaimPlacedMemory(specs);
             ulong[] sharedBases = AllocateSharedMemory(config.Configuration.SharedMemory, specs, partitions);
 
@@ -75,11 +75,11 @@ namespace Partition.Kernel
         }
 
         /// <summary>
-        /// The host partition reaches every port and PCI function directly except those the
-        /// config gives to other partitions (whether or not they start: the config's intent
-        /// decides who owns a device).
+        /// The host partition reaches every port, PCI function and MMIO range directly except
+        /// those the config gives to other partitions (whether or not they start: the config's
+        /// intent decides who owns a device).
         /// </summary>
-        private static void GiveHostPassThrough(PartitionSpec[] specs, PartitionConfig[] partitions)
+        private static void GiveHostPassThrough(PartitionSpec[] specs, PartitionConfig[] partitions, SharedMemoryConfig[] shared, MemoryRegion[] memoryMap)
         {
             for (int h = 0; h < specs.Length; h++)
             {
@@ -105,8 +105,35 @@ namespace Partition.Kernel
                     foreach (var function in partitions[p].Devices.Pci)
                         pci[pciCount++] = function.Key;
                 }
-                specs[h].GivePassThrough(ports, pci);
+                specs[h].GivePassThrough(ports, pci, HostMmio(specs[h], partitions, h, shared, memoryMap));
             }
+        }
+
+        // The host's identity-mapped MMIO: all but RAM, the APICs, others' MMIO and its own shared memory.
+        private static EptMapping[] HostMmio(PartitionSpec host, PartitionConfig[] partitions, int h, SharedMemoryConfig[] shared, MemoryRegion[] memoryMap)
+        {
+            int count = 0;
+            for (int p = 0; p < partitions.Length; p++)
+                if (p != h)
+                    count += partitions[p].Devices.Mmio.Length;
+            foreach (var region in shared)
+                count += region.Sides.Length;
+            var excluded = new PhysicalRange[count];
+            count = 0;
+            for (int p = 0; p < partitions.Length; p++)
+                if (p != h)
+                    foreach (var range in partitions[p].Devices.Mmio)
+                        excluded[count++] = new PhysicalRange(range.Base, range.Base + range.Size);
+            foreach (var region in shared)
+                foreach (var side in region.Sides)
+                    if (side.Partition == host.Name)
+                        excluded[count++] = new PhysicalRange(side.GuestPhysical, side.GuestPhysical + region.Size);
+            var mappings = new EptMapping[HostPassThrough.MaxMappings];
+            int n = HostPassThrough.Build(memoryMap, host.MemorySize, new ReadOnlySpan<PhysicalRange>(excluded, 0, count), mappings);
+            var result = new EptMapping[n];
+            for (int i = 0; i < n; i++)
+                result[i] = mappings[i];
+            return result;
         }
 
         /// <summary>
@@ -254,6 +281,12 @@ namespace Partition.Kernel
                 HypervisorConsole.Write(" at ");
                 HypervisorConsole.WriteHex(shared.GuestPhysical, 4);
                 HypervisorConsole.Write(shared.Writable ? " (read-write)" : " (read-only)");
+            }
+            if (vm.Spec.HostMmio.Length != 0)
+            {
+                HypervisorConsole.Write(", device space passed through in ");
+                HypervisorConsole.WriteDecimal((ulong)vm.Spec.HostMmio.Length);
+                HypervisorConsole.Write(" ranges");
             }
             HypervisorConsole.Write(", EPT ");
             HypervisorConsole.WriteDecimal((ulong)vm.Ept.PagesUsed);

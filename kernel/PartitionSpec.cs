@@ -70,8 +70,18 @@ namespace Partition.Kernel
         /// </summary>
         public HostPorts HostPorts { get; private set; }
 
-        /// <summary>Gives the host partition pass-through to every port and PCI function except <paramref name="others"/> and <paramref name="othersPci"/>.</summary>
-        public void GivePassThrough(IoPortRange[] others, int[] othersPci) => HostPorts = new HostPorts(others, othersPci);
+        /// <summary>The host partition's identity-mapped device space (<see cref="Memory.HostPassThrough"/>); empty for a guest.</summary>
+        public Memory.EptMapping[] HostMmio { get; private set; } = new Memory.EptMapping[0];
+
+        /// <summary>
+        /// Gives the host partition pass-through to every port and PCI function except
+        /// <paramref name="others"/> and <paramref name="othersPci"/>, and to the device space in <paramref name="mmio"/>.
+        /// </summary>
+        public void GivePassThrough(IoPortRange[] others, int[] othersPci, Memory.EptMapping[] mmio)
+        {
+            HostPorts = new HostPorts(others, othersPci);
+            HostMmio = mmio;
+        }
 
         /// <summary>Base port of the partition's virtual 16550, or -1 for none.</summary>
         public int UartPort { get; }

@@ -172,11 +172,13 @@ namespace Partition.Kernel
                 return false;
 
             vm._shared = shared.ToArray();
-            var mappings = new EptMapping[1 + shared.Length];
+            var mappings = new EptMapping[1 + shared.Length + spec.HostMmio.Length];
             mappings[0] = new EptMapping(0, hostBase, spec.MemorySize, EptAccess.All, EptMemoryType.WriteBack);
             for (int i = 0; i < shared.Length; i++)
                 mappings[1 + i] = new EptMapping(shared[i].GuestPhysical, shared[i].HostPhysical, shared[i].Size,
                     shared[i].Writable ? EptAccess.ReadWrite : EptAccess.Read, EptMemoryType.WriteBack);
+            for (int i = 0; i < spec.HostMmio.Length; i++)
+                mappings[1 + shared.Length + i] = spec.HostMmio[i];
             EptError eptError = EptTables.TryBuild(mappings, capabilities.EptLargePages1G, out var ept);
             if (eptError != EptError.None)
             {

@@ -305,6 +305,12 @@ namespace Partition.Host.Guests
                 a.@in(al, 0x71);
             }),
             In("IN 0x379 (LPT1, given to another partition)", OwnersPorts + 1, 1),
+            // Device space is identity mapped for the host: the BIOS ROM's reset vector, "jmp far f000:e05b".
+            new("read the BIOS ROM at 0xFFFFFFF0 (passed through)", Hex(0x00E0_5BEA), true, a =>
+            {
+                a.mov(ebx, 0xFFFF_FFF0);
+                a.mov(eax, __dword_ptr[rbx]);
+            }),
             Out("OUT 0xCF9 = 0x06 (reset control: refused)", 0xCF9, 0x06),
             Out("OUT 0x64 = 0xFE (keyboard controller reset: refused)", 0x64, 0xFE),
             Out("OUT 0x92 = 0x01 (fast reset: refused)", 0x92, 0x01),

@@ -1,0 +1,119 @@
+using System;
+using Partition.Kernel;
+
+namespace Partition.Memory
+{
+    /// <summary>
+    /// The physical address space the host partition sees at the same guest-physical address:
+    /// everything below 4 GiB that is not RAM (device registers, ROM, ACPI tables), above its own
+    /// RAM, less the local APIC and the I/O APIC (they decide which cores get interrupts and IPIs:
+    /// other partitions' cores are not the host's) and less the MMIO the config gives to other
+    /// partitions. RAM is never included: the hypervisor and every partition live there.
+    /// </summary>
+    /// <remarks>
+    /// Below its RAM's end nothing is passed through (its RAM is at guest-physical 0), and nothing
+    /// above 4 GiB yet (64-bit BARs). Interrupts are not delivered to the host partition yet, so
+    /// its devices can only be polled.
+    /// </remarks>
+    public static class HostPassThrough
+    {
+        public const ulong LocalApic = 0xFEE0_0000, IoApic = 0xFEC0_0000;
+        private const ulong FourGiB = 1UL << 32;
+        private const ulong Page = PhysicalMemory.PageSize;
+
+        /// <summary>
+        /// Fills <paramref name="mappings"/> (identity, read-write, never executable; ACPI
+        /// regions write-back, the rest uncacheable) and returns how many; 0 ranges if there is
+        /// no room for them all (the caller passes room for <see cref="MaxMappings"/>).
+        /// </summary>
+        /// <param name="excluded">MMIO given to other partitions, and the guest-physical ranges where the host has shared memory.</param>
+        public static int Build(MemoryRegion[] map, ulong hostRamSize, ReadOnlySpan<PhysicalRange> excluded, Span<EptMapping> mappings)
+        {
+            // Start from one range [host RAM end, 4 GiB) and cut out what is not the host's.
+            Span<PhysicalRange> ranges = stackalloc PhysicalRange[MaxMappings];
+            int count = 0;
+            ulong start = Math.Max(PhysicalMemory.AlignUp(hostRamSize), 0x10_0000);
+            if (start < FourGiB)
+                ranges[count++] = new PhysicalRange(start, FourGiB);
+            foreach (var region in map)
+                if (region.Type == MemoryRegionType.Available)
+                    count = Cut(ranges, count, PhysicalMemory.AlignDown(region.Start), PhysicalMemory.AlignUp(region.End));
+            count = Cut(ranges, count, LocalApic, LocalApic + Page);
+            count = Cut(ranges, count, IoApic, IoApic + Page);
+            foreach (var r in excluded)
+                count = Cut(ranges, count, PhysicalMemory.AlignDown(r.Start), PhysicalMemory.AlignUp(r.End));
+            if (count < 0)
+                return 0;
+
+            int n = 0;
+            for (int i = 0; i < count; i++)
+            {
+                // Split at ACPI regions, which are memory (write-back), from device space (uncacheable).
+                ulong at = ranges[i].Start;
+                while (at < ranges[i].End)
+                {
+                    ulong end = ranges[i].End;
+                    bool acpi = false;
+                    foreach (var region in map)
+                    {
+                        bool isAcpi = region.Type == MemoryRegionType.AcpiReclaimable || region.Type == MemoryRegionType.AcpiNvs;
+                        if (isAcpi && region.Start <= at && at < region.End)
+                        {
+                            acpi = true;
+                            end = Math.Min(end, PhysicalMemory.AlignUp(region.End));
+                        }
+                        else if (isAcpi && region.Start > at && region.Start < end)
+                        {
+                            end = PhysicalMemory.AlignDown(region.Start);
+                        }
+                    }
+                    if (n == mappings.Length)
+                        return 0;
+                    mappings[n++] = new EptMapping(at, at, end - at, EptAccess.ReadWrite, acpi ? EptMemoryType.WriteBack : EptMemoryType.Uncacheable);
+                    at = end;
+                }
+            }
+            return n;
+        }
+
+        public const int MaxMappings = 64;
+
+        // Removes [start, end) from the sorted, disjoint ranges; -1 if the result does not fit.
+        private static int Cut(Span<PhysicalRange> ranges, int count, ulong start, ulong end)
+        {
+            if (count < 0 || end <= start)
+                return count;
+            for (int i = 0; i < count; i++)
+            {
+                var r = ranges[i];
+                if (end <= r.Start || start >= r.End)
+                    continue;
+                var left = new PhysicalRange(r.Start, Math.Max(r.Start, start));
+                var right = new PhysicalRange(Math.Min(r.End, end), r.End);
+                if (left.Length > 0 && right.Length > 0)
+                {
+                    if (count == ranges.Length)
+                        return -1;
+                    for (int k = count; k > i + 1; k--)
+                        ranges[k] = ranges[k - 1];
+                    ranges[i] = left;
+                    ranges[i + 1] = right;
+                    count++;
+                    i++;
+                }
+                else if (left.Length > 0 || right.Length > 0)
+                {
+                    ranges[i] = left.Length > 0 ? left : right;
+                }
+                else
+                {
+                    for (int k = i; k < count - 1; k++)
+                        ranges[k] = ranges[k + 1];
+                    count--;
+                    i--;
+                }
+            }
+            return count;
+        }
+    }
+}

@@ -37,11 +37,11 @@ namespace Partition.Memory
                 ranges[count++] = new PhysicalRange(start, FourGiB);
             foreach (var region in map)
                 if (region.Type == MemoryRegionType.Available)
-                    count = Cut(ranges, count, PhysicalMemory.AlignDown(region.Start), PhysicalMemory.AlignUp(region.End));
-            count = Cut(ranges, count, LocalApic, LocalApic + Page);
-            count = Cut(ranges, count, IoApic, IoApic + Page);
+                    count = PhysicalRanges.Cut(ranges, count, PhysicalMemory.AlignDown(region.Start), PhysicalMemory.AlignUp(region.End));
+            count = PhysicalRanges.Cut(ranges, count, LocalApic, LocalApic + Page);
+            count = PhysicalRanges.Cut(ranges, count, IoApic, IoApic + Page);
             foreach (var r in excluded)
-                count = Cut(ranges, count, PhysicalMemory.AlignDown(r.Start), PhysicalMemory.AlignUp(r.End));
+                count = PhysicalRanges.Cut(ranges, count, PhysicalMemory.AlignDown(r.Start), PhysicalMemory.AlignUp(r.End));
             if (count < 0)
                 return 0;
 
@@ -77,43 +77,5 @@ namespace Partition.Memory
         }
 
         public const int MaxMappings = 64;
-
-        // Removes [start, end) from the sorted, disjoint ranges; -1 if the result does not fit.
-        private static int Cut(Span<PhysicalRange> ranges, int count, ulong start, ulong end)
-        {
-            if (count < 0 || end <= start)
-                return count;
-            for (int i = 0; i < count; i++)
-            {
-                var r = ranges[i];
-                if (end <= r.Start || start >= r.End)
-                    continue;
-                var left = new PhysicalRange(r.Start, Math.Max(r.Start, start));
-                var right = new PhysicalRange(Math.Min(r.End, end), r.End);
-                if (left.Length > 0 && right.Length > 0)
-                {
-                    if (count == ranges.Length)
-                        return -1;
-                    for (int k = count; k > i + 1; k--)
-                        ranges[k] = ranges[k - 1];
-                    ranges[i] = left;
-                    ranges[i + 1] = right;
-                    count++;
-                    i++;
-                }
-                else if (left.Length > 0 || right.Length > 0)
-                {
-                    ranges[i] = left.Length > 0 ? left : right;
-                }
-                else
-                {
-                    for (int k = i; k < count - 1; k++)
-                        ranges[k] = ranges[k + 1];
-                    count--;
-                    i--;
-                }
-            }
-            return count;
-        }
     }
 }

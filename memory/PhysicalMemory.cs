@@ -80,9 +80,9 @@ namespace Partition.Memory
                 if (end > start)
                     free[count++] = new PhysicalRange(start, end);
             }
-            foreach (var r in reserved)
-                count = Subtract(free, count, AlignDown(r.Start), AlignUp(r.End));
             SortByStart(free, count);
+            foreach (var r in reserved)
+                count = PhysicalRanges.Cut(free, count, AlignDown(r.Start), AlignUp(r.End));
             return new PhysicalMemory(free, count);
         }
 
@@ -104,43 +104,20 @@ namespace Partition.Memory
                 // Below the allocation point pages may have been handed out already.
                 if (i < _current || (i == _current && start < _next))
                     return ClaimResult.InUse;
-                Split(i, start, end);
+                if (_freeCount == _free.Length)
+                    Grow();
+                _freeCount = PhysicalRanges.Cut(_free, _freeCount, start, end);
                 return ClaimResult.Claimed;
             }
             return ClaimResult.NotFree;
         }
 
-        // Range i loses [start, end): what is left on either side stays, in address order.
-        private void Split(int i, ulong start, ulong end)
+        private void Grow()
         {
-            var r = _free[i];
-            var left = new PhysicalRange(r.Start, start);
-            var right = new PhysicalRange(end, r.End);
-            if (left.Length > 0 && right.Length > 0)
-            {
-                if (_freeCount == _free.Length)
-                {
-                    var larger = new PhysicalRange[_free.Length * 2];
-                    for (int k = 0; k < _freeCount; k++)
-                        larger[k] = _free[k];
-                    _free = larger;
-                }
-                for (int k = _freeCount; k > i + 1; k--)
-                    _free[k] = _free[k - 1];
-                _free[i] = left;
-                _free[i + 1] = right;
-                _freeCount++;
-            }
-            else if (left.Length > 0 || right.Length > 0)
-            {
-                _free[i] = left.Length > 0 ? left : right;
-            }
-            else
-            {
-                for (int k = i; k < _freeCount - 1; k++)
-                    _free[k] = _free[k + 1];
-                _freeCount--;
-            }
+            var larger = new PhysicalRange[_free.Length * 2];
+            for (int k = 0; k < _freeCount; k++)
+                larger[k] = _free[k];
+            _free = larger;
         }
 
         /// <summary>Takes <paramref name="pages"/> contiguous pages, lowest address first; false when none is left.</summary>
@@ -185,28 +162,6 @@ namespace Partition.Memory
             }
             physical = 0;
             return false;
-        }
-
-        private static int Subtract(PhysicalRange[] ranges, int count, ulong start, ulong end)
-        {
-            int original = count;
-            for (int i = 0; i < original; i++)
-            {
-                var r = ranges[i];
-                if (end <= r.Start || start >= r.End)
-                    continue;
-                var left = new PhysicalRange(r.Start, Math.Max(r.Start, start));
-                var right = new PhysicalRange(Math.Min(r.End, end), r.End);
-                ranges[i] = left;
-                if (right.Length > 0)
-                    ranges[count++] = right;
-            }
-            // Drop ranges that became empty.
-            int kept = 0;
-            for (int i = 0; i < count; i++)
-                if (ranges[i].Length > 0)
-                    ranges[kept++] = ranges[i];
-            return kept;
         }
 
         private static void SortByStart(PhysicalRange[] ranges, int count)

@@ -1,19 +1,13 @@
 using NUnit.Framework;
 using Partition.Kernel;
 using Partition.Memory;
+using Partition.Tests.Support;
 
 namespace Partition.Tests.Unit
 {
     public class PhysicalMemoryTests
     {
-        private static readonly MemoryRegion[] BochsMap =
-        {
-            new(0x0, 0x9F000, MemoryRegionType.Available),
-            new(0x9F000, 0x1000, MemoryRegionType.Reserved),
-            new(0xE8000, 0x18000, MemoryRegionType.Reserved),
-            new(0x100000, 0x7EF0000, MemoryRegionType.Available),
-            new(0x7FF0000, 0x10000, MemoryRegionType.AcpiReclaimable),
-        };
+        private static readonly MemoryRegion[] BochsMap = BochsMemoryMap.Regions;
 
         [Test]
         public void ExcludesLowMemoryTheImageModulesAndReservedRegions()

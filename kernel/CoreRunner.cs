@@ -20,8 +20,10 @@ namespace Partition.Kernel
         Adopt,
         Pause,
         Resume,
-        /// <summary>A restarted partition: schedule it again.</summary>
+        /// <summary>A partition to restart (sent to its vCPU 0's core, which rebuilds it).</summary>
         Revive,
+        /// <summary>A vCPU of a restarted partition: back on this core's schedule.</summary>
+        Rejoin,
     }
 
     /// <summary>
@@ -73,7 +75,7 @@ namespace Partition.Kernel
 
         public static CoreRunner Of(int cpu) => cpu >= 0 && cpu < s_runners.Length ? s_runners[cpu] : null;
 
-        /// <summary>Creates every core's runner with its policy and its partitions (before any runs).</summary>
+        /// <summary>Creates every core's runner with its policy and its vCPUs (before any runs).</summary>
         public static void Prepare(VirtualMachine[] machines, int cpuCount, ScheduleConfig[] schedules, ulong deadline)
         {
             s_deadline = deadline;
@@ -81,19 +83,26 @@ namespace Partition.Kernel
             {
                 int n = 0;
                 foreach (var vm in machines)
-                    if (vm.Spec.Core == cpu)
-                        n++;
-                var mine = new VirtualMachine[n];
+                    foreach (var vcpu in vm.Vcpus)
+                        if (vcpu.Core == cpu)
+                            n++;
+                var mine = new VirtualCpu[n];
                 n = 0;
                 foreach (var vm in machines)
-                    if (vm.Spec.Core == cpu)
-                        mine[n++] = vm;
+                    foreach (var vcpu in vm.Vcpus)
+                        if (vcpu.Core == cpu)
+                            mine[n++] = vcpu;
                 s_runners[cpu] = new CoreRunner(cpu, PartitionHost.CreateCore(mine, cpu, schedules));
             }
             long active = 0;
             foreach (var vm in machines)
+            {
                 if (vm.State == VirtualMachineState.Runnable)
-                    active++;
+                    active += vm.Vcpus.Length;
+                else
+                    foreach (var vcpu in vm.Vcpus)
+                        vcpu.Retired = true;
+            }
             s_active = active;
         }
 
@@ -119,12 +128,15 @@ namespace Partition.Kernel
             return posted;
         }
 
-        /// <summary>Puts a restarted vCPU back on its core's schedule (counted as running again).</summary>
-        public static void Revive(VirtualCpu vcpu)
+        /// <summary>
+        /// Restarts a partition whose vCPUs have all left their cores: vCPU 0's core rebuilds it
+        /// (memory, image, every VMCS), then puts each vCPU back on its core's schedule.
+        /// </summary>
+        public static void Revive(VirtualMachine vm)
         {
             fixed (long* active = &s_active)
-                global::Partition.Kernel.Cpu.AtomicAdd(active, 1);
-            Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Revive, Vcpu = vcpu });
+                global::Partition.Kernel.Cpu.AtomicAdd(active, vm.Vcpus.Length);
+            Of(vm.Cpu0.Core).Post(new CoreRequest { Kind = CoreRequestKind.Revive, Vcpu = vm.Cpu0 });
         }
 
         /// <summary>True when requests wait (read without the lock: a stale answer only delays them).</summary>
@@ -160,6 +172,7 @@ namespace Partition.Kernel
                 DrainRequests();
                 if (Cpu == 0)
                     Management.Poll();
+                Sweep();
                 SchedulerEntity next = Core.Policy.PickNext();
                 if (next == null)
                 {
@@ -181,9 +194,12 @@ namespace Partition.Kernel
             HypervisorConsole.BeginLine();
             for (int i = 0; i < Core.Policy.Count; i++)
             {
-                var vm = ((VirtualCpu)Core.Policy[i].Owner).Machine;
-                vm.Uart?.Flush();
-                PartitionHost.PrintSummary(vm);
+                var vcpu = (VirtualCpu)Core.Policy[i].Owner;
+                // A partition's summary once, by the core of its lowest-numbered vCPU here.
+                if (!IsFirstHereOf(vcpu))
+                    continue;
+                vcpu.Machine.Uart?.Flush();
+                PartitionHost.PrintSummary(vcpu.Machine);
             }
             PartitionHost.PrintCoreStatistics(Core, Migrations);
             HypervisorConsole.Write("  wake IPIs to this core: ");
@@ -200,10 +216,48 @@ namespace Partition.Kernel
             HypervisorConsole.EndLine();
         }
 
+        private bool IsFirstHereOf(VirtualCpu vcpu)
+        {
+            for (int i = 0; i < Core.Policy.Count; i++)
+            {
+                var other = (VirtualCpu)Core.Policy[i].Owner;
+                if (other.Machine == vcpu.Machine)
+                    return other == vcpu;
+            }
+            return false;
+        }
+
+        /// <summary>
+        /// Brings each vCPU's schedulability up to date: retires those whose partition has
+        /// halted or been stopped (from whichever core), and makes runnable those that were
+        /// waiting and may run now, or not runnable those that were paused or parked. This is
+        /// the one place that sets <see cref="SchedulerEntity.Runnable"/>.
+        /// </summary>
+        private void Sweep()
+        {
+            for (int i = 0; i < Core.Policy.Count; i++)
+            {
+                var entity = Core.Policy[i];
+                var vcpu = (VirtualCpu)entity.Owner;
+                if (vcpu.Retired)
+                    continue;
+                if (vcpu.Machine.State != VirtualMachineState.Runnable)
+                {
+                    Retire(entity);
+                    continue;
+                }
+                bool runnable = !vcpu.Machine.Paused && vcpu.Activity == VcpuActivity.Running;
+                if (runnable && !entity.Runnable && Core.Policy is WeightedPolicy weighted)
+                    weighted.Wake(entity);
+                entity.Runnable = runnable;
+            }
+        }
+
         /// <summary>One turn of the run loop (for the host tests): the mailbox, then one slice if any vCPU is runnable.</summary>
         internal void RunOnce()
         {
             DrainRequests();
+            Sweep();
             var next = Core.Policy.PickNext();
             if (next != null)
                 RunOneSlice(next);
@@ -231,15 +285,12 @@ namespace Partition.Kernel
                     // The VMCS last ran elsewhere: its host state must name this CPU.
                     var writer = new VmcsSetup.FieldWriter(vcpu.Vmcs, Cpu);
                     VmcsSetup.WriteHostState(ref writer, PartitionHost.TablesOf(Cpu));
-                    VmcsSetup.SetTimeSlicing(ref writer, vcpu.Vmcs, Cpu, Core.Policy.Kind != PolicyKind.Dedicated);
                     vcpu.HostCpu = Cpu;
                 }
             }
             if (vcpu.MigrationCommandTsc != 0)
                 ReportMigration(vcpu);
             ulong slice = Core.Policy.SliceFor(next);
-            if (slice != 0)
-                Vmx.Write(VmcsField.VmxPreemptionTimerValue, System.Math.Max(1UL, slice >> PartitionHost.Capabilities.PreemptionTimerRate));
             ulong sliceStart = Tsc.Now;
             if (_lastRun != null && _lastRun != next)
             {
@@ -259,6 +310,10 @@ namespace Partition.Kernel
                 Retire(next);
                 _lastRun = null;
             }
+            else if (vcpu.Activity != VcpuActivity.Running)
+            {
+                next.Runnable = false;
+            }
             else if (ClearBasedSwitch && Core.Policy.Kind != PolicyKind.Dedicated)
             {
                 vcpu.Vmcs.Clear(Cpu);
@@ -266,17 +321,22 @@ namespace Partition.Kernel
             }
         }
 
-        // A partition that halted or was stopped: written back, off the schedule, counted done.
+        // A vCPU of a partition that halted or was stopped: written back, off the schedule,
+        // counted done. The last of its partition's vCPUs to leave scrubs its memory.
         private void Retire(SchedulerEntity entity)
         {
             var vcpu = (VirtualCpu)entity.Owner;
             entity.Runnable = false;
-            vcpu.Machine.Uart?.Flush();
+            vcpu.Retired = true;
             if (vcpu.Vmcs.ActiveCpu == Cpu)
                 vcpu.Vmcs.Clear(Cpu);
-            vcpu.Machine.Scrub();
             if (Core.Loaded == entity)
                 Core.Loaded = null;
+            if (vcpu.Machine.VcpuLeft())
+            {
+                vcpu.Machine.Uart?.Flush();
+                vcpu.Machine.Scrub();
+            }
             Finished();
         }
 
@@ -314,7 +374,7 @@ namespace Partition.Kernel
                     if (!Core.Policy.TryAdd(entity))
                     {
                         // The core filled up since the command was checked: back where it came from.
-                        Management.Report(vcpu.Machine.Name, ": the destination core has no room any more; it stays where it was");
+                        Management.Report(vcpu.Name, ": the destination core has no room any more; it stays where it was");
                         Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Adopt, Vcpu = vcpu, TargetCore = vcpu.Core });
                         break;
                     }
@@ -323,38 +383,37 @@ namespace Partition.Kernel
                     // Shares are of this core's time: what it ran elsewhere does not count here.
                     entity.Consumed = 0;
                     vcpu.MigrationCommandTsc = request.CommandTsc;
-                    if (Core.Policy is WeightedPolicy weighted && entity.Runnable)
-                        weighted.Wake(entity);
+                    // Its virtual time counted another core's clock: the sweep's wake gives it
+                    // the least of those here, neither ahead of them nor behind.
+                    entity.VirtualTime = 0;
+                    entity.Runnable = false;
                     break;
                 case CoreRequestKind.Pause:
-                    entity.Runnable = false;
-                    vcpu.Machine.Paused = true;
+                case CoreRequestKind.Resume:
+                    // The partition's Paused flag is already set; the sweep acts on it.
                     break;
                 case CoreRequestKind.Revive:
                 {
-                    // Rebuilding the VMCS loads it here: whatever was current is not any more.
+                    // Rebuilding the VMCSs loads each here: whatever was current is not any more.
                     Core.Loaded = null;
-                    bool restarted = vcpu.Machine.TryRestart(Cpu, out string error);
+                    var vm = vcpu.Machine;
+                    bool restarted = vm.TryRestart(Cpu, out string error);
                     vcpu.EndMigration();
                     if (!restarted)
                     {
-                        Finished();
-                        Management.Report(vcpu.Machine.Name, string.Concat(": could not restart: ", error));
+                        fixed (long* active = &s_active)
+                            global::Partition.Kernel.Cpu.AtomicAdd(active, -vm.Vcpus.Length);
+                        Management.Report(vm.Name, string.Concat(": could not restart: ", error));
                         break;
                     }
-                    Management.Report(vcpu.Machine.Name, ": restarted from its image, memory scrubbed");
-                    if (Core.Policy is WeightedPolicy revived)
-                        revived.Wake(entity);
-                    else
-                        entity.Runnable = true;
+                    Management.Report(vm.Name, ": restarted from its image, memory scrubbed");
+                    foreach (var each in vm.Vcpus)
+                        Of(each.Core).Post(new CoreRequest { Kind = CoreRequestKind.Rejoin, Vcpu = each });
                     break;
                 }
-                case CoreRequestKind.Resume:
-                    vcpu.Machine.Paused = false;
-                    if (Core.Policy is WeightedPolicy w)
-                        w.Wake(entity);
-                    else
-                        entity.Runnable = true;
+                case CoreRequestKind.Rejoin:
+                    // Back on this core's schedule; the sweep decides whether it may run.
+                    vcpu.Retired = false;
                     break;
             }
         }
@@ -367,7 +426,7 @@ namespace Partition.Kernel
             vcpu.LastMigrationTicks = latency;
             HypervisorConsole.BeginLine();
             HypervisorConsole.Write("Migrated ");
-            HypervisorConsole.Write(vcpu.Machine.Name);
+            HypervisorConsole.Write(vcpu.Name);
             HypervisorConsole.Write(" from core ");
             HypervisorConsole.WriteDecimal((ulong)vcpu.PreviousCore);
             HypervisorConsole.Write(" to core ");

@@ -167,7 +167,7 @@ namespace Partition.Kernel
                     Report("migrate", ": usage: migrate PARTITION[.VCPU] CORE");
                 else
                 {
-                    Migrate(VcpuName(first), core, s_consoleOutcome);
+                    Migrate(first, core, s_consoleOutcome);
                     Report("migrate ", s_consoleOutcome.AsSpan());
                 }
             }
@@ -202,11 +202,23 @@ namespace Partition.Kernel
             HypervisorConsole.EndLine();
         }
 
-        // "alpha" or "alpha.0": a partition has one vCPU so far, vCPU 0.
-        private static ReadOnlySpan<char> VcpuName(ReadOnlySpan<char> text)
+        /// <summary>
+        /// "alpha" (its vCPU 0) or "alpha.1": the partition and the vCPU index. False, with
+        /// the partition null, if no partition has that name; false with the partition set if
+        /// the index is not one of its vCPUs.
+        /// </summary>
+        private static bool TryFindVcpu(ReadOnlySpan<char> text, out VirtualMachine vm, out VirtualCpu vcpu)
         {
+            vcpu = null;
             int dot = text.IndexOf('.');
-            return dot < 0 ? text : text.Slice(0, dot);
+            vm = Find(dot < 0 ? text : text.Slice(0, dot));
+            if (vm == null)
+                return false;
+            ulong index = 0;
+            if (dot >= 0 && (!TryParseDecimal(text.Slice(dot + 1), out index) || index >= (ulong)vm.Vcpus.Length))
+                return false;
+            vcpu = vm.Vcpus[(int)index];
+            return true;
         }
 
         // The index-th space-separated word of the line, or an empty span.
@@ -323,12 +335,16 @@ namespace Partition.Kernel
         /// </summary>
         public static bool Migrate(ReadOnlySpan<char> name, ulong core, TextBuffer outcome)
         {
-            var vm = Find(name);
-            if (vm == null)
-                return Refuse(outcome, name, ": no such partition");
+            if (!TryFindVcpu(name, out var vm, out var vcpu))
+            {
+                if (vm == null)
+                    return Refuse(outcome, name, ": no such partition");
+                Refuse(outcome, name, ": no such vCPU (");
+                outcome.Append(vm.Name).Append(" has vCPUs 0-").AppendDecimal((ulong)vm.Vcpus.Length - 1).Append(")");
+                return false;
+            }
             if (vm.State != VirtualMachineState.Runnable)
                 return Refuse(outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
-            var vcpu = vm.Cpu0;
             // Any number may come in (a hypercall's register, a typed line): compared as given,
             // never truncated into a core that exists.
             if (core >= (ulong)Smp.CpuCount)
@@ -347,7 +363,7 @@ namespace Partition.Kernel
             if (!vcpu.TryBeginMigration())
                 return Refuse(outcome, name, ": refused: a migration of it is already under way");
             CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Evict, Vcpu = vcpu, TargetCore = (int)core, CommandTsc = Tsc.Now });
-            outcome.Clear().Append(name).Append(": moving from core ").AppendDecimal((ulong)vcpu.Core).Append(" to core ").AppendDecimal(core);
+            outcome.Clear().Append(vcpu.Name).Append(": moving from core ").AppendDecimal((ulong)vcpu.Core).Append(" to core ").AppendDecimal(core);
             return true;
         }
 
@@ -375,12 +391,14 @@ namespace Partition.Kernel
                 return Refuse(outcome, name, ": no such partition");
             if (vm.State == VirtualMachineState.Runnable)
                 return Refuse(outcome, name, ": refused: it is running (only a halted or stopped partition restarts)");
+            if (vm.VcpusStillOnCores)
+                return Refuse(outcome, name, ": refused: it is still stopping (its vCPUs are leaving their cores); try again");
             var vcpu = vm.Cpu0;
             if (!vcpu.TryBeginMigration())
                 return Refuse(outcome, name, ": refused: a migration or restart of it is under way");
-            // The core it belongs to rebuilds it: only a core's own run loop executes VMCS
+            // The core of its vCPU 0 rebuilds it: only a core's own run loop executes VMCS
             // instructions on that CPU (a VMPTRLD here would change what is current there).
-            CoreRunner.Revive(vcpu);
+            CoreRunner.Revive(vm);
             outcome.Clear().Append(name).Append(": restarting from its image on core ").AppendDecimal((ulong)vcpu.Core);
             return true;
         }
@@ -395,7 +413,9 @@ namespace Partition.Kernel
             if (vm.Paused == pause)
                 return Refuse(outcome, name, pause ? ": refused: already paused" : ": refused: not paused");
             vm.Paused = pause;
-            CoreRunner.Of(vm.Cpu0.Core).Post(new CoreRequest { Kind = pause ? CoreRequestKind.Pause : CoreRequestKind.Resume, Vcpu = vm.Cpu0 });
+            // Each core holding one of its vCPUs takes note (and a guest running there exits).
+            foreach (var vcpu in vm.Vcpus)
+                CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = pause ? CoreRequestKind.Pause : CoreRequestKind.Resume, Vcpu = vcpu });
             outcome.Clear().Append(name).Append(pause ? ": paused" : ": resumed");
             return true;
         }
@@ -408,8 +428,17 @@ namespace Partition.Kernel
                 HypervisorConsole.Write(vm.Name);
                 HypervisorConsole.Write(vm.Spec.IsHost ? " (host): " : " (guest): ");
                 HypervisorConsole.Write(vm.State == VirtualMachineState.Halted ? "halted" : vm.State == VirtualMachineState.Stopped ? "stopped" : vm.Paused ? "paused" : "running");
-                HypervisorConsole.Write(", vCPU 0 on core ");
-                HypervisorConsole.WriteDecimal((ulong)vm.Cpu0.Core);
+                foreach (var vcpu in vm.Vcpus)
+                {
+                    HypervisorConsole.Write(", vCPU ");
+                    HypervisorConsole.WriteDecimal((ulong)vcpu.Index);
+                    HypervisorConsole.Write(" on core ");
+                    HypervisorConsole.WriteDecimal((ulong)vcpu.Core);
+                    if (vcpu.Activity == VcpuActivity.WaitingForInterrupt)
+                        HypervisorConsole.Write(" (idle)");
+                    else if (vcpu.Activity == VcpuActivity.Parked)
+                        HypervisorConsole.Write(" (parked)");
+                }
                 HypervisorConsole.Write(", ");
                 HypervisorConsole.WriteSize(vm.MemorySize);
                 HypervisorConsole.WriteLine();
@@ -452,13 +481,16 @@ namespace Partition.Kernel
                     PartitionHost.PrintCoreStatistics(runner.Core, runner.Migrations);
             foreach (var vm in s_machines)
             {
-                if (vm.Cpu0.LastMigrationTicks == 0)
-                    continue;
-                HypervisorConsole.Write("  last migration of ");
-                HypervisorConsole.Write(vm.Name);
-                HypervisorConsole.Write(": ");
-                HypervisorConsole.WriteDecimal(vm.Cpu0.LastMigrationTicks);
-                HypervisorConsole.WriteLine(" ticks");
+                foreach (var vcpu in vm.Vcpus)
+                {
+                    if (vcpu.LastMigrationTicks == 0)
+                        continue;
+                    HypervisorConsole.Write("  last migration of ");
+                    HypervisorConsole.Write(vcpu.Name);
+                    HypervisorConsole.Write(": ");
+                    HypervisorConsole.WriteDecimal(vcpu.LastMigrationTicks);
+                    HypervisorConsole.WriteLine(" ticks");
+                }
             }
         }
 

@@ -301,7 +301,7 @@ namespace Partition.Kernel
                 Stop(vcpu.Machine, "VMPTRLD failed");
                 return;
             }
-            while (vcpu.Machine.State == VirtualMachineState.Runnable)
+            while (vcpu.Machine.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.Running)
                 RunSlice(vcpu, cpu, 0, false);
             vcpu.Vmcs.Clear(cpu);
         }
@@ -309,17 +309,18 @@ namespace Partition.Kernel
         // The core's policy from the config: dedicated for a lone dedicated vCPU, otherwise the
         // core's schedule (round-robin if none is given), with the period divided among its vCPUs
         // unless a vCPU names its own slice.
-        public static CoreControlBlock CreateCore(VirtualMachine[] machines, int cpu, ScheduleConfig[] schedules)
+        public static CoreControlBlock CreateCore(VirtualCpu[] vcpus, int cpu, ScheduleConfig[] schedules)
         {
             int count = 0;
             bool anyShared = false;
             ulong sliceMicroseconds = 0;
-            foreach (var vm in machines)
+            foreach (var vcpu in vcpus)
             {
+                var placement = vcpu.Machine.Spec.Vcpus[vcpu.Index];
                 count++;
-                anyShared |= vm.Spec.SharedCore;
-                if (vm.Spec.SliceMicroseconds != 0)
-                    sliceMicroseconds = vm.Spec.SliceMicroseconds;
+                anyShared |= placement.SharedCore;
+                if (placement.SliceMicroseconds != 0)
+                    sliceMicroseconds = placement.SliceMicroseconds;
             }
             PolicyKind kind = PolicyKind.RoundRobin;
             ulong period = ScheduleConfig.DefaultPeriodMicroseconds;
@@ -336,12 +337,13 @@ namespace Partition.Kernel
             if (sliceMicroseconds == 0)
                 sliceMicroseconds = period / (ulong)Math.Max(1, count);
             var policy = SchedulingPolicy.Create(kind, Tsc.FromMicroseconds(sliceMicroseconds));
-            foreach (var vm in machines)
+            foreach (var vcpu in vcpus)
             {
-                var entity = new SchedulerEntity(vm.Name, vm.Spec.Weight, vm.Cpu0);
-                vm.Cpu0.Entity = entity;
+                var entity = new SchedulerEntity(vcpu.Name, vcpu.Machine.Spec.Vcpus[vcpu.Index].Weight, vcpu);
+                entity.Runnable = false; // the run loop's sweep decides
+                vcpu.Entity = entity;
                 if (!policy.TryAdd(entity))
-                    Stop(vm, "no room on its core (a dedicated core takes one vCPU)");
+                    Stop(vcpu.Machine, "no room on its core (a dedicated core takes one vCPU)");
             }
             return new CoreControlBlock(cpu, policy);
         }
@@ -362,6 +364,7 @@ namespace Partition.Kernel
             var runner = CoreRunner.Of(cpu);
             while (vm.State == VirtualMachineState.Runnable)
             {
+                SetPreemptionTimer(until);
                 VmcsError error = vmcs.Run(cpu, vcpu.Registers);
                 if (error != VmcsError.None)
                 {
@@ -375,13 +378,29 @@ namespace Partition.Kernel
                     vm.ExitCounts[context.Reason]++;
                 ExitAction action = ExitDispatch.Dispatch(ref context);
                 if (action == ExitAction.Halt)
-                    vm.State = VirtualMachineState.Halted;
-                if (context.Reason == (ushort)ExitReason.PreemptionTimer || (until != 0 && Tsc.Now >= until))
+                    vm.Park(vcpu);
+                if (vcpu.Activity != VcpuActivity.Running || context.Reason == (ushort)ExitReason.PreemptionTimer || (until != 0 && Tsc.Now >= until))
                     return;
                 // The core's mailbox or the console has work: let the run loop see it.
                 if (runner != null && runner.HasRequests || serveConsole && Management.HasInput)
                     return;
             }
+        }
+
+        /// <summary>
+        /// The VMX-preemption timer for the next entry (SDM Vol. 3C, 26.5.1): it counts down at
+        /// the TSC rate shifted right by IA32_VMX_MISC[4:0] and makes the guest exit at
+        /// <paramref name="until"/>, or never in practice (its maximum) when that is 0.
+        /// </summary>
+        private static void SetPreemptionTimer(ulong until)
+        {
+            ulong value = uint.MaxValue;
+            if (until != 0)
+            {
+                ulong now = Tsc.Now;
+                value = until <= now ? 0 : System.Math.Min((ulong)uint.MaxValue, (until - now) >> Capabilities.PreemptionTimerRate);
+            }
+            Vmx.Write(VmcsField.VmxPreemptionTimerValue, value);
         }
 
         public static void PrintCoreStatistics(CoreControlBlock core, ulong migrations)

@@ -33,17 +33,8 @@ namespace Partition.Kernel
         /// <summary>True for the host partition: it may make management hypercalls.</summary>
         public bool IsHost { get; private set; }
 
-        /// <summary>The core its vCPU runs on (from the config).</summary>
-        public int Core { get; private set; }
-
-        /// <summary>True if the core is shared (time-sliced with the preemption timer), false if dedicated.</summary>
-        public bool SharedCore { get; private set; }
-
-        /// <summary>Weight on a weighted core.</summary>
-        public ulong Weight { get; private set; } = 1;
-
-        /// <summary>Slice on a round-robin core, in microseconds (0: the core's period divided among its vCPUs).</summary>
-        public ulong SliceMicroseconds { get; private set; }
+        /// <summary>Where each vCPU runs, in vCPU order (vCPU 0 is the bootstrap processor).</summary>
+        public VcpuSpec[] Vcpus { get; private set; } = { new VcpuSpec(0, false, 1, 0) };
 
         /// <summary>True for a Multiboot kernel (loaded by <see cref="MultibootLoader"/>), false for a flat binary.</summary>
         public bool IsMultiboot { get; private set; }
@@ -96,9 +87,9 @@ namespace Partition.Kernel
                 unsupported = "booting Linux is not supported yet (flat binaries and Multiboot kernels are)";
                 return false;
             }
-            if (partition.Vcpus.Length != 1)
+            if (partition.Vcpus.Length == 0 || partition.Vcpus.Length > MaxVcpus)
             {
-                unsupported = "only one vCPU per partition is supported so far";
+                unsupported = "a partition has 1 to 16 vCPUs";
                 return false;
             }
             if (partition.Memory.Length != 1 || (partition.Memory[0].HasGuestPhysical && partition.Memory[0].GuestPhysical != 0))
@@ -112,7 +103,6 @@ namespace Partition.Kernel
                 return false;
             }
             int uartPort = partition.Devices.Uart == null ? -1 : partition.Devices.Uart.Port;
-            var vcpu = partition.Vcpus[0];
             if (boot.Kind == BootKind.Multiboot)
             {
                 // Multiboot kernels start in 32-bit protected mode; the loader finds the entry.
@@ -121,7 +111,7 @@ namespace Partition.Kernel
                     IsMultiboot = true,
                     CommandLine = boot.CommandLine,
                 };
-                spec.Place(vcpu, partition.Role, partition.Memory[0]);
+                spec.Place(partition.Vcpus, partition.Role, partition.Memory[0]);
                 unsupported = null;
                 return true;
             }
@@ -133,29 +123,61 @@ namespace Partition.Kernel
                 return false;
             }
             spec = new PartitionSpec(partition.Name, mode, partition.Memory[0].Size, boot.LoadAddress, entry, uartPort);
-            spec.Place(vcpu, partition.Role, partition.Memory[0]);
+            spec.Place(partition.Vcpus, partition.Role, partition.Memory[0]);
             unsupported = null;
             return true;
         }
 
-        /// <summary>The same partition placed on a core (for the host tests, which have no config).</summary>
+        /// <summary>The same partition with one vCPU placed on a core (for the host tests, which have no config).</summary>
         internal PartitionSpec Placed(int core, bool shared, bool isHost = false)
         {
-            Core = core;
-            SharedCore = shared;
+            Vcpus = new[] { new VcpuSpec(core, shared, 1, 0) };
             IsHost = isHost;
             return this;
         }
 
-        private void Place(VcpuConfig vcpu, PartitionRole role, MemoryRegionConfig memory)
+        /// <summary>The same partition with the given vCPUs (for the host tests).</summary>
+        internal PartitionSpec WithVcpus(params VcpuSpec[] vcpus)
+        {
+            Vcpus = vcpus;
+            return this;
+        }
+
+        /// <summary>The most vCPUs a partition may have (APIC IDs 0-15 in its MADT).</summary>
+        public const int MaxVcpus = 16;
+
+        private void Place(VcpuConfig[] vcpus, PartitionRole role, MemoryRegionConfig memory)
         {
             HasHostPhysical = memory.HasHostPhysical;
             HostPhysical = memory.HostPhysical;
             IsHost = role == PartitionRole.Host;
-            Core = vcpu.Core;
-            SharedCore = vcpu.Placement == VcpuPlacement.Shared;
-            Weight = vcpu.Weight;
-            SliceMicroseconds = vcpu.SliceMicroseconds;
+            Vcpus = new VcpuSpec[vcpus.Length];
+            for (int i = 0; i < vcpus.Length; i++)
+                Vcpus[i] = new VcpuSpec(vcpus[i].Core, vcpus[i].Placement == VcpuPlacement.Shared, vcpus[i].Weight, vcpus[i].SliceMicroseconds);
         }
+    }
+
+    /// <summary>Where one vCPU runs: its core, and how it shares it.</summary>
+    public readonly struct VcpuSpec
+    {
+        public VcpuSpec(int core, bool shared, ulong weight, ulong sliceMicroseconds)
+        {
+            Core = core;
+            SharedCore = shared;
+            Weight = weight == 0 ? 1 : weight;
+            SliceMicroseconds = sliceMicroseconds;
+        }
+
+        /// <summary>The core the vCPU starts on (from the config; migration may move it).</summary>
+        public int Core { get; }
+
+        /// <summary>True if the core is shared (time-sliced), false if dedicated.</summary>
+        public bool SharedCore { get; }
+
+        /// <summary>Weight on a weighted core.</summary>
+        public ulong Weight { get; }
+
+        /// <summary>Slice on a round-robin core, in microseconds (0: the core's period divided among its vCPUs).</summary>
+        public ulong SliceMicroseconds { get; }
     }
 }

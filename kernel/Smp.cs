@@ -153,10 +153,9 @@ namespace Partition.Kernel
         public static void RunPartitions(VirtualMachine[] machines, ScheduleConfig[] schedules, ulong deadline)
         {
             foreach (var vm in machines)
-            {
-                if (vm.Spec.Core != 0 && !IsOnline(vm.Spec.Core))
-                    PartitionHost.Stop(vm, "its core is not online");
-            }
+                foreach (var vcpu in vm.Vcpus)
+                    if (vcpu.Core != 0 && !IsOnline(vcpu.Core))
+                        PartitionHost.Stop(vm, "a core of its vCPUs is not online");
             CoreRunner.Prepare(machines, s_count, schedules, deadline);
             // Everything is allocated by now: what guests do must not make the heap, which is
             // never freed, grow (the attack suite asserts the figure printed at the end).

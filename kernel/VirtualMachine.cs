@@ -13,55 +13,6 @@ namespace Partition.Kernel
         Stopped,
     }
 
-    /// <summary>One vCPU: its VMCS and its register block.</summary>
-    public sealed unsafe class VirtualCpu
-    {
-        public VirtualCpu(VirtualMachine machine, int index, Vmcs vmcs, GuestRegisters* registers)
-        {
-            Machine = machine;
-            Index = index;
-            Vmcs = vmcs;
-            Registers = registers;
-        }
-
-        public VirtualMachine Machine { get; }
-        public int Index { get; }
-        public Vmcs Vmcs { get; }
-        public GuestRegisters* Registers { get; }
-        public bool Launched => Vmcs.LaunchState == VmcsLaunchState.Launched;
-
-        /// <summary>The CPU whose host state (GDT, TSS, IDT) the VMCS holds; rewritten when it runs elsewhere.</summary>
-        public int HostCpu { get; set; } = -1;
-
-        /// <summary>The vCPU as its core's scheduler sees it.</summary>
-        public Partition.Scheduler.SchedulerEntity Entity { get; set; }
-
-        /// <summary>The core whose scheduler holds this vCPU.</summary>
-        public int Core { get; set; }
-
-        public int PreviousCore { get; set; }
-
-        /// <summary>TSC of the migrate command until the destination first enters the guest; 0 otherwise.</summary>
-        public ulong MigrationCommandTsc { get; set; }
-
-        public ulong LastMigrationTicks { get; set; }
-
-        private long _migrating;
-
-        /// <summary>Claims the vCPU for one migration; false if one is already under way.</summary>
-        public bool TryBeginMigration()
-        {
-            fixed (long* flag = &_migrating)
-                return Cpu.CompareExchange(flag, 1, 0) == 0;
-        }
-
-        public void EndMigration()
-        {
-            fixed (long* flag = &_migrating)
-                Cpu.CompareExchange(flag, 0, 1);
-        }
-    }
-
     /// <summary>
     /// A shared-memory region as one partition sees it: where it appears, what backs it, and
     /// whether this partition may write it (the config's "access"). Never executable.
@@ -113,7 +64,12 @@ namespace Partition.Kernel
         public ulong HostBase { get; private set; }
 
         public EptTables Ept { get; private set; }
-        public VirtualCpu Cpu0 { get; private set; }
+
+        /// <summary>The vCPUs, by index (= APIC ID); vCPU 0 is the bootstrap processor.</summary>
+        public VirtualCpu[] Vcpus { get; private set; }
+
+        /// <summary>The bootstrap processor.</summary>
+        public VirtualCpu Cpu0 => Vcpus[0];
         /// <summary>The partition's virtual UART, or null if it has none.</summary>
         public VirtualUart16550 Uart { get; private set; }
         public VirtualMachineState State { get; set; }
@@ -195,22 +151,48 @@ namespace Partition.Kernel
             if (spec.UartPort >= 0)
                 vm.Uart = new VirtualUart16550(spec.Name, (ushort)spec.UartPort);
 
-            VmcsError vmcsError = Vmcs.Create(capabilities, cpu, out var vmcs);
-            if (vmcsError != VmcsError.None)
+            vm.Vcpus = new VirtualCpu[spec.Vcpus.Length];
+            for (int i = 0; i < vm.Vcpus.Length; i++)
             {
-                error = Vmcs.Describe(vmcsError);
-                return false;
+                VmcsError vmcsError = Vmcs.Create(capabilities, cpu, out var vmcs);
+                if (vmcsError != VmcsError.None)
+                {
+                    error = Vmcs.Describe(vmcsError);
+                    return false;
+                }
+                var vcpu = new VirtualCpu(vm, i, vmcs, (GuestRegisters*)PageAllocator.AllocateZeroedPage())
+                {
+                    Name = vm.Vcpus.Length == 1 ? spec.Name : new TextBuffer().Append(spec.Name).Append(".").AppendDecimal((ulong)i).ToString(),
+                    Core = spec.Vcpus[i].Core,
+                };
+                vm.Vcpus[i] = vcpu;
             }
-            var registers = (GuestRegisters*)PageAllocator.AllocateZeroedPage();
-            vm.ResetRegisters(registers, multiboot);
-            vm.Cpu0 = new VirtualCpu(vm, 0, vmcs, registers);
-            if (!VmcsSetup.TryConfigure(vm.Cpu0, capabilities, host, cpu, out error))
+            if (!vm.ResetVcpus(multiboot, capabilities, host, cpu, out error))
                 return false;
-            // Written back and inactive, so that whichever CPU runs the partition can load it.
-            vmcs.Clear(cpu);
-            vm.Cpu0.HostCpu = cpu;
-            vm.Cpu0.Core = spec.Core;
             machine = vm;
+            return true;
+        }
+
+        /// <summary>
+        /// Every vCPU in its start state: vCPU 0 at the image's entry, the others parked until
+        /// a start-up IPI (as application processors are after reset); each VMCS configured on
+        /// <paramref name="cpu"/> (whose host state it then holds), then written back and
+        /// cleared so that whichever CPU runs the vCPU can load it.
+        /// </summary>
+        private bool ResetVcpus(MultibootLoader.Result multiboot, VmxCapabilities capabilities, ProcessorTables host, int cpu, out string error)
+        {
+            _vcpusOnCores = Vcpus.Length;
+            _parked = Vcpus.Length - 1;
+            foreach (var vcpu in Vcpus)
+            {
+                ResetRegisters(vcpu.Registers, vcpu.Index == 0 ? multiboot : default);
+                vcpu.Activity = vcpu.Index == 0 ? VcpuActivity.Running : VcpuActivity.Parked;
+                if (!VmcsSetup.TryConfigure(vcpu, capabilities, host, cpu, out error))
+                    return false;
+                vcpu.Vmcs.Clear(cpu);
+                vcpu.HostCpu = cpu;
+            }
+            error = null;
             return true;
         }
 
@@ -265,7 +247,7 @@ namespace Partition.Kernel
             for (int i = 0; i < GuestRegisters.Size / 8; i++)
                 ((ulong*)registers)[i] = 0;
             GuestRegisters.InitializeFxsave(registers);
-            if (Spec.IsMultiboot)
+            if (Spec.IsMultiboot && multiboot.Magic != 0)
             {
                 // The Multiboot hand-over: magic in EAX, boot information in EBX.
                 registers->Rax = multiboot.Magic;
@@ -276,9 +258,9 @@ namespace Partition.Kernel
 
         /// <summary>
         /// Boots a halted or stopped partition again from its image: scrubbed memory, the image
-        /// reloaded, fresh registers and a freshly configured VMCS (configured on
-        /// <paramref name="cpu"/>, whose host state it then holds; written back and clear). The
-        /// caller puts it back on its core's schedule.
+        /// reloaded, fresh registers and freshly configured VMCSs for every vCPU (configured on
+        /// <paramref name="cpu"/>, whose host state they then hold; written back and clear). Every
+        /// vCPU must have left its core. The caller puts them back on their cores' schedules.
         /// </summary>
         public bool TryRestart(int cpu, out string error)
         {
@@ -286,11 +268,8 @@ namespace Partition.Kernel
             Scrubbed = false;
             if (!LoadImage(out var multiboot, out error))
                 return false;
-            ResetRegisters(Cpu0.Registers, multiboot);
-            if (!VmcsSetup.TryConfigure(Cpu0, PartitionHost.Capabilities, PartitionHost.TablesOf(cpu), cpu, out error))
+            if (!ResetVcpus(multiboot, PartitionHost.Capabilities, PartitionHost.TablesOf(cpu), cpu, out error))
                 return false;
-            Cpu0.Vmcs.Clear(cpu);
-            Cpu0.HostCpu = cpu;
             for (int i = 0; i < ExitCounts.Length; i++)
                 ExitCounts[i] = 0;
             Denials.Reset();
@@ -357,6 +336,54 @@ namespace Partition.Kernel
         }
 
         public bool Scrubbed { get; private set; }
+
+        // vCPUs still on their cores' schedules since the partition last started, and vCPUs
+        // parked (HLT with interrupts off, or never started): changed from several cores.
+        private long _vcpusOnCores;
+        private long _parked;
+
+        /// <summary>A vCPU has left its core (its partition halted or was stopped); true for the last one.</summary>
+        public bool VcpuLeft()
+        {
+            fixed (long* count = &_vcpusOnCores)
+                return Cpu.AtomicAdd(count, -1) == 1;
+        }
+
+        /// <summary>True while some vCPU of a halted or stopped partition is still on its core.</summary>
+        public bool VcpusStillOnCores
+        {
+            get
+            {
+                fixed (long* count = &_vcpusOnCores)
+                    return Cpu.CompareExchange(count, 0, 0) != 0;
+            }
+        }
+
+        /// <summary>
+        /// A vCPU parks (HLT with interrupts off): when it is the last of its partition to do
+        /// so, nothing inside the partition can wake any of them, and the partition has halted.
+        /// </summary>
+        public void Park(VirtualCpu vcpu)
+        {
+            if (vcpu.Activity == VcpuActivity.Parked)
+                return;
+            vcpu.Activity = VcpuActivity.Parked;
+            fixed (long* parked = &_parked)
+            {
+                if (Cpu.AtomicAdd(parked, 1) + 1 == Vcpus.Length && State == VirtualMachineState.Runnable)
+                    State = VirtualMachineState.Halted;
+            }
+        }
+
+        /// <summary>A parked vCPU is started again (INIT and SIPI from another vCPU).</summary>
+        public void Unpark(VirtualCpu vcpu)
+        {
+            if (vcpu.Activity != VcpuActivity.Parked)
+                return;
+            vcpu.Activity = VcpuActivity.Running;
+            fixed (long* parked = &_parked)
+                Cpu.AtomicAdd(parked, -1);
+        }
 
         /// <summary>Host pointer to guest-physical memory, or null if the range is not all RAM.</summary>
         public byte* GuestPointer(ulong guestPhysical, ulong length)

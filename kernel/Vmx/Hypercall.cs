@@ -53,7 +53,7 @@ namespace Partition.Kernel
                 case GetPartitionInfo:
                     r->Rbx = vcpu.Machine.MemorySize;
                     r->Rcx = (ulong)vcpu.Index;
-                    r->Rdx = 1;
+                    r->Rdx = (ulong)vcpu.Machine.Vcpus.Length;
                     r->Rax = Success;
                     break;
                 case MigratePartition:

@@ -68,22 +68,22 @@ namespace Partition.Kernel
             bool long64 = vm.Mode == GuestMode.Long64;
 
             // Controls.
-            // The preemption timer only where the core is shared: a dedicated vCPU sees no exit
-            // caused by the scheduler.
-            bool timeSliced = vm.Spec.SharedCore;
+            // The preemption timer is on for every vCPU; the run loop sets it before each entry
+            // to the nearest of the end of the slice, the run's deadline and the vCPU's own
+            // local APIC timer, or to its maximum when there is none (a dedicated vCPU then sees
+            // no exit caused by the scheduler).
             uint pin = VmxControls.Adjust(caps.PinBased, VmxControls.PinExternalInterruptExiting | VmxControls.PinNmiExiting
-                | (timeSliced ? VmxControls.PinPreemptionTimer : 0), out uint bad);
+                | VmxControls.PinPreemptionTimer, out uint bad);
             uint proc = VmxControls.Adjust(caps.PrimaryProcessorBased,
                 VmxControls.ProcHltExiting | VmxControls.ProcUseIoBitmaps | VmxControls.ProcUseMsrBitmaps | VmxControls.ProcActivateSecondary, out uint bad2);
             uint proc2 = VmxControls.Adjust(caps.SecondaryProcessorBased, VmxControls.Proc2EnableEpt | VmxControls.Proc2UnrestrictedGuest, out uint bad3);
             uint exit = VmxControls.Adjust(caps.Exit, VmxControls.ExitHostAddressSpaceSize | VmxControls.ExitAcknowledgeInterrupt
-                | VmxControls.ExitSaveEfer | VmxControls.ExitLoadEfer | VmxControls.ExitSavePat | VmxControls.ExitLoadPat
-                | (timeSliced ? VmxControls.ExitSavePreemptionTimer : 0), out uint bad4);
+                | VmxControls.ExitSaveEfer | VmxControls.ExitLoadEfer | VmxControls.ExitSavePat | VmxControls.ExitLoadPat, out uint bad4);
             uint entry = VmxControls.Adjust(caps.Entry, (long64 ? VmxControls.EntryIa32eModeGuest : 0)
                 | VmxControls.EntryLoadEfer | VmxControls.EntryLoadPat, out uint bad5);
             if ((bad | bad2 | bad3 | bad4 | bad5) != 0)
             {
-                error = "this CPU lacks a VMX control the hypervisor needs (EPT, unrestricted guest, I/O or MSR bitmaps, EFER/PAT loading)";
+                error = "this CPU lacks a VMX control the hypervisor needs (EPT, unrestricted guest, the VMX-preemption timer, I/O or MSR bitmaps, EFER/PAT loading)";
                 return false;
             }
             w.Write(VmcsField.PinBasedControls, pin);
@@ -195,20 +195,6 @@ namespace Partition.Kernel
             w.Write(VmcsField.HostSysenterEip, 0);
             w.Write(VmcsField.HostEfer, Cpu.ReadMsr(MsrEfer));
             w.Write(VmcsField.HostPat, Cpu.ReadMsr(MsrPat));
-        }
-
-        /// <summary>
-        /// Turns the preemption timer (and the saving of its value across exits) on for a
-        /// vCPU on a shared core, off on a dedicated one: set again whenever the vCPU changes core.
-        /// </summary>
-        public static void SetTimeSlicing(ref FieldWriter w, Vmcs vmcs, int cpu, bool timeSliced)
-        {
-            ulong pin = vmcs.Read(cpu, VmcsField.PinBasedControls);
-            ulong exit = vmcs.Read(cpu, VmcsField.VmExitControls);
-            pin = timeSliced ? pin | VmxControls.PinPreemptionTimer : pin & ~(ulong)VmxControls.PinPreemptionTimer;
-            exit = timeSliced ? exit | VmxControls.ExitSavePreemptionTimer : exit & ~(ulong)VmxControls.ExitSavePreemptionTimer;
-            w.Write(VmcsField.PinBasedControls, pin);
-            w.Write(VmcsField.VmExitControls, exit);
         }
 
         // Selector, base 0, limit and access rights; the four fields of a segment register

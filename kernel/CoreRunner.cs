@@ -129,6 +129,19 @@ namespace Partition.Kernel
         }
 
         /// <summary>
+        /// Makes this core's guest exit (a wake IPI) so that its run loop looks at it again: an
+        /// interrupt was posted to the vCPU running there. Any CPU may call it.
+        /// </summary>
+        public void Kick()
+        {
+            if (Smp.CpuCount > 1)
+            {
+                Lapic.SendWake(Smp.ApicIdOf(Cpu));
+                WakesSent++;
+            }
+        }
+
+        /// <summary>
         /// Restarts a partition whose vCPUs have all left their cores: vCPU 0's core rebuilds it
         /// (memory, image, every VMCS), then puts each vCPU back on its core's schedule.
         /// </summary>
@@ -246,6 +259,12 @@ namespace Partition.Kernel
                     Retire(entity);
                     continue;
                 }
+                if (vcpu.Activity != VcpuActivity.Running || vcpu.Lapic.HasIncoming)
+                {
+                    vcpu.CheckWake(Tsc.Now, out int startup);
+                    if (startup >= 0)
+                        StartUp(entity, startup);
+                }
                 bool runnable = !vcpu.Machine.Paused && vcpu.Activity == VcpuActivity.Running;
                 if (runnable && !entity.Runnable && Core.Policy is WeightedPolicy weighted)
                     weighted.Wake(entity);
@@ -266,28 +285,8 @@ namespace Partition.Kernel
         private void RunOneSlice(SchedulerEntity next)
         {
             var vcpu = (VirtualCpu)next.Owner;
-            if (Core.Loaded != next)
-            {
-                // Switching VMCSs on one core is VMPTRLD alone; the one switched away from stays
-                // active here, so it resumes with VMRESUME, not a new launch.
-                if (Core.Loaded != null)
-                    Core.Switches++;
-                VmcsError loaded = vcpu.Vmcs.Load(Cpu);
-                if (loaded != VmcsError.None)
-                {
-                    PartitionHost.Stop(vcpu.Machine, Vmcs.Describe(loaded));
-                    Retire(next);
-                    return;
-                }
-                Core.Loaded = next;
-                if (vcpu.HostCpu != Cpu)
-                {
-                    // The VMCS last ran elsewhere: its host state must name this CPU.
-                    var writer = new VmcsSetup.FieldWriter(vcpu.Vmcs, Cpu);
-                    VmcsSetup.WriteHostState(ref writer, PartitionHost.TablesOf(Cpu));
-                    vcpu.HostCpu = Cpu;
-                }
-            }
+            if (!MakeCurrent(next))
+                return;
             if (vcpu.MigrationCommandTsc != 0)
                 ReportMigration(vcpu);
             ulong slice = Core.Policy.SliceFor(next);
@@ -319,6 +318,57 @@ namespace Partition.Kernel
                 vcpu.Vmcs.Clear(Cpu);
                 Core.Loaded = null;
             }
+        }
+
+        /// <summary>
+        /// Makes the vCPU's VMCS the current one here: VMPTRLD alone when switching between
+        /// VMCSs on one core (the one switched away from stays active here, so it resumes with
+        /// VMRESUME, not a new launch), and host state for this CPU if it last ran elsewhere.
+        /// False, with its partition stopped, if the VMCS cannot be loaded.
+        /// </summary>
+        private bool MakeCurrent(SchedulerEntity entity)
+        {
+            if (Core.Loaded == entity)
+                return true;
+            var vcpu = (VirtualCpu)entity.Owner;
+            if (Core.Loaded != null)
+                Core.Switches++;
+            VmcsError loaded = vcpu.Vmcs.Load(Cpu);
+            if (loaded != VmcsError.None)
+            {
+                PartitionHost.Stop(vcpu.Machine, Vmcs.Describe(loaded));
+                Retire(entity);
+                return false;
+            }
+            Core.Loaded = entity;
+            if (vcpu.HostCpu != Cpu)
+            {
+                var writer = new VmcsSetup.FieldWriter(vcpu.Vmcs, Cpu);
+                VmcsSetup.WriteHostState(ref writer, PartitionHost.TablesOf(Cpu));
+                vcpu.HostCpu = Cpu;
+            }
+            return true;
+        }
+
+        /// <summary>
+        /// A start-up IPI reached a vCPU waiting for one: real mode at the vector's page, with
+        /// registers and local APIC as after INIT (SDM Vol. 3A, 9.4.4.1, table 10-1).
+        /// </summary>
+        private void StartUp(SchedulerEntity entity, int vector)
+        {
+            var vcpu = (VirtualCpu)entity.Owner;
+            if (!MakeCurrent(entity))
+                return;
+            GuestRegisters.Reset(vcpu.Registers);
+            var writer = new VmcsSetup.FieldWriter(vcpu.Vmcs, Cpu);
+            VmcsSetup.WriteGuestState(ref writer, vcpu, PartitionHost.Capabilities, GuestStartState.Startup((byte)vector));
+            if (writer.FirstError != VmcsError.None)
+            {
+                PartitionHost.Stop(vcpu.Machine, string.Concat("start-up IPI: ", Vmcs.Describe(writer.FirstError)));
+                return;
+            }
+            vcpu.WaitingForStartup = false;
+            vcpu.Machine.Unpark(vcpu);
         }
 
         // A vCPU of a partition that halted or was stopped: written back, off the schedule,

@@ -362,9 +362,14 @@ namespace Partition.Kernel
                 return;
             var context = new ExitContext { Vcpu = vcpu, Cpu = cpu };
             var runner = CoreRunner.Of(cpu);
-            while (vm.State == VirtualMachineState.Runnable)
+            while (vm.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.Running)
             {
-                SetPreemptionTimer(until);
+                ulong now = Tsc.Now;
+                if (!InterruptInjection.BeforeEntry(vcpu, context.EventInjected, now))
+                    return;
+                ulong timer = vcpu.Lapic.TimerDeadline;
+                SetPreemptionTimer(until == 0 || timer != 0 && timer < until ? timer : until, now);
+                bool injected = context.EventInjected || vcpu.InjectedOnEntry;
                 VmcsError error = vmcs.Run(cpu, vcpu.Registers);
                 if (error != VmcsError.None)
                 {
@@ -374,12 +379,21 @@ namespace Partition.Kernel
                 ulong reason = vmcs.LastExitReason;
                 context.Reason = (ushort)reason;
                 context.EntryFailure = (reason & ExitReasons.EntryFailureBit) != 0;
+                // An event is being delivered only if one was injected, or the guest's own
+                // delivery met an EPT violation or misconfiguration, an intercepted exception or
+                // a task switch (SDM Vol. 3C, 28.2.4): only then is IDT-vectoring worth reading.
+                context.EventInjected = (injected || context.Reason is 0 or 9 or 48 or 49) && !context.EntryFailure
+                    && InterruptInjection.ReinjectInterrupted();
                 if (context.Reason < ExitReasons.Count)
                     vm.ExitCounts[context.Reason]++;
                 ExitAction action = ExitDispatch.Dispatch(ref context);
                 if (action == ExitAction.Halt)
                     vm.Park(vcpu);
-                if (vcpu.Activity != VcpuActivity.Running || context.Reason == (ushort)ExitReason.PreemptionTimer || (until != 0 && Tsc.Now >= until))
+                if (vcpu.Activity != VcpuActivity.Running || until != 0 && Tsc.Now >= until)
+                    return;
+                // The timer was set for the slice's end (or the run's) unless the local APIC's
+                // timer was nearer: a timer exit not for the APIC ends the slice.
+                if (context.Reason == (ushort)ExitReason.PreemptionTimer && (timer == 0 || Tsc.Now < timer))
                     return;
                 // The core's mailbox or the console has work: let the run loop see it.
                 if (runner != null && runner.HasRequests || serveConsole && Management.HasInput)
@@ -392,13 +406,14 @@ namespace Partition.Kernel
         /// the TSC rate shifted right by IA32_VMX_MISC[4:0] and makes the guest exit at
         /// <paramref name="until"/>, or never in practice (its maximum) when that is 0.
         /// </summary>
-        private static void SetPreemptionTimer(ulong until)
+        private static void SetPreemptionTimer(ulong until, ulong now)
         {
             ulong value = uint.MaxValue;
             if (until != 0)
             {
-                ulong now = Tsc.Now;
-                value = until <= now ? 0 : System.Math.Min((ulong)uint.MaxValue, (until - now) >> Capabilities.PreemptionTimerRate);
+                // Rounded up, so that the exit comes at or after the time, never just before it.
+                int rate = Capabilities.PreemptionTimerRate;
+                value = until <= now ? 0 : System.Math.Min((ulong)uint.MaxValue, (until - now + (1UL << rate) - 1) >> rate);
             }
             Vmx.Write(VmcsField.VmxPreemptionTimerValue, value);
         }
@@ -500,6 +515,7 @@ namespace Partition.Kernel
             WriteCount(denials.Count(DenialKind.Port), " port access", " port accesses", ref separator);
             WriteCount(denials.Count(DenialKind.Msr), " MSR access", " MSR accesses", ref separator);
             WriteCount(denials.Count(DenialKind.Hypercall), " management hypercall", " management hypercalls", ref separator);
+            WriteCount(denials.Count(DenialKind.Ipi), " IPI outside the partition", " IPIs outside the partition", ref separator);
         }
 
         private static void WriteCount(ulong count, string one, string several, ref string separator)

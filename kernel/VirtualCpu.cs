@@ -1,3 +1,5 @@
+using Partition.Devices;
+
 namespace Partition.Kernel
 {
     /// <summary>What a vCPU is doing, as far as its core's scheduler is concerned.</summary>
@@ -24,7 +26,94 @@ namespace Partition.Kernel
             Index = index;
             Vmcs = vmcs;
             Registers = registers;
+            Lapic = new VirtualLocalApic((uint)index, bootstrap: index == 0);
         }
+
+        /// <summary>Its local APIC (x2APIC mode; APIC ID = <see cref="Index"/>).</summary>
+        public VirtualLocalApic Lapic { get; }
+
+        /// <summary>After INIT (or reset, for an AP): parked until a start-up IPI, which starts it in real mode at the vector's page.</summary>
+        public bool WaitingForStartup { get; set; }
+
+        /// <summary>The VM-entry controls without "IA-32e mode guest", which follows the guest's mode.</summary>
+        public uint EntryControls { get; set; }
+
+        /// <summary>The last entry injected an interrupt or NMI from its local APIC.</summary>
+        public bool InjectedOnEntry { get; set; }
+
+        /// <summary>Interrupts injected into it.</summary>
+        public ulong Injected { get; set; }
+
+        /// <summary>
+        /// INIT (SDM Vol. 3A, 9.4.4.1): the local APIC is reset and the vCPU waits for a
+        /// start-up IPI, parked. (Its VMCS is rewritten when the start-up comes.)
+        /// </summary>
+        public void Init()
+        {
+            Lapic.Reset();
+            WaitingForStartup = true;
+            Machine.Park(this);
+        }
+
+        /// <summary>
+        /// On its own core, for a vCPU that is not running: takes in what was posted to its
+        /// local APIC and decides whether it may run again. An INIT parks it; a start-up IPI
+        /// to a vCPU waiting for one comes back in <paramref name="startupVector"/> (the caller
+        /// sets its real-mode state and unparks it); an interrupt the APIC would deliver, a due
+        /// timer or an NMI ends a HLT.
+        /// </summary>
+        public void CheckWake(ulong now, out int startupVector)
+        {
+            startupVector = -1;
+            if (Lapic.HasIncoming)
+            {
+                Lapic.MergeIncoming(out bool init, out int startup);
+                if (init)
+                    Init();
+                if (startup >= 0 && WaitingForStartup)
+                    startupVector = startup;
+            }
+            if (Activity == VcpuActivity.WaitingForInterrupt)
+            {
+                Lapic.UpdateTimer(now);
+                if (Lapic.DeliverableVector >= 0 || Lapic.PendingNmi)
+                    Activity = VcpuActivity.Running;
+            }
+            else if (Activity == VcpuActivity.Parked && !WaitingForStartup && Lapic.PendingNmi)
+            {
+                // An NMI ends a HLT even with interrupts off.
+                Machine.Unpark(this);
+            }
+        }
+
+        /// <summary>
+        /// HLT with interrupts on: the vCPU waits unless its local APIC already has something
+        /// to deliver (an interrupt posted while it ran, or a timer that is due).
+        /// </summary>
+        public void CheckWakeWhileRunning(ulong now)
+        {
+            if (Lapic.HasIncoming)
+            {
+                Lapic.MergeIncoming(out bool init, out _);
+                if (init)
+                {
+                    Init();
+                    return;
+                }
+            }
+            Lapic.UpdateTimer(now);
+            if (Lapic.DeliverableVector < 0 && !Lapic.PendingNmi)
+                Activity = VcpuActivity.WaitingForInterrupt;
+        }
+
+        /// <summary>The primary processor-based controls as last written (kept here to spare a VMREAD when a window is asked for).</summary>
+        public uint PrimaryControls { get; set; }
+
+        /// <summary>Interrupt-window exiting is on in its VMCS (kept here to spare a VMREAD before each entry).</summary>
+        public bool InterruptWindowExiting { get; set; }
+
+        /// <summary>NMI-window exiting is on in its VMCS.</summary>
+        public bool NmiWindowExiting { get; set; }
 
         public VirtualMachine Machine { get; }
 

@@ -57,6 +57,25 @@ namespace Partition.Kernel
         /// <summary>Where the guest starts (from the config for a flat binary, from the kernel for Multiboot).</summary>
         public ulong Entry { get; private set; }
 
+        /// <summary>The state vCPU 0 starts in, as the boot protocol hands it over.</summary>
+        public GuestStartState StartState
+        {
+            get
+            {
+                bool long64 = Mode == GuestMode.Long64;
+                return new GuestStartState
+                {
+                    Mode = Mode,
+                    Rip = Entry,
+                    Rsp = long64 ? PageTablesGuestPhysical : Mode == GuestMode.Real ? 0xFFF0 : MemorySize - 16,
+                    Cr3 = long64 ? PageTablesGuestPhysical : 0,
+                    CodeSelector = (ushort)(Mode == GuestMode.Real ? 0 : 0x08),
+                    DataSelector = (ushort)(Mode == GuestMode.Real ? 0 : 0x10),
+                    GdtLimit = 0xFFFF,
+                };
+            }
+        }
+
         /// <summary>The Multiboot protocol the kernel was booted with, if any.</summary>
         public MultibootVersion Multiboot { get; private set; }
 
@@ -244,9 +263,7 @@ namespace Partition.Kernel
 
         private void ResetRegisters(GuestRegisters* registers, MultibootLoader.Result multiboot)
         {
-            for (int i = 0; i < GuestRegisters.Size / 8; i++)
-                ((ulong*)registers)[i] = 0;
-            GuestRegisters.InitializeFxsave(registers);
+            GuestRegisters.Reset(registers);
             if (Spec.IsMultiboot && multiboot.Magic != 0)
             {
                 // The Multiboot hand-over: magic in EAX, boot information in EBX.
@@ -373,6 +390,55 @@ namespace Partition.Kernel
                 if (Cpu.AtomicAdd(parked, 1) + 1 == Vcpus.Length && State == VirtualMachineState.Runnable)
                     State = VirtualMachineState.Halted;
             }
+        }
+
+        /// <summary>
+        /// Routes an IPI from <paramref name="source"/>'s local APIC to the vCPUs it addresses
+        /// (SDM Vol. 3A, 11.6): by shorthand, or by destination among this partition's own
+        /// vCPUs only. An IPI that addresses no vCPU of the partition is dropped and counted:
+        /// APIC IDs outside it are other partitions' or nobody's, never reachable from here.
+        /// </summary>
+        public void SendIpi(VirtualCpu source, int cpu, in InterruptMessage ipi, IpiShorthand shorthand)
+        {
+            if (shorthand == IpiShorthand.Self)
+            {
+                Deliver(source, cpu, ipi);
+                return;
+            }
+            bool delivered = false;
+            foreach (var target in Vcpus)
+            {
+                bool addressed = shorthand == IpiShorthand.AllIncludingSelf
+                    || shorthand == IpiShorthand.AllExcludingSelf && target != source
+                    || shorthand == IpiShorthand.None && target.Lapic.IsAddressedBy(ipi.Destination, ipi.Logical);
+                if (!addressed)
+                    continue;
+                Deliver(target, cpu, ipi);
+                delivered = true;
+                // Lowest priority picks one of those addressed (the first is as good as any).
+                if (ipi.Mode == DeliveryMode.LowestPriority)
+                    break;
+            }
+            if (!delivered && shorthand == IpiShorthand.None)
+                Management.ReportDenial(this, DenialKind.Ipi, "IPI to APIC ID ", ipi.Destination, 8,
+                    " dropped: no vCPU of this partition has that ID");
+        }
+
+        /// <summary>
+        /// Posts an interrupt to a vCPU's local APIC. If the vCPU may be executing on another
+        /// core, a wake IPI makes it exit so that the interrupt is injected at once; a vCPU
+        /// waiting in HLT is woken by its own core's run loop, which polls.
+        /// </summary>
+        public void Deliver(VirtualCpu target, int cpu, in InterruptMessage message)
+        {
+            target.Lapic.Post(message);
+            if (target.Core != cpu && target.Activity == VcpuActivity.Running)
+                CoreRunner.Of(target.Core)?.Kick();
+        }
+
+        /// <summary>A vCPU ended a level-triggered interrupt: the device model that raised it may raise it again.</summary>
+        public void EndOfInterrupt(byte vector)
+        {
         }
 
         /// <summary>A parked vCPU is started again (INIT and SIPI from another vCPU).</summary>

@@ -35,6 +35,14 @@ namespace Partition.Kernel
         public const int FxsaveOffset = 128;
         public const int Size = FxsaveOffset + 512;
 
+        /// <summary>Every register 0 and the x87/SSE state as after reset (SDM Vol. 3A, table 10-1).</summary>
+        public static unsafe void Reset(GuestRegisters* registers)
+        {
+            for (int i = 0; i < Size / 8; i++)
+                ((ulong*)registers)[i] = 0;
+            InitializeFxsave(registers);
+        }
+
         /// <summary>x87 control word and MXCSR as after FINIT and reset: every exception masked.</summary>
         public static unsafe void InitializeFxsave(GuestRegisters* registers)
         {

@@ -9,6 +9,8 @@ namespace Partition.Kernel
         Msr,
         /// <summary>A management hypercall from a partition that is not the host partition.</summary>
         Hypercall,
+        /// <summary>An IPI to an APIC ID outside the partition (dropped, never delivered).</summary>
+        Ipi,
     }
 
     /// <summary>
@@ -20,12 +22,12 @@ namespace Partition.Kernel
     {
         public const int ReportLimit = 8;
 
-        private readonly ulong[] _counts = new ulong[3];
+        private readonly ulong[] _counts = new ulong[4];
         private int _reported;
 
         public ulong Count(DenialKind kind) => _counts[(int)kind];
 
-        public ulong Total => _counts[0] + _counts[1] + _counts[2];
+        public ulong Total => _counts[0] + _counts[1] + _counts[2] + _counts[3];
 
         /// <summary>
         /// Counts one refusal. True if it is to be reported; <paramref name="lastReported"/> is

@@ -1,3 +1,5 @@
+using Partition.Devices;
+
 namespace Partition.Kernel
 {
     /// <summary>What the run loop does after an exit was handled.</summary>
@@ -22,6 +24,9 @@ namespace Partition.Kernel
         public ushort Reason;
         public bool EntryFailure;
         public ulong Qualification;
+
+        /// <summary>The VM-entry interruption field is filled (a re-injection, or an exception a handler raised): nothing else may be injected on the next entry.</summary>
+        public bool EventInjected;
 
         public Vmcs Vmcs => Vcpu.Vmcs;
 
@@ -60,16 +65,22 @@ namespace Partition.Kernel
         private static Entry[] BuildTable()
         {
             var t = new Entry[ExitReasons.Count];
+            Set(t, ExitReason.ExceptionOrNmi, &ExceptionOrNmi, false);
             Set(t, ExitReason.ExternalInterrupt, &ExternalInterrupt, false);
             Set(t, ExitReason.InterruptWindow, &Resume, false);
+            Set(t, ExitReason.NmiWindow, &Resume, false);
             Set(t, ExitReason.PreemptionTimer, &Resume, false);
             Set(t, ExitReason.TripleFault, &TripleFault, true);
             Set(t, ExitReason.Cpuid, &Cpuid, false);
             Set(t, ExitReason.Hlt, &Hlt, false);
             Set(t, ExitReason.Vmcall, &Vmcall, false);
             Set(t, ExitReason.IoInstruction, &Io, true);
-            Set(t, ExitReason.Rdmsr, &DenyMsr, false);
-            Set(t, ExitReason.Wrmsr, &DenyMsr, false);
+            Set(t, ExitReason.Rdmsr, &Msr, false);
+            Set(t, ExitReason.Wrmsr, &Msr, false);
+            // CPUID offers no MONITOR/MWAIT and no performance counters.
+            Set(t, ExitReason.Monitor, &InjectInvalidOpcode, false);
+            Set(t, ExitReason.Mwait, &InjectInvalidOpcode, false);
+            Set(t, ExitReason.Rdpmc, &InjectGeneralProtection, false);
             Set(t, ExitReason.ControlRegisterAccess, &ControlRegisterAccess, true);
             Set(t, ExitReason.EptViolation, &EptViolation, true);
             Set(t, ExitReason.EptMisconfiguration, &EptMisconfiguration, true);
@@ -133,10 +144,37 @@ namespace Partition.Kernel
 
         private static ExitAction EptMisconfiguration(ref ExitContext c) => Stop(ref c, "EPT misconfiguration (a hypervisor bug)");
 
+        /// <summary>
+        /// A host NMI arrived while the guest ran (NMI exiting): it was meant for the
+        /// hypervisor, not the guest, and the guest goes on. No exception is intercepted (the
+        /// exception bitmap is 0), so an exception here is a hypervisor bug: stop the partition.
+        /// </summary>
+        private static ExitAction ExceptionOrNmi(ref ExitContext c)
+        {
+            ulong info = c.Read(VmcsField.VmExitInterruptionInformation);
+            if ((info >> 8 & 7) == 2)
+                return ExitAction.Resume;
+            c.Qualification = c.Read(VmcsField.ExitQualification);
+            return Stop(ref c, "an exception the hypervisor did not ask to intercept");
+        }
+
+        /// <summary>
+        /// HLT. With interrupts off nothing but INIT or an NMI can end it: the vCPU parks (a
+        /// partition whose vCPUs are all parked has halted). With interrupts on, it waits for
+        /// its local APIC's next interrupt, or goes on at once if one is already deliverable.
+        /// </summary>
         private static ExitAction Hlt(ref ExitContext c)
         {
             AdvanceRip(ref c);
-            return ExitAction.Halt;
+            // Past the HLT, an STI's one-instruction shadow ("sti; hlt") is over (SDM 26.3.1.5).
+            ulong interruptibility = c.Read(VmcsField.GuestInterruptibilityState);
+            if ((interruptibility & 1) != 0)
+                c.Write(VmcsField.GuestInterruptibilityState, interruptibility & ~1UL);
+            if ((c.Read(VmcsField.GuestRflags) & 1UL << 9) == 0)
+                return ExitAction.Halt;
+            var vcpu = c.Vcpu;
+            vcpu.CheckWakeWhileRunning(Tsc.Now);
+            return ExitAction.Resume;
         }
 
         private static ExitAction Vmcall(ref ExitContext c)
@@ -240,11 +278,51 @@ namespace Partition.Kernel
             r->Rax = access.Mask == 0xFFFFFFFF ? value : (r->Rax & ~(ulong)access.Mask) | value;
         }
 
-        /// <summary>An MSR outside <see cref="MsrPolicy.AllowList"/>: #GP, as for an MSR the processor lacks.</summary>
-        private static ExitAction DenyMsr(ref ExitContext c)
+        /// <summary>
+        /// RDMSR and WRMSR that exit: the local APIC's MSRs go to the vCPU's virtual local APIC;
+        /// any other MSR outside <see cref="MsrPolicy.AllowList"/> is #GP, as for an MSR the
+        /// processor lacks. An IPI the write sends is routed among the partition's vCPUs.
+        /// </summary>
+        private static ExitAction Msr(ref ExitContext c)
         {
             bool write = c.Reason == (ushort)ExitReason.Wrmsr;
-            Management.ReportDenial(c.Vcpu.Machine, DenialKind.Msr, write ? "WRMSR " : "RDMSR ", (uint)c.Vcpu.Registers->Rcx, 8, " refused: #GP");
+            var vcpu = c.Vcpu;
+            GuestRegisters* r = vcpu.Registers;
+            uint msr = (uint)r->Rcx;
+            if (VirtualLocalApic.Handles(msr))
+            {
+                ApicAccess outcome;
+                ulong now = Tsc.Now;
+                if (write)
+                {
+                    outcome = vcpu.Lapic.WriteMsr(msr, (r->Rdx << 32) | (uint)r->Rax, now, out var ipi, out var shorthand, out bool sends, out int levelEoi);
+                    if (sends)
+                        vcpu.Machine.SendIpi(vcpu, c.Cpu, ipi, shorthand);
+                    if (levelEoi >= 0)
+                        vcpu.Machine.EndOfInterrupt((byte)levelEoi);
+                }
+                else
+                {
+                    outcome = vcpu.Lapic.ReadMsr(msr, now, out ulong value);
+                    if (outcome == ApicAccess.Done)
+                    {
+                        r->Rax = (uint)value;
+                        r->Rdx = value >> 32;
+                    }
+                }
+                if (outcome == ApicAccess.Done)
+                {
+                    AdvanceRip(ref c);
+                    return ExitAction.Resume;
+                }
+            }
+            Management.ReportDenial(vcpu.Machine, DenialKind.Msr, write ? "WRMSR " : "RDMSR ", msr, 8, " refused: #GP");
+            InjectException(ref c, 13, hasErrorCode: true);
+            return ExitAction.Resume;
+        }
+
+        private static ExitAction InjectGeneralProtection(ref ExitContext c)
+        {
             InjectException(ref c, 13, hasErrorCode: true);
             return ExitAction.Resume;
         }
@@ -263,6 +341,7 @@ namespace Partition.Kernel
             const uint valid = 1u << 31;
             c.Write(VmcsField.VmEntryInterruptionInformation, vector | hardwareException | (hasErrorCode ? deliverErrorCode : 0) | valid);
             c.Write(VmcsField.VmEntryExceptionErrorCode, 0);
+            c.EventInjected = true;
         }
 
         /// <summary>

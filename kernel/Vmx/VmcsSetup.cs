@@ -65,22 +65,26 @@ namespace Partition.Kernel
             }
             var w = new FieldWriter(vcpu.Vmcs, cpu);
             var vm = vcpu.Machine;
-            bool long64 = vm.Mode == GuestMode.Long64;
 
             // Controls.
             // The preemption timer is on for every vCPU; the run loop sets it before each entry
             // to the nearest of the end of the slice, the run's deadline and the vCPU's own
             // local APIC timer, or to its maximum when there is none (a dedicated vCPU then sees
             // no exit caused by the scheduler).
+            // Virtual NMIs let the hypervisor track the guest's own NMI blocking and ask for an
+            // NMI window. MONITOR/MWAIT and RDPMC exit: CPUID offers neither, and an MWAIT that
+            // ran would sleep the physical core.
             uint pin = VmxControls.Adjust(caps.PinBased, VmxControls.PinExternalInterruptExiting | VmxControls.PinNmiExiting
-                | VmxControls.PinPreemptionTimer, out uint bad);
+                | VmxControls.PinVirtualNmis | VmxControls.PinPreemptionTimer, out uint bad);
             uint proc = VmxControls.Adjust(caps.PrimaryProcessorBased,
-                VmxControls.ProcHltExiting | VmxControls.ProcUseIoBitmaps | VmxControls.ProcUseMsrBitmaps | VmxControls.ProcActivateSecondary, out uint bad2);
+                VmxControls.ProcHltExiting | VmxControls.ProcUseIoBitmaps | VmxControls.ProcUseMsrBitmaps | VmxControls.ProcActivateSecondary
+                | VmxControls.ProcMwaitExiting | VmxControls.ProcMonitorExiting | VmxControls.ProcRdpmcExiting, out uint bad2);
             uint proc2 = VmxControls.Adjust(caps.SecondaryProcessorBased, VmxControls.Proc2EnableEpt | VmxControls.Proc2UnrestrictedGuest, out uint bad3);
+            // DR7 and IA32_DEBUGCTL are the guest's own: saved on exit, loaded on entry.
             uint exit = VmxControls.Adjust(caps.Exit, VmxControls.ExitHostAddressSpaceSize | VmxControls.ExitAcknowledgeInterrupt
-                | VmxControls.ExitSaveEfer | VmxControls.ExitLoadEfer | VmxControls.ExitSavePat | VmxControls.ExitLoadPat, out uint bad4);
-            uint entry = VmxControls.Adjust(caps.Entry, (long64 ? VmxControls.EntryIa32eModeGuest : 0)
-                | VmxControls.EntryLoadEfer | VmxControls.EntryLoadPat, out uint bad5);
+                | VmxControls.ExitSaveDebugControls | VmxControls.ExitSaveEfer | VmxControls.ExitLoadEfer | VmxControls.ExitSavePat | VmxControls.ExitLoadPat, out uint bad4);
+            uint entry = VmxControls.Adjust(caps.Entry, VmxControls.EntryIa32eModeGuest
+                | VmxControls.EntryLoadDebugControls | VmxControls.EntryLoadEfer | VmxControls.EntryLoadPat, out uint bad5);
             if ((bad | bad2 | bad3 | bad4 | bad5) != 0)
             {
                 error = "this CPU lacks a VMX control the hypervisor needs (EPT, unrestricted guest, the VMX-preemption timer, I/O or MSR bitmaps, EFER/PAT loading)";
@@ -88,9 +92,12 @@ namespace Partition.Kernel
             }
             w.Write(VmcsField.PinBasedControls, pin);
             w.Write(VmcsField.PrimaryProcessorBasedControls, proc);
+            vcpu.PrimaryControls = proc;
+            vcpu.InterruptWindowExiting = vcpu.NmiWindowExiting = false;
             w.Write(VmcsField.SecondaryProcessorBasedControls, proc2);
             w.Write(VmcsField.VmExitControls, exit);
-            w.Write(VmcsField.VmEntryControls, entry);
+            // IA-32e mode guest is set or cleared with the guest's mode (WriteGuestState).
+            vcpu.EntryControls = entry & ~VmxControls.EntryIa32eModeGuest;
             w.Write(VmcsField.ExceptionBitmap, 0);
             w.Write(VmcsField.IoBitmapA, vm.IoBitmapA != 0 ? vm.IoBitmapA : s_ioBitmapA);
             w.Write(VmcsField.IoBitmapB, vm.IoBitmapB != 0 ? vm.IoBitmapB : s_ioBitmapB);
@@ -112,46 +119,10 @@ namespace Partition.Kernel
 
             WriteHostState(ref w, host);
 
-            // Guest state of the start mode.
-            ulong cr0Shadow = vm.Mode == GuestMode.Real ? Cr0Et : vm.Mode == GuestMode.Protected32 ? Cr0Pe | Cr0Et : Cr0Pe | Cr0Et | Cr0Pg | Cr0Wp | Cr0Ne;
-            ulong cr4Shadow = long64 ? Cr4Pae : 0;
-            w.Write(VmcsField.Cr0ReadShadow, cr0Shadow);
-            w.Write(VmcsField.Cr4ReadShadow, cr4Shadow);
-            w.Write(VmcsField.GuestCr0, VmxRoot.ApplyFixedBits(cr0Shadow, caps.Cr0Fixed0 & ~(Cr0Pe | Cr0Pg), caps.Cr0Fixed1));
-            w.Write(VmcsField.GuestCr4, VmxRoot.ApplyFixedBits(cr4Shadow, caps.Cr4Fixed0, caps.Cr4Fixed1));
-            w.Write(VmcsField.GuestCr3, long64 ? vm.PageTablesGuestPhysical : 0);
-            w.Write(VmcsField.GuestEfer, long64 ? EferLme | EferLma : 0);
-            w.Write(VmcsField.GuestPat, Cpu.ReadMsr(MsrPat));
-            w.Write(VmcsField.GuestDr7, 0x400);
-            w.Write(VmcsField.GuestRflags, 0x2);
-            w.Write(VmcsField.GuestRip, vm.Entry);
-            w.Write(VmcsField.GuestRsp, long64 ? vm.PageTablesGuestPhysical : vm.Mode == GuestMode.Real ? 0xFFF0 : vm.MemorySize - 16);
-            w.Write(VmcsField.GuestInterruptibilityState, 0);
-            w.Write(VmcsField.GuestActivityState, 0);
-            w.Write(VmcsField.GuestPendingDebugExceptions, 0);
-            w.Write(VmcsField.GuestDebugCtl, 0);
-            w.Write(VmcsField.GuestSysenterCs, 0);
-            w.Write(VmcsField.GuestSysenterEsp, 0);
-            w.Write(VmcsField.GuestSysenterEip, 0);
-
-            if (vm.Mode == GuestMode.Real)
-            {
-                Segment(ref w, VmcsField.GuestCsSelector, 0, 0xFFFF, AccessCode16);
-                foreach (var s in DataSegments)
-                    Segment(ref w, s, 0, 0xFFFF, AccessData16);
-            }
+            if (vcpu.Index == 0)
+                WriteGuestState(ref w, vcpu, caps, vm.StartState);
             else
-            {
-                Segment(ref w, VmcsField.GuestCsSelector, 0x08, 0xFFFFFFFF, long64 ? AccessCode64 : AccessCode32);
-                foreach (var s in DataSegments)
-                    Segment(ref w, s, 0x10, 0xFFFFFFFF, AccessData32);
-            }
-            Segment(ref w, VmcsField.GuestLdtrSelector, 0, 0, AccessUnusable);
-            Segment(ref w, VmcsField.GuestTrSelector, 0, 0xFF, AccessBusyTss);
-            w.Write(VmcsField.GuestGdtrBase, 0);
-            w.Write(VmcsField.GuestGdtrLimit, 0xFFFF);
-            w.Write(VmcsField.GuestIdtrBase, 0);
-            w.Write(VmcsField.GuestIdtrLimit, vm.Mode == GuestMode.Real ? 0x3FFUL : 0);
+                WriteGuestState(ref w, vcpu, caps, GuestStartState.Startup(0)); // parked until its start-up IPI says where
 
             if (w.FirstError != VmcsError.None)
             {
@@ -160,6 +131,57 @@ namespace Partition.Kernel
             }
             error = null;
             return true;
+        }
+
+        /// <summary>
+        /// A vCPU's guest state for a start state (a boot protocol's hand-over, or a start-up
+        /// IPI): control registers and their shadows, EFER and the IA-32e entry control,
+        /// segments, descriptor tables, RIP and RSP, and everything else as after reset.
+        /// </summary>
+        public static void WriteGuestState(ref FieldWriter w, VirtualCpu vcpu, VmxCapabilities caps, in GuestStartState state)
+        {
+            bool long64 = state.Mode == GuestMode.Long64;
+            w.Write(VmcsField.VmEntryControls, vcpu.EntryControls | (long64 ? VmxControls.EntryIa32eModeGuest : 0));
+            ulong cr0Shadow = state.Mode == GuestMode.Real ? Cr0Et : state.Mode == GuestMode.Protected32 ? Cr0Pe | Cr0Et : Cr0Pe | Cr0Et | Cr0Pg | Cr0Wp | Cr0Ne;
+            ulong cr4Shadow = long64 ? Cr4Pae : 0;
+            w.Write(VmcsField.Cr0ReadShadow, cr0Shadow);
+            w.Write(VmcsField.Cr4ReadShadow, cr4Shadow);
+            w.Write(VmcsField.GuestCr0, VmxRoot.ApplyFixedBits(cr0Shadow, caps.Cr0Fixed0 & ~(Cr0Pe | Cr0Pg), caps.Cr0Fixed1));
+            w.Write(VmcsField.GuestCr4, VmxRoot.ApplyFixedBits(cr4Shadow, caps.Cr4Fixed0, caps.Cr4Fixed1));
+            w.Write(VmcsField.GuestCr3, state.Cr3);
+            w.Write(VmcsField.GuestEfer, long64 ? EferLme | EferLma : 0);
+            w.Write(VmcsField.GuestPat, Cpu.ReadMsr(MsrPat));
+            w.Write(VmcsField.GuestDr7, 0x400);
+            w.Write(VmcsField.GuestRflags, 0x2);
+            w.Write(VmcsField.GuestRip, state.Rip);
+            w.Write(VmcsField.GuestRsp, state.Rsp);
+            w.Write(VmcsField.GuestInterruptibilityState, 0);
+            w.Write(VmcsField.GuestActivityState, 0);
+            w.Write(VmcsField.GuestPendingDebugExceptions, 0);
+            w.Write(VmcsField.GuestDebugCtl, 0);
+            w.Write(VmcsField.GuestSysenterCs, 0);
+            w.Write(VmcsField.GuestSysenterEsp, 0);
+            w.Write(VmcsField.GuestSysenterEip, 0);
+            w.Write(VmcsField.VmEntryInterruptionInformation, 0);
+
+            if (state.Mode == GuestMode.Real)
+            {
+                Segment(ref w, VmcsField.GuestCsSelector, state.CodeSelector, 0xFFFF, AccessCode16, state.CodeBase);
+                foreach (var s in DataSegments)
+                    Segment(ref w, s, 0, 0xFFFF, AccessData16);
+            }
+            else
+            {
+                Segment(ref w, VmcsField.GuestCsSelector, state.CodeSelector, 0xFFFFFFFF, long64 ? AccessCode64 : AccessCode32);
+                foreach (var s in DataSegments)
+                    Segment(ref w, s, state.DataSelector, 0xFFFFFFFF, AccessData32);
+            }
+            Segment(ref w, VmcsField.GuestLdtrSelector, 0, 0, AccessUnusable);
+            Segment(ref w, VmcsField.GuestTrSelector, 0, 0xFF, AccessBusyTss);
+            w.Write(VmcsField.GuestGdtrBase, state.GdtBase);
+            w.Write(VmcsField.GuestGdtrLimit, state.GdtLimit);
+            w.Write(VmcsField.GuestIdtrBase, 0);
+            w.Write(VmcsField.GuestIdtrLimit, state.Mode == GuestMode.Real ? 0x3FFUL : 0);
         }
 
         private static readonly VmcsField[] DataSegments =
@@ -197,15 +219,15 @@ namespace Partition.Kernel
             w.Write(VmcsField.HostPat, Cpu.ReadMsr(MsrPat));
         }
 
-        // Selector, base 0, limit and access rights; the four fields of a segment register
+        // Selector, limit, access rights and base; the four fields of a segment register
         // follow the selector's index (selectors 0..7, limits 0..7, rights 10..17, bases 3..10).
-        private static void Segment(ref FieldWriter w, VmcsField selector, ulong value, ulong limit, uint access)
+        private static void Segment(ref FieldWriter w, VmcsField selector, ulong value, ulong limit, uint access, ulong segmentBase = 0)
         {
             uint n = selector.Index;
             w.Write(selector, value);
             w.Write(new VmcsField(VmcsFieldWidth.Bits32, VmcsFieldType.GuestState, n), limit);
             w.Write(new VmcsField(VmcsFieldWidth.Bits32, VmcsFieldType.GuestState, 10 + n), access);
-            w.Write(new VmcsField(VmcsFieldWidth.Natural, VmcsFieldType.GuestState, 3 + n), 0);
+            w.Write(new VmcsField(VmcsFieldWidth.Natural, VmcsFieldType.GuestState, 3 + n), segmentBase);
         }
 
         /// <summary>VMWRITEs that keep going and remember the first failure.</summary>

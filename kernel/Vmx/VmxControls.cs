@@ -14,7 +14,12 @@ namespace Partition.Kernel
         public const uint PinPreemptionTimer = 1u << 6;
 
         // Primary processor-based VM-execution controls.
+        public const uint ProcInterruptWindowExiting = 1u << 2;
         public const uint ProcHltExiting = 1u << 7;
+        public const uint ProcMwaitExiting = 1u << 10;
+        public const uint ProcRdpmcExiting = 1u << 11;
+        public const uint ProcNmiWindowExiting = 1u << 22;
+        public const uint ProcMonitorExiting = 1u << 29;
         public const uint ProcUseTscOffsetting = 1u << 3;
         public const uint ProcCr3LoadExiting = 1u << 15;
         public const uint ProcCr3StoreExiting = 1u << 16;
@@ -28,6 +33,7 @@ namespace Partition.Kernel
         public const uint Proc2UnrestrictedGuest = 1u << 7;
 
         // VM-exit controls.
+        public const uint ExitSaveDebugControls = 1u << 2;
         public const uint ExitHostAddressSpaceSize = 1u << 9;
         public const uint ExitAcknowledgeInterrupt = 1u << 15;
         public const uint ExitSavePat = 1u << 18;
@@ -38,6 +44,7 @@ namespace Partition.Kernel
         public const uint ExitSavePreemptionTimer = 1u << 22;
 
         // VM-entry controls.
+        public const uint EntryLoadDebugControls = 1u << 2;
         public const uint EntryIa32eModeGuest = 1u << 9;
         public const uint EntryLoadPat = 1u << 14;
         public const uint EntryLoadEfer = 1u << 15;

@@ -127,8 +127,9 @@ namespace Partition.Tests.SystemTests
             int ports = AttackSuite.GuestProbes.Sum(p => p.Ports);
             int msrs = AttackSuite.GuestProbes.Sum(p => p.Msrs);
             int hypercalls = AttackSuite.GuestProbes.Sum(p => p.Hypercalls);
+            int ipis = AttackSuite.GuestProbes.Sum(p => p.Ipis);
             Assert.That(Result.Serial, Does.Match(
-                $@"\nPartition prober halted; exits: [^\n]*; refused: {ports} port accesses, {msrs} MSR accesses, {hypercalls} management hypercalls\n"),
+                $@"\nPartition prober halted; exits: [^\n]*; refused: {ports} port accesses, {msrs} MSR accesses, {hypercalls} management hypercalls, {ipis} IPIs outside the partition\n"),
                 Result.Report());
             // Reported up to the budget, then counted only: a flood cannot flood the console.
             Assert.That(Regex.Matches(Result.Serial, @"\npartition prober: [^\n]* refused: ").Count, Is.EqualTo(8), Result.Report());

@@ -52,11 +52,11 @@ namespace Partition.Host.Guests
         /// One non-fatal attack: <paramref name="Emit"/> leaves its result in RAX. The guest prints
         /// "NAME: #GP" or "NAME: #UD" if it was given that exception, otherwise RAX in hex if
         /// <paramref name="ReportsValue"/>, else "done". <paramref name="Ports"/>,
-        /// <paramref name="Msrs"/> and <paramref name="Hypercalls"/> are the refusals the
-        /// hypervisor must count for it.
+        /// <paramref name="Msrs"/>, <paramref name="Hypercalls"/> and <paramref name="Ipis"/> are
+        /// the refusals the hypervisor must count for it.
         /// </summary>
         public sealed record Probe(string Name, string Expected, bool ReportsValue, Action<Assembler> Emit,
-            int Ports = 0, int Msrs = 0, int Hypercalls = 0);
+            int Ports = 0, int Msrs = 0, int Hypercalls = 0, int Ipis = 0);
 
         /// <summary>
         /// One fatal attack: its own partition, which prints "attacking: WHAT", runs
@@ -109,6 +109,16 @@ namespace Partition.Host.Guests
             a.mov(edx, (uint)(value >> 32));
             a.wrmsr();
         }, Msrs: denied);
+
+        // An IPI through the prober's own virtual x2APIC to an APIC ID outside its partition:
+        // the write itself is fine (no #GP), the IPI is dropped and counted.
+        private static Probe Ipi(string name, ulong icr) => new(name, Done, false, a =>
+        {
+            a.mov(ecx, X2ApicIcr);
+            a.mov(eax, (uint)icr);
+            a.mov(edx, (uint)(icr >> 32));
+            a.wrmsr();
+        }, Ipis: 1);
 
         // Writes the MSR, reads it back (the result), then puts the old value back.
         private static Probe WriteAndReadBack(string name, uint msr, Action<Assembler> change, ulong expected) => new(name, Hex(expected), true, a =>
@@ -193,12 +203,18 @@ namespace Partition.Host.Guests
             // MSRs outside the allow-list: #GP.
             Rdmsr("RDMSR IA32_FEATURE_CONTROL", FeatureControl, Gp, 1),
             Wrmsr("WRMSR IA32_FEATURE_CONTROL = 0", FeatureControl, 0, 1),
-            Rdmsr("RDMSR IA32_APIC_BASE", ApicBase, Gp, 1),
-            Wrmsr("WRMSR IA32_APIC_BASE (x2APIC on)", ApicBase, 0xFEE0_0C00, 1),
             Rdmsr("RDMSR IA32_VMX_BASIC", VmxBasic, Gp, 1),
             Wrmsr("WRMSR IA32_VMX_BASIC", VmxBasic, 0, 1),
-            Wrmsr("WRMSR x2APIC ICR: INIT to APIC 1", X2ApicIcr, 1UL << 32 | 0x4500, 1),
-            Wrmsr("WRMSR x2APIC ICR: SIPI to APIC 1", X2ApicIcr, 1UL << 32 | 0x4608, 1),
+            // Its local APIC is a virtual one in x2APIC mode, locked there: the base reads as
+            // the architectural address, enabled, x2APIC, bootstrap processor; it cannot change.
+            Rdmsr("RDMSR IA32_APIC_BASE", ApicBase, Hex(0xFEE0_0D00), 0),
+            Wrmsr("WRMSR IA32_APIC_BASE (leave x2APIC mode)", ApicBase, 0xFEE0_0900, 1),
+            // IPIs reach only the partition's own vCPUs (it has one, APIC ID 0).
+            Ipi("WRMSR x2APIC ICR: INIT to APIC 1", 1UL << 32 | 0xC500),
+            Ipi("WRMSR x2APIC ICR: SIPI to APIC 1", 1UL << 32 | 0x4608),
+            Ipi("WRMSR x2APIC ICR: NMI to APIC 2", 2UL << 32 | 0x0400),
+            Ipi("WRMSR x2APIC ICR: fixed vector 0x40 to APIC 7", 7UL << 32 | 0x0040),
+            Ipi("WRMSR x2APIC ICR: fixed vector 0x40 to logical cluster 1", 0x0001_0001UL << 32 | 0x0840),
             Wrmsr("WRMSR IA32_LSTAR (not switched by the VMCS)", Lstar, 0x1000, 1),
             Wrmsr("WRMSR IA32_TIME_STAMP_COUNTER", Tsc, 0, 1),
             // MSRs the VMCS switches reach the guest; the processor itself checks the value.

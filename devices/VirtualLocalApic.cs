@@ -1,0 +1,574 @@
+using Partition.Kernel;
+
+namespace Partition.Devices
+{
+    /// <summary>Outcome of a guest's access to a local APIC register.</summary>
+    public enum ApicAccess
+    {
+        Done,
+        /// <summary>The access raises #GP in the guest (a read-only or write-only register, a reserved bit, an MSR the APIC lacks).</summary>
+        Fault,
+    }
+
+    /// <summary>Which vCPUs an IPI goes to besides its destination field (ICR bits 19:18).</summary>
+    public enum IpiShorthand : byte
+    {
+        None = 0,
+        Self = 1,
+        AllIncludingSelf = 2,
+        AllExcludingSelf = 3,
+    }
+
+    /// <summary>
+    /// One vCPU's local APIC in x2APIC mode (SDM Vol. 3A, chapter 11, 11.12 for x2APIC): the
+    /// registers as MSRs 0x800–0x8FF, IA32_APIC_BASE (locked in x2APIC mode) and
+    /// IA32_TSC_DEADLINE; IRR/ISR/TMR with the SDM's priority rules (TPR, PPR, EOI); the
+    /// timer in one-shot, periodic and TSC-deadline modes; IPIs out through the ICR and the
+    /// self-IPI register, and interrupts, NMI, INIT and start-up IPIs in.
+    /// </summary>
+    /// <remarks>
+    /// Time is the TSC, given by the caller: the timer's input clock is the TSC (CPUID leaf
+    /// 0x15 reports a crystal at the TSC's rate, so a guest computes the same period as here),
+    /// divided by the divide configuration register. The model never reads a clock itself.
+    /// Everything here is the owning vCPU's, touched only on the CPU it runs on, except
+    /// <see cref="Post"/>: other vCPUs (on other cores) post interrupts into a mailbox of
+    /// atomic bitmaps, which the owner merges into the IRR before it looks at it.
+    /// </remarks>
+    public sealed unsafe class VirtualLocalApic
+    {
+        public const uint MsrApicBase = 0x1B;
+        public const uint MsrTscDeadline = 0x6E0;
+        public const uint MsrFirst = 0x800;
+        public const uint MsrLast = 0x8FF;
+        public const ulong DefaultBase = 0xFEE00000;
+
+        private const ulong ApicBaseBsp = 1UL << 8;
+        private const ulong ApicBaseExtd = 1UL << 10;
+        private const ulong ApicBaseEnable = 1UL << 11;
+
+        // x2APIC register MSRs (SDM Vol. 3A, table 11-6).
+        private const uint Id = 0x802, Version = 0x803, Tpr = 0x808, Ppr = 0x80A, Eoi = 0x80B, Ldr = 0x80D,
+            Svr = 0x80F, IsrFirst = 0x810, TmrFirst = 0x818, IrrFirst = 0x820, Esr = 0x828, Icr = 0x830,
+            LvtTimerMsr = 0x832, LvtErrorMsr = 0x837, InitialCountMsr = 0x838, CurrentCountMsr = 0x839,
+            DivideMsr = 0x83E, SelfIpi = 0x83F;
+
+        /// <summary>Version 0x14 (integrated APIC), six LVT entries (max LVT 5: no CMCI), no EOI-broadcast suppression.</summary>
+        public const uint VersionValue = 0x0005_0014;
+
+        private const uint LvtMasked = 1u << 16;
+        private const uint LvtCount = 6; // timer, thermal, performance, LINT0, LINT1, error
+        private const int LvtTimer = 0, LvtError = 5;
+        private const uint TimerModeMask = 3u << 17;
+        private const uint TimerPeriodic = 1u << 17;
+        private const uint TimerTscDeadline = 2u << 17;
+        private const uint SvrEnable = 1u << 8;
+
+        // ESR bits (SDM 11.5.3).
+        private const uint EsrSendIllegalVector = 1u << 5;
+        private const uint EsrReceiveIllegalVector = 1u << 6;
+
+        private readonly uint[] _irr = new uint[8];
+        private readonly uint[] _isr = new uint[8];
+        private readonly uint[] _tmr = new uint[8];
+        private readonly uint[] _lvt = new uint[LvtCount];
+        private uint _tpr, _svr, _esr, _pendingEsr, _divide, _initialCount;
+        private ulong _icr;
+
+        // The timer: armed with its next expiry (a TSC value), and for one-shot/periodic when
+        // the count started and how many TSC ticks one period is.
+        private ulong _timerDeadline, _timerStart, _timerPeriod;
+
+        // Posted by other CPUs: 256 vector bits, the level-triggered ones, and NMI/INIT/SIPI.
+        private readonly long[] _incoming = new long[4];
+        private readonly long[] _incomingLevel = new long[4];
+        private long _incomingEvents;
+        private const long EventNmi = 1, EventInit = 2, EventStartup = 4;
+        private const int StartupVectorShift = 8;
+
+        public VirtualLocalApic(uint apicId, bool bootstrap)
+        {
+            ApicId = apicId;
+            Bootstrap = bootstrap;
+            Reset();
+        }
+
+        /// <summary>The x2APIC ID (the vCPU's index in its partition).</summary>
+        public uint ApicId { get; }
+
+        public bool Bootstrap { get; }
+
+        /// <summary>The x2APIC logical ID (SDM 11.12.10.2): cluster in 31:16, one bit of 15:0.</summary>
+        public uint LogicalId => (ApicId >> 4) << 16 | 1u << (int)(ApicId & 0xF);
+
+        /// <summary>Software-enabled (SVR bit 8).</summary>
+        public bool Enabled => (_svr & SvrEnable) != 0;
+
+        /// <summary>
+        /// Power-up and INIT state (SDM 11.4.7.3): everything cleared, every LVT masked, SVR
+        /// 0xFF; the APIC stays in x2APIC mode (SDM 11.12.5.1) with its ID.
+        /// </summary>
+        public void Reset()
+        {
+            for (int i = 0; i < 8; i++)
+                _irr[i] = _isr[i] = _tmr[i] = 0;
+            for (int i = 0; i < LvtCount; i++)
+                _lvt[i] = LvtMasked;
+            _tpr = _esr = _pendingEsr = _divide = _initialCount = 0;
+            _svr = 0xFF;
+            _icr = 0;
+            _timerDeadline = _timerStart = _timerPeriod = 0;
+            PendingNmi = false;
+        }
+
+        // ---- Interrupts in -----------------------------------------------------------------
+
+        /// <summary>
+        /// An interrupt for this APIC, from any CPU: fixed and lowest-priority vectors go to the
+        /// IRR (with the TMR bit for level-triggered ones), NMI, INIT and start-up are recorded
+        /// for the owner. SMI and ExtINT are not delivered to partitions.
+        /// </summary>
+        public void Post(in InterruptMessage message)
+        {
+            switch (message.Mode)
+            {
+                case DeliveryMode.Fixed:
+                case DeliveryMode.LowestPriority:
+                    SetBit(_incoming, message.Vector);
+                    if (message.LevelTriggered)
+                        SetBit(_incomingLevel, message.Vector);
+                    break;
+                case DeliveryMode.Nmi:
+                    OrEvents(EventNmi);
+                    break;
+                case DeliveryMode.Init:
+                    OrEvents(EventInit);
+                    break;
+                case DeliveryMode.Startup:
+                    OrEvents(EventStartup | (long)message.Vector << StartupVectorShift);
+                    break;
+            }
+        }
+
+        /// <summary>True if other CPUs have posted something the owner has not merged yet (a racy hint: read without a lock).</summary>
+        public bool HasIncoming
+        {
+            get
+            {
+                fixed (long* events = &_incomingEvents)
+                fixed (long* bits = _incoming)
+                    return *events != 0 || (bits[0] | bits[1] | bits[2] | bits[3]) != 0;
+            }
+        }
+
+        /// <summary>An NMI waits for delivery to the vCPU.</summary>
+        public bool PendingNmi { get; set; }
+
+        /// <summary>
+        /// Moves what was posted into the APIC's own state. Returns INIT and start-up IPIs for
+        /// the vCPU to act on (they change the CPU, not only the APIC): <paramref name="init"/>
+        /// and the start-up vector, or -1.
+        /// </summary>
+        public void MergeIncoming(out bool init, out int startupVector)
+        {
+            init = false;
+            startupVector = -1;
+            long events = Exchange(ref _incomingEvents);
+            if ((events & EventNmi) != 0)
+                PendingNmi = true;
+            if ((events & EventInit) != 0)
+                init = true;
+            if ((events & EventStartup) != 0)
+                startupVector = (int)(events >> StartupVectorShift & 0xFF);
+            for (int i = 0; i < 4; i++)
+            {
+                ulong bits = (ulong)Exchange(ref _incoming[i]);
+                ulong level = (ulong)Exchange(ref _incomingLevel[i]);
+                if (bits == 0)
+                    continue;
+                for (int half = 0; half < 2; half++)
+                {
+                    uint word = (uint)(bits >> (32 * half));
+                    uint levelWord = (uint)(level >> (32 * half));
+                    int index = i * 2 + half;
+                    Accept(index, word, levelWord);
+                }
+            }
+        }
+
+        // The SDM's acceptance (11.5.3, 11.6.2): vectors 0-15 are illegal (ESR bit 6, dropped);
+        // a software-disabled APIC accepts no fixed interrupts.
+        private void Accept(int index, uint word, uint levelWord)
+        {
+            if (index == 0 && (word & 0xFFFF) != 0)
+            {
+                word &= 0xFFFF0000;
+                _pendingEsr |= EsrReceiveIllegalVector;
+            }
+            if (!Enabled)
+                return;
+            _irr[index] |= word;
+            _tmr[index] = (_tmr[index] & ~word) | (levelWord & word);
+        }
+
+        /// <summary>Sets a vector pending from the APIC's own sources (its timer, a self-IPI), on the owner's CPU.</summary>
+        private void Raise(uint vector, bool level = false)
+        {
+            uint bit = 1u << (int)(vector & 31);
+            uint word = (vector >> 5) < 8 ? bit : 0;
+            Accept((int)(vector >> 5), word, level ? bit : 0);
+        }
+
+        /// <summary>The processor priority (SDM 11.8.3.1): TPR, or the class of the highest vector in service if higher.</summary>
+        public uint ProcessorPriority
+        {
+            get
+            {
+                int isrv = Highest(_isr);
+                uint inService = isrv < 0 ? 0 : (uint)isrv & 0xF0;
+                return (_tpr & 0xF0) >= inService ? _tpr & 0xFF : inService;
+            }
+        }
+
+        /// <summary>
+        /// The vector the APIC would present to the CPU now (SDM 11.8.3: the highest in the
+        /// IRR whose priority class is above the PPR's), or -1.
+        /// </summary>
+        public int DeliverableVector
+        {
+            get
+            {
+                int irrv = Highest(_irr);
+                if (irrv < 0 || ((uint)irrv & 0xF0) <= (ProcessorPriority & 0xF0))
+                    return -1;
+                return irrv;
+            }
+        }
+
+        /// <summary>The CPU takes <paramref name="vector"/> (the hypervisor injected it): IRR to ISR (SDM 11.8.4).</summary>
+        public void Acknowledge(int vector)
+        {
+            _irr[vector >> 5] &= ~(1u << (vector & 31));
+            _isr[vector >> 5] |= 1u << (vector & 31);
+        }
+
+        // ---- The timer -----------------------------------------------------------------------
+
+        /// <summary>The TSC value at which the timer next fires, or 0 when it is not armed.</summary>
+        public ulong TimerDeadline => _timerDeadline;
+
+        private uint TimerMode => _lvt[LvtTimer] & TimerModeMask;
+
+        // Divide configuration bits 3,1:0 (SDM 11.5.4, figure 11-10): 2, 4, ..., 128, then 1.
+        private ulong Divisor
+        {
+            get
+            {
+                uint code = (_divide & 3) | (_divide >> 1 & 4);
+                return code == 7 ? 1UL : 2UL << (int)code;
+            }
+        }
+
+        /// <summary>
+        /// Fires the timer if its time has come (the caller calls this before entering the
+        /// guest and when deciding whether a waiting vCPU may run): raises the LVT timer's
+        /// vector unless it is masked, re-arms a periodic timer (skipping periods that passed
+        /// unseen), and disarms the others. Returns true if it fired.
+        /// </summary>
+        public bool UpdateTimer(ulong now)
+        {
+            if (_timerDeadline == 0 || now < _timerDeadline)
+                return false;
+            if ((_lvt[LvtTimer] & LvtMasked) == 0 && Enabled)
+                Raise(_lvt[LvtTimer] & 0xFF);
+            if (TimerMode == TimerPeriodic && _timerPeriod != 0)
+            {
+                ulong late = now - _timerDeadline;
+                _timerDeadline = now + _timerPeriod - late % _timerPeriod;
+            }
+            else
+            {
+                _timerDeadline = 0;
+            }
+            return true;
+        }
+
+        private void StartCount(ulong now)
+        {
+            _timerStart = now;
+            _timerPeriod = _initialCount * Divisor;
+            _timerDeadline = _initialCount == 0 || TimerMode == TimerTscDeadline ? 0 : now + _timerPeriod;
+        }
+
+        // Current count (SDM 11.5.4): counts down from the initial count at the divided rate;
+        // 0 once a one-shot count has ended; a periodic one reloads.
+        private uint CurrentCount(ulong now)
+        {
+            if (_initialCount == 0 || TimerMode == TimerTscDeadline || _timerPeriod == 0)
+                return 0;
+            ulong elapsed = now - _timerStart;
+            if (TimerMode != TimerPeriodic && elapsed >= _timerPeriod)
+                return 0;
+            ulong intoPeriod = elapsed % _timerPeriod;
+            return (uint)((_timerPeriod - intoPeriod + Divisor - 1) / Divisor);
+        }
+
+        // ---- MSR accesses ---------------------------------------------------------------------
+
+        /// <summary>True for the MSRs this model answers: IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC range.</summary>
+        public static bool Handles(uint msr) => msr == MsrApicBase || msr == MsrTscDeadline || msr >= MsrFirst && msr <= MsrLast;
+
+        /// <summary>RDMSR of an APIC register (SDM 11.12.1.2: write-only and absent registers fault).</summary>
+        public ApicAccess ReadMsr(uint msr, ulong now, out ulong value)
+        {
+            value = 0;
+            if (msr == MsrApicBase)
+            {
+                value = DefaultBase | ApicBaseEnable | ApicBaseExtd | (Bootstrap ? ApicBaseBsp : 0);
+                return ApicAccess.Done;
+            }
+            if (msr == MsrTscDeadline)
+            {
+                value = TimerMode == TimerTscDeadline ? _timerDeadline : 0;
+                return ApicAccess.Done;
+            }
+            switch (msr)
+            {
+                case Id: value = ApicId; break;
+                case Version: value = VersionValue; break;
+                case Tpr: value = _tpr; break;
+                case Ppr: value = ProcessorPriority; break;
+                case Ldr: value = LogicalId; break;
+                case Svr: value = _svr; break;
+                case Esr: value = _esr; break;
+                case Icr: value = _icr; break;
+                case InitialCountMsr: value = _initialCount; break;
+                case CurrentCountMsr: value = CurrentCount(now); break;
+                case DivideMsr: value = _divide; break;
+                default:
+                    if (msr >= IsrFirst && msr < IsrFirst + 8)
+                        value = _isr[msr - IsrFirst];
+                    else if (msr >= TmrFirst && msr < TmrFirst + 8)
+                        value = _tmr[msr - TmrFirst];
+                    else if (msr >= IrrFirst && msr < IrrFirst + 8)
+                        value = _irr[msr - IrrFirst];
+                    else if (msr >= LvtTimerMsr && msr <= LvtErrorMsr)
+                        value = _lvt[msr - LvtTimerMsr];
+                    else
+                        return ApicAccess.Fault; // EOI and SELF IPI are write-only; the rest does not exist
+                    break;
+            }
+            return ApicAccess.Done;
+        }
+
+        /// <summary>
+        /// WRMSR of an APIC register. An IPI the write sends comes back in <paramref name="ipi"/>
+        /// with its shorthand (the caller routes it among the partition's vCPUs, this one
+        /// included); an EOI of a level-triggered vector comes back in
+        /// <paramref name="levelEoiVector"/> (the caller tells the I/O APIC), else -1.
+        /// </summary>
+        public ApicAccess WriteMsr(uint msr, ulong value, ulong now, out InterruptMessage ipi, out IpiShorthand shorthand, out bool sendsIpi, out int levelEoiVector)
+        {
+            ipi = default;
+            shorthand = IpiShorthand.None;
+            sendsIpi = false;
+            levelEoiVector = -1;
+            switch (msr)
+            {
+                case MsrApicBase:
+                    // x2APIC mode is locked (IA32_XAPIC_DISABLE_STATUS): the mode cannot change.
+                    return value == (DefaultBase | ApicBaseEnable | ApicBaseExtd | (Bootstrap ? ApicBaseBsp : 0)) ? ApicAccess.Done : ApicAccess.Fault;
+                case MsrTscDeadline:
+                    // Ignored unless the timer is in TSC-deadline mode; 0 disarms (SDM 11.5.4.1).
+                    if (TimerMode == TimerTscDeadline)
+                        _timerDeadline = value;
+                    return ApicAccess.Done;
+                case Tpr:
+                    if (value > 0xFF)
+                        return ApicAccess.Fault;
+                    _tpr = (uint)value;
+                    return ApicAccess.Done;
+                case Eoi:
+                    if (value != 0)
+                        return ApicAccess.Fault;
+                    levelEoiVector = EndOfInterrupt();
+                    return ApicAccess.Done;
+                case Svr:
+                    // Bits 7:0 vector, 8 enable, 9 focus checking (absent in x2APIC), 12 EOI-broadcast suppression (not offered).
+                    if ((value & ~0x1FFUL) != 0)
+                        return ApicAccess.Fault;
+                    _svr = (uint)value;
+                    if (!Enabled)
+                        for (int i = 0; i < LvtCount; i++)
+                            _lvt[i] |= LvtMasked;
+                    return ApicAccess.Done;
+                case Esr:
+                    // A write (of 0) latches the errors seen since the last one (SDM 11.5.3).
+                    if (value != 0)
+                        return ApicAccess.Fault;
+                    _esr = _pendingEsr;
+                    _pendingEsr = 0;
+                    return ApicAccess.Done;
+                case Icr:
+                    return WriteIcr(value, out ipi, out shorthand, out sendsIpi);
+                case InitialCountMsr:
+                    if (value > uint.MaxValue)
+                        return ApicAccess.Fault;
+                    _initialCount = (uint)value;
+                    if (TimerMode != TimerTscDeadline)
+                        StartCount(now);
+                    return ApicAccess.Done;
+                case DivideMsr:
+                    if ((value & ~0xBUL) != 0)
+                        return ApicAccess.Fault;
+                    _divide = (uint)value;
+                    return ApicAccess.Done;
+                case SelfIpi:
+                    if (value > 0xFF)
+                        return ApicAccess.Fault;
+                    if (value < 16)
+                        _pendingEsr |= EsrSendIllegalVector;
+                    else
+                        Raise((uint)value);
+                    return ApicAccess.Done;
+            }
+            if (msr >= LvtTimerMsr && msr <= LvtErrorMsr)
+                return WriteLvt((int)(msr - LvtTimerMsr), value, now);
+            return ApicAccess.Fault; // read-only (ID, version, PPR, LDR, ISR, TMR, IRR, current count) or absent
+        }
+
+        // Writable LVT bits (SDM figure 11-8): vector, delivery mode (LINT0/1, thermal, PMI),
+        // polarity and trigger (LINT0/1), mask, timer mode (timer). Delivery status and remote
+        // IRR are read-only.
+        private ApicAccess WriteLvt(int index, ulong value, ulong now)
+        {
+            if (value > uint.MaxValue)
+                return ApicAccess.Fault;
+            uint writable = index == LvtTimer ? 0x000700FFu : index == 3 || index == 4 ? 0x0001A7FFu : index == LvtError ? 0x000100FFu : 0x000107FFu;
+            uint v = (uint)value & writable;
+            if (!Enabled)
+                v |= LvtMasked;
+            uint oldMode = TimerMode;
+            _lvt[index] = v;
+            if (index == LvtTimer && oldMode != TimerMode)
+            {
+                // Changing between TSC-deadline and the counting modes disarms the timer (SDM 11.5.4.1).
+                _timerDeadline = 0;
+                if (TimerMode != TimerTscDeadline && _initialCount != 0)
+                    StartCount(now);
+            }
+            return ApicAccess.Done;
+        }
+
+        // The x2APIC ICR is one 64-bit register (SDM 11.12.9): destination 63:32, shorthand
+        // 19:18, trigger 15, level 14, destination mode 11, delivery mode 10:8, vector 7:0;
+        // the other bits are reserved and writing them faults.
+        private ApicAccess WriteIcr(ulong value, out InterruptMessage ipi, out IpiShorthand shorthand, out bool sends)
+        {
+            ipi = default;
+            shorthand = IpiShorthand.None;
+            sends = false;
+            const ulong reserved = 0x0000_0000_FFF3_3000UL;
+            if ((value & reserved) != 0)
+                return ApicAccess.Fault;
+            _icr = value;
+            var mode = (DeliveryMode)(value >> 8 & 7);
+            byte vector = (byte)value;
+            bool level = (value & 1UL << 15) != 0;
+            bool assert = (value & 1UL << 14) != 0;
+            shorthand = (IpiShorthand)(value >> 18 & 3);
+            if (mode == DeliveryMode.Init && level && !assert)
+                return ApicAccess.Done; // INIT level de-assert: nothing to deliver
+            if ((mode == DeliveryMode.Fixed || mode == DeliveryMode.LowestPriority) && vector < 16)
+            {
+                _pendingEsr |= EsrSendIllegalVector;
+                return ApicAccess.Done;
+            }
+            if (mode == DeliveryMode.Smi || mode == DeliveryMode.ExtInt || (int)mode == 3)
+                return ApicAccess.Done; // not sent: partitions have no SMM, and 3 is reserved
+            ipi = new InterruptMessage(vector, mode, (value & 1UL << 11) != 0, (uint)(value >> 32), level && mode == DeliveryMode.Fixed);
+            sends = true;
+            return ApicAccess.Done;
+        }
+
+        /// <summary>
+        /// EOI: the highest vector in service is done (SDM 11.8.5). Returns that vector if it
+        /// was level-triggered (the I/O APIC must hear of it), else -1.
+        /// </summary>
+        private int EndOfInterrupt()
+        {
+            int vector = Highest(_isr);
+            if (vector < 0)
+                return -1;
+            uint bit = 1u << (vector & 31);
+            _isr[vector >> 5] &= ~bit;
+            return (_tmr[vector >> 5] & bit) != 0 ? vector : -1;
+        }
+
+        /// <summary>
+        /// Whether this APIC is addressed by a destination (SDM 11.6.2, 11.12.10): physical mode
+        /// matches the x2APIC ID or 0xFFFFFFFF (broadcast); logical mode matches the cluster
+        /// (31:16) and a bit of the member mask (15:0), 0xFFFFFFFF again being all.
+        /// </summary>
+        public bool IsAddressedBy(uint destination, bool logical)
+        {
+            if (destination == 0xFFFFFFFF)
+                return true;
+            if (!logical)
+                return destination == ApicId;
+            uint mine = LogicalId;
+            return (destination >> 16) == (mine >> 16) && (destination & mine & 0xFFFF) != 0;
+        }
+
+        // ---- Bit helpers ----------------------------------------------------------------------
+
+        private static int Highest(uint[] bits)
+        {
+            for (int i = 7; i >= 0; i--)
+            {
+                uint word = bits[i];
+                if (word == 0)
+                    continue;
+                int bit = 31;
+                while ((word & (1u << bit)) == 0)
+                    bit--;
+                return i * 32 + bit;
+            }
+            return -1;
+        }
+
+        private static void SetBit(long[] bits, byte vector)
+        {
+            fixed (long* word = &bits[vector >> 6])
+            {
+                long bit = 1L << (vector & 63);
+                long old;
+                do
+                    old = *word;
+                while (Cpu.CompareExchange(word, old | bit, old) != old);
+            }
+        }
+
+        private void OrEvents(long events)
+        {
+            fixed (long* word = &_incomingEvents)
+            {
+                long old;
+                do
+                    old = *word;
+                while (Cpu.CompareExchange(word, old | events, old) != old);
+            }
+        }
+
+        private static long Exchange(ref long location)
+        {
+            fixed (long* word = &location)
+            {
+                long old;
+                do
+                    old = *word;
+                while (old != 0 && Cpu.CompareExchange(word, 0, old) != old);
+                return old;
+            }
+        }
+    }
+}

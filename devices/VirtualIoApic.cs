@@ -62,6 +62,7 @@ namespace Partition.Devices
         private readonly ulong[] _delivered = new ulong[PinCount];
         private readonly uint _highWritable;
         private readonly bool _extendedDestination;
+        private readonly byte _initialId;
         private uint _asserted;     // bit n: input n is asserted
         private byte _select;
         private byte _id;
@@ -76,11 +77,22 @@ namespace Partition.Devices
         /// </param>
         public VirtualIoApic(byte id, IInterruptSink sink, bool extendedDestinationId = false)
         {
-            _id = id;
+            _initialId = id;
             _sink = sink;
             _extendedDestination = extendedDestinationId;
             _highWritable = extendedDestinationId ? HighWritableExtended : HighWritable;
-            // Reset: every entry masked (82093AA 3.2.4, bit 16 "reset value 1"), the rest 0.
+            Reset();
+        }
+
+        /// <summary>
+        /// A hardware reset (as when the partition restarts): every entry masked (82093AA
+        /// 3.2.4, mask bit "reset value 1"), the rest 0, the ID back to the MADT's. The inputs
+        /// keep their levels, which belong to the devices driving them; the statistics are kept.
+        /// </summary>
+        public void Reset()
+        {
+            _id = _initialId;
+            _select = 0;
             for (int pin = 0; pin < PinCount; pin++)
                 _entries[pin] = InterruptMask;
         }

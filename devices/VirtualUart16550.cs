@@ -146,6 +146,29 @@ namespace Partition.Devices
             controller.SetLevel(pin, _interruptLine);
         }
 
+        /// <summary>
+        /// A hardware reset (the 16550's MR input, as when the partition restarts): registers
+        /// back to their reset values, the receive FIFO emptied, the interrupt line lowered. A
+        /// line the guest had not finished is written out first; the statistics are kept.
+        /// </summary>
+        public void Reset()
+        {
+            Flush();
+            _receiveHead = 0;
+            _receiveCount = 0;
+            _receiveBuffer = 0;
+            _interruptEnable = 0;
+            _fifoControl = 0;
+            _lineControl = 0x03;
+            _divisor = 1;
+            _modemControl = 0;
+            _lineStatusErrors = 0;
+            _modemStatusDeltas = 0;
+            _scratch = 0;
+            _threInterrupt = false;
+            UpdateInterruptLine();
+        }
+
         public bool Claims(ushort port) => port >= BasePort && port < BasePort + PortCount;
 
         private bool DivisorLatch => (_lineControl & LcrDlab) != 0;

@@ -287,6 +287,7 @@ namespace Partition.Kernel
             if (!LoadImage(out var multiboot, out error))
                 return false;
             ResetRegisters(Cpu0.Registers, multiboot);
+            Uart?.Reset();
             if (!VmcsSetup.TryConfigure(Cpu0, PartitionHost.Capabilities, PartitionHost.TablesOf(cpu), cpu, out error))
                 return false;
             Cpu0.Vmcs.Clear(cpu);

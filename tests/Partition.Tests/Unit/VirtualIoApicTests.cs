@@ -313,5 +313,19 @@ namespace Partition.Tests.Unit
             Assert.That(_ioApic.Delivered(4), Is.EqualTo(1));
             Assert.That(_ioApic.Delivered(9), Is.EqualTo(1));
         }
+
+        [Test]
+        public void Reset_masks_every_entry_and_restores_the_ID_but_keeps_the_statistics()
+        {
+            IoApicWrite(0, 0x0700_0000);
+            WriteEntry(4, Entry(Vector, 1, level: true));
+            _ioApic.SetLevel(4, true);
+            _ioApic.Reset();
+            Assert.That(ReadEntry(4), Is.EqualTo(0x0001_0000UL), "masked, Remote IRR cleared");
+            Assert.That(IoApicRead(0), Is.EqualTo(0x0200_0000u));
+            Assert.That(_ioApic.Delivered(4), Is.EqualTo(1));
+            WriteEntry(4, Entry(Vector, 1, level: true));
+            Assert.That(_sink.Messages, Has.Count.EqualTo(2), "the input is still asserted: its device did not reset");
+        }
     }
 }

@@ -262,5 +262,27 @@ namespace Partition.Tests.Unit
             Assert.That(pins.Changes, Is.EqualTo(new[] { (4, false), (4, true), (4, false), (4, true) }),
                 "cleared by IIR, then THR empty again after the write: a new edge, as on a real 16550");
         }
+
+        [Test]
+        public void Reset_returns_the_registers_to_their_reset_values_and_lowers_the_line()
+        {
+            var cpu = FakeCpu.Reset();
+            var uart = new VirtualUart16550("x", Com1);
+            var pins = new RecordingPins();
+            uart.ConnectInterrupt(pins, 4);
+            uart.Write(Fcr, 0x07);
+            uart.Write(Mcr, 0x0B);
+            uart.Write(Ier, 0x0F);
+            uart.Receive((byte)'r');
+            uart.Write(Rbr, 'p');
+            Assert.That(uart.InterruptLine, Is.True);
+            uart.Reset();
+            Assert.That(cpu.ConsoleText, Is.EqualTo("[x] p\n"), "the unfinished line is written out first");
+            Assert.That(uart.InterruptLine, Is.False);
+            Assert.That(pins.Changes[pins.Changes.Count - 1], Is.EqualTo((4, false)));
+            Assert.That((uart.Read(Ier), uart.Read(Iir), uart.Read(Mcr), uart.Read(Lsr), uart.Read(Msr)),
+                Is.EqualTo((0u, 0x01u, 0u, 0x60u, 0xB0u)));
+            Assert.That(uart.Received, Is.EqualTo(1), "statistics are kept");
+        }
     }
 }

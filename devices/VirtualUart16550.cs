@@ -179,6 +179,7 @@ namespace Partition.Devices
         // Receiver trigger levels of FCR bits 7:6 (PC16550D table V).
         private int TriggerLevel => (_fifoControl >> 6) switch { 0 => 1, 1 => 4, 2 => 8, _ => 14 };
 
+        /// <summary>An IN from <paramref name="port"/> (one the UART <see cref="Claims"/>), with the read's side effects.</summary>
         public uint Read(ushort port)
         {
             uint value;
@@ -197,6 +198,7 @@ namespace Partition.Devices
             return value;
         }
 
+        /// <summary>An OUT of the low byte of <paramref name="value"/> to <paramref name="port"/> (one the UART <see cref="Claims"/>).</summary>
         public void Write(ushort port, uint value)
         {
             byte b = (byte)value;

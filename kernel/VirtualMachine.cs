@@ -285,6 +285,7 @@ namespace Partition.Kernel
             Scrubbed = false;
             if (!LoadImage(out var multiboot, out error))
                 return false;
+            Uart?.Reset();
             if (!ResetVcpus(multiboot, PartitionHost.Capabilities, PartitionHost.TablesOf(cpu), cpu, out error))
                 return false;
             for (int i = 0; i < ExitCounts.Length; i++)

@@ -37,7 +37,11 @@ namespace Partition.Kernel
         /// </summary>
         public const byte UartGsi = 4;
 
-        /// <summary>I/O APIC redirection entries (pins), as on the 82093AA.</summary>
+        /// <summary>
+        /// I/O APIC redirection entries (pins), as on the 82093AA: GSIs 0-23. The MADT does not
+        /// carry the count; the OS reads it from the I/O APIC's version register (bits 23:16
+        /// hold 23), so the virtual I/O APIC must report this.
+        /// </summary>
         public const int IoApicPins = 24;
 
         // Bits of the sleep control and status registers (ACPI 6.4, 4.8.3.7).

@@ -157,7 +157,8 @@ namespace Partition.Kernel
             if (Check(in platform) != null)
                 return InvalidPlatform;
             var layout = new Layout(areaGuestPhysical, in platform);
-            // The DSDT is a few hundred bytes at most: measure its body in a scratch buffer.
+            // The DSDT's body is about 100 bytes and does not grow with the platform: measure
+            // it in a scratch buffer, ample for it (a test compares with Build).
             Span<byte> scratch = stackalloc byte[512];
             var aml = new AmlWriter(scratch);
             WriteDsdtBody(ref aml, in platform);

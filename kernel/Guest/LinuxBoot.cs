@@ -211,9 +211,12 @@ namespace Partition.Kernel
             commandLine = commandLine ?? "";
             if (!header.TryCheckCommandLine(commandLine, out error))
                 return false;
-            if (e820.Length == 0 || e820.Length > MaxE820Entries)
+            // e820.c, append_e820_table: "Only one memory region (or negative)? Ignore it", and the
+            // kernel would fall back to the BIOS-88/e801 sizes, which we leave 0.
+            if (e820.Length < 2 || e820.Length > MaxE820Entries)
             {
-                error = string.Concat("the e820 map has ", ConfigText.Decimal(e820.Length), " entries; boot_params holds 1 to 128");
+                error = string.Concat("the e820 map has ", ConfigText.Decimal(e820.Length),
+                    " entries; boot_params holds at most 128, and Linux ignores a map of fewer than 2");
                 return false;
             }
             if (initrd == null)

@@ -66,6 +66,37 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void TheGuestKernelLoadsIntoSixtyFourMiB()
+        {
+            byte[] image = Read(GuestKernel);
+            Assert.That(LinuxKernelHeader.TryParse(image, out var h, out string error), Is.True, error);
+            const ulong ramSize = 64UL << 20;
+            byte* ram = (byte*)NativeMemory.AllocZeroed((nuint)ramSize);
+            try
+            {
+                var map = new E820Entry[LinuxBoot.GuestMemoryMapEntries];
+                int count = LinuxBoot.GuestMemoryMap(ramSize, map);
+                byte[] initrd = new byte[0x1000];
+                LinuxBootState s;
+                fixed (byte* i = initrd)
+                    Assert.That(LinuxBoot.TryLoad(image, i, (ulong)initrd.Length, "console=ttyS0", ram, ramSize, map.AsSpan(0, count), 0xF0000, out s, out error), Is.True, error);
+                // Relocatable or not, it runs from pref_address; that is where it goes.
+                Assert.That(s.Kernel.Start, Is.EqualTo(h.PrefAddress));
+                Assert.That(s.Rip, Is.EqualTo(h.PrefAddress + 0x200));
+                int setup = (int)h.SetupSize;
+                Assert.That(new ReadOnlySpan<byte>(ram + h.PrefAddress, image.Length - setup).SequenceEqual(image.AsSpan(setup)), Is.True);
+                Assert.That(ram[h.PrefAddress + 0x200], Is.EqualTo(0xFC), "startup_64: cld");
+                Assert.That(s.Initrd.Start, Is.GreaterThanOrEqualTo(s.Kernel.End));
+                Assert.That(s.Initrd.End, Is.LessThanOrEqualTo(ramSize));
+                TestContext.Out.WriteLine($"kernel 0x{s.Kernel.Start:X}-0x{s.Kernel.End:X}, initrd 0x{s.Initrd.Start:X}-0x{s.Initrd.End:X}, RIP 0x{s.Rip:X}");
+            }
+            finally
+            {
+                NativeMemory.Free(ram);
+            }
+        }
+
+        [Test]
         public void DebiansKernelLoadsIntoTwoHundredFiftySixMiB()
         {
             byte[] image = Read(DebianKernel);

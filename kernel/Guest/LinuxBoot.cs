@@ -105,9 +105,10 @@ namespace Partition.Kernel
     /// reserve_real_mode) like any other RAM in the e820. Other direct 64-bit loaders put the same
     /// structures in the same place (Firecracker and cloud-hypervisor: zero page at 0x7000, page
     /// tables at 0x9000, command line at 0x20000).
-    /// Seen working: Debian 12's 6.1 kernel, loaded by this code into 256 MiB and entered with this
-    /// state by a small stub under QEMU TCG, ran its initrd's /init, also with 5-level paging
-    /// (-cpu max,la57=on), where the decompressor goes through its trampoline.
+    /// Seen working: Debian 12's 6.1 kernel (relocatable) in 256 MiB and the project's guest kernel
+    /// (not relocatable) in 64 MiB, loaded by this code and entered with this state by a small stub
+    /// under QEMU TCG, ran their initrd's /init; Debian's also with 5-level paging (-cpu
+    /// max,la57=on), where the decompressor goes through its trampoline.
     /// </remarks>
     public static unsafe class LinuxBoot
     {

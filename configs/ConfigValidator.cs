@@ -531,12 +531,33 @@ namespace Partition.Configs
                     ulong size = _facts.Modules[module].Size;
                     if (size == 0)
                         Error(images[i].Node, string.Concat("the image \"", images[i].Path, "\" is empty"), p);
+                    else if (boot.Kind == BootKind.Linux && images[i] == boot.Kernel)
+                        CheckLinuxKernel(boot, _facts.Contents(_facts.Modules[module]), p);
                     total += size;
                 }
                 ulong memory = partitions[p].TotalMemory;
                 if (memory > 0 && total > memory)
                     Error(boot.Node, string.Concat("the boot images take ", ConfigText.Size(total), string.Concat(", more than the partition's ", ConfigText.Size(memory), " of memory"),
                         "; give the partition more memory"), p);
+            }
+        }
+
+        // What the loader checks at boot (LinuxBoot.TryLoad), with its words: a bzImage with a
+        // 64-bit entry, and a command line the kernel takes whole.
+        private void CheckLinuxKernel(BootConfig boot, ReadOnlySpan<byte> kernel, int p)
+        {
+            if (kernel.IsEmpty)
+                return;
+            string file = string.Concat("the kernel \"", boot.Kernel.Path, "\"");
+            if (!LinuxKernelHeader.TryParse(kernel, out var header, out string error))
+            {
+                Error(boot.Kernel.Node, string.Concat(file, " cannot be booted by the Linux 64-bit boot protocol: ", error), p);
+                return;
+            }
+            if (!header.TryCheckCommandLine(boot.CommandLine, out error))
+            {
+                int cmdline = _document.Member(boot.Node, "cmdline");
+                Error(cmdline >= 0 ? cmdline : boot.Node, string.Concat(file, ": ", error), p);
             }
         }
 

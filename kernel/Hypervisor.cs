@@ -92,7 +92,7 @@ namespace Partition.Kernel
             }
             var module = boot.Modules[configModule];
             var config = BootConfiguration.Validate(new ReadOnlySpan<byte>((void*)module.Start, (int)module.Size),
-                new MachineFacts(cpuCount, boot.MemoryMap, boot.Modules));
+                new MachineFacts(cpuCount, boot.MemoryMap, boot.Modules, modulesInMemory: true));
             BootConfiguration.Print(config);
             if (config.Configuration == null)
                 return;

@@ -1,4 +1,5 @@
 #nullable enable
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Partition.Configs;
 using Partition.Host;
@@ -67,6 +68,9 @@ namespace Partition.Cli
                     // exactly as it does at boot (presence, sizes against the partition's memory).
                     var modules = new List<BootModule>();
                     var document = result.Document;
+                    // Files whose contents the validator reads (Linux kernels: their setup header),
+                    // pinned for as long as it runs; every other image is described by its size.
+                    var pinned = new List<byte[]>();
                     foreach (var (image, file) in images)
                     {
                         bool exists = File.Exists(file);
@@ -79,19 +83,37 @@ namespace Partition.Cli
                         }
                         // A missing file stands in as one page, so that it is reported once, here.
                         ulong size = exists ? (ulong)new FileInfo(file).Length : 4096;
-                        modules.Add(new BootModule(0, size, string.IsNullOrEmpty(image.CommandLine) ? image.ModuleCommandLine : image.ModuleCommandLine + " " + image.CommandLine));
+                        ulong start = 0;
+                        if (exists && size > 0 && IsLinuxKernel(result, image))
+                        {
+                            byte[] contents = GC.AllocateArray<byte>((int)size, pinned: true);
+                            using (var stream = File.OpenRead(file))
+                                stream.ReadExactly(contents);
+                            pinned.Add(contents);
+                            start = (ulong)Marshal.UnsafeAddrOfPinnedArrayElement(contents, 0);
+                        }
+                        modules.Add(new BootModule(start, start + size, string.IsNullOrEmpty(image.CommandLine) ? image.ModuleCommandLine : image.ModuleCommandLine + " " + image.CommandLine));
                     }
                     if (result.IsValid)
                     {
-                        var withImages = ConfigChecker.Check(bytes, MachineFacts.Declared(result.Configuration.Machine, modules.ToArray()));
+                        var withImages = ConfigChecker.Check(bytes, MachineFacts.Declared(result.Configuration.Machine, modules.ToArray(), modulesInMemory: true));
                         errors.AddRange(withImages.Errors);
                         count += withImages.ErrorCount;
                     }
+                    GC.KeepAlive(pinned);
                 }
             }
             // In file order: errors are found rule by rule, but read best top to bottom.
             var ordered = errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToArray();
             return new CheckedConfig(path, full, result, ordered, count, images);
+        }
+
+        private static bool IsLinuxKernel(ConfigResult result, ImageReference image)
+        {
+            foreach (var partition in result.Configuration.Partitions)
+                if (partition.Boot != null && partition.Boot.Kind == BootKind.Linux && partition.Boot.Kernel == image)
+                    return true;
+            return false;
         }
 
         private static int PartitionOf(ConfigResult result, ImageReference image)

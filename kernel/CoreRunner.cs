@@ -49,6 +49,9 @@ namespace Partition.Kernel
         private ulong _lastSliceEnd;
         private SchedulerEntity _lastRun;
 
+        // The vCPU whose GuestMsrs (SYSCALL MSRs, KERNEL_GS_BASE, TSC_AUX, debug registers) are in this processor now.
+        private VirtualCpu _processorStateOwner;
+
         /// <summary>Ticks from the end of one vCPU's slice to the start of another's, summed.</summary>
         public ulong SwitchTicks { get; private set; }
 
@@ -287,6 +290,7 @@ namespace Partition.Kernel
             var vcpu = (VirtualCpu)next.Owner;
             if (!MakeCurrent(next))
                 return;
+            TakeProcessorState(vcpu);
             if (vcpu.MigrationCommandTsc != 0)
                 ReportMigration(vcpu);
             ulong slice = Core.Policy.SliceFor(next);
@@ -351,6 +355,29 @@ namespace Partition.Kernel
         }
 
         /// <summary>
+        /// Puts the vCPU's own MSRs and debug registers (<see cref="GuestMsrs"/>) into this
+        /// processor, saving those of the vCPU that had it, unless they are there already.
+        /// </summary>
+        private void TakeProcessorState(VirtualCpu vcpu)
+        {
+            if (_processorStateOwner == vcpu)
+                return;
+            _processorStateOwner?.Msrs.Save();
+            vcpu.Msrs.Load();
+            _processorStateOwner = vcpu;
+        }
+
+        // The vCPU leaves this core: its values come out of the processor with it.
+        private void ReleaseProcessorState(VirtualCpu vcpu, bool save)
+        {
+            if (_processorStateOwner != vcpu)
+                return;
+            if (save)
+                vcpu.Msrs.Save();
+            _processorStateOwner = null;
+        }
+
+        /// <summary>
         /// A start-up IPI reached a vCPU waiting for one: real mode at the vector's page, with
         /// registers and local APIC as after INIT (SDM Vol. 3A, 9.4.4.1, table 10-1).
         /// </summary>
@@ -378,6 +405,7 @@ namespace Partition.Kernel
             var vcpu = (VirtualCpu)entity.Owner;
             entity.Runnable = false;
             vcpu.Retired = true;
+            ReleaseProcessorState(vcpu, save: false);
             if (vcpu.Vmcs.ActiveCpu == Cpu)
                 vcpu.Vmcs.Clear(Cpu);
             if (Core.Loaded == entity)
@@ -416,6 +444,7 @@ namespace Partition.Kernel
                         vcpu.Vmcs.Clear(Cpu);
                     if (Core.Loaded == entity)
                         Core.Loaded = null;
+                    ReleaseProcessorState(vcpu, save: true);
                     Core.Policy.Remove(entity);
                     Migrations++;
                     Of(request.TargetCore).Post(new CoreRequest { Kind = CoreRequestKind.Adopt, Vcpu = vcpu, TargetCore = request.TargetCore, CommandTsc = request.CommandTsc });

@@ -24,6 +24,7 @@ namespace Partition.Kernel
         {
             Capabilities = capabilities;
             HostTables = hostTables;
+            HostCpuid.Initialize();
             ExitDispatch.Initialize();
         }
 

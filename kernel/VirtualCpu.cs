@@ -29,6 +29,9 @@ namespace Partition.Kernel
             Lapic = new VirtualLocalApic((uint)index, bootstrap: index == 0);
         }
 
+        /// <summary>Its MSRs and debug registers that the VMCS does not switch, and its emulated MSRs.</summary>
+        public GuestMsrs Msrs { get; } = new GuestMsrs();
+
         /// <summary>Its local APIC (x2APIC mode; APIC ID = <see cref="Index"/>).</summary>
         public VirtualLocalApic Lapic { get; }
 
@@ -51,6 +54,7 @@ namespace Partition.Kernel
         public void Init()
         {
             Lapic.Reset();
+            Msrs.Reset();
             WaitingForStartup = true;
             Machine.Park(this);
         }

@@ -205,6 +205,9 @@ namespace Partition.Kernel
             foreach (var vcpu in Vcpus)
             {
                 ResetRegisters(vcpu.Registers, vcpu.Index == 0 ? multiboot : default);
+                vcpu.Lapic.Reset();
+                vcpu.Msrs.Reset();
+                vcpu.WaitingForStartup = vcpu.Index != 0;
                 vcpu.Activity = vcpu.Index == 0 ? VcpuActivity.Running : VcpuActivity.Parked;
                 if (!VmcsSetup.TryConfigure(vcpu, capabilities, host, cpu, out error))
                     return false;

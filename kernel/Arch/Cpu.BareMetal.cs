@@ -38,6 +38,9 @@ namespace Partition.Kernel
         public static partial ulong ExceptionStub(int vector) => ArchExceptionStubs[vector];
         public static partial ulong ImageEnd() => ArchImageEnd();
         public static partial void Zero(void* destination, ulong bytes) => ArchZero(destination, bytes);
+        public static partial void ReadDebugRegisters(ulong* five) => ArchReadDebugRegisters(five);
+        public static partial void WriteDebugRegisters(ulong* five) => ArchWriteDebugRegisters(five);
+        public static partial void Copy(void* destination, void* source, ulong bytes) => ArchCopy(destination, source, bytes);
         public static partial long AtomicAdd(long* location, long value) => ArchAtomicAdd(location, value);
         public static partial long CompareExchange(long* location, long value, long comparand) => ArchCompareExchange64(location, value, comparand);
         public static partial int CurrentApicId() => ArchCurrentApicId();
@@ -70,6 +73,9 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_load_tr")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchLoadTr(uint selector);
         [RuntimeImport("*", "arch_exception_stub_table")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong* ArchExceptionStubTable();
         [RuntimeImport("*", "arch_image_end")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchImageEnd();
+        [RuntimeImport("*", "arch_read_debug_registers")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchReadDebugRegisters(ulong* five);
+        [RuntimeImport("*", "arch_write_debug_registers")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchWriteDebugRegisters(ulong* five);
+        [RuntimeImport("*", "arch_copy")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchCopy(void* destination, void* source, ulong bytes);
         [RuntimeImport("*", "arch_zero")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchZero(void* destination, ulong bytes);
         [RuntimeImport("*", "arch_atomic_add")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern long ArchAtomicAdd(long* location, long value);
         [RuntimeImport("*", "arch_compare_exchange64")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern long ArchCompareExchange64(long* location, long value, long comparand);

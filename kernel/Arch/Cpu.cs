@@ -40,6 +40,15 @@ namespace Partition.Kernel
         /// <summary>Physical address just past the loaded image, .bss included (linker symbol).</summary>
         public static partial ulong ImageEnd();
 
+        /// <summary>Reads DR0, DR1, DR2, DR3 and DR6 into <paramref name="five"/>.</summary>
+        public static partial void ReadDebugRegisters(ulong* five);
+
+        /// <summary>Loads DR0, DR1, DR2, DR3 and DR6 from <paramref name="five"/>.</summary>
+        public static partial void WriteDebugRegisters(ulong* five);
+
+        /// <summary>Copies <paramref name="bytes"/> from <paramref name="source"/> to <paramref name="destination"/> (REP MOVSB; the ranges must not overlap).</summary>
+        public static partial void Copy(void* destination, void* source, ulong bytes);
+
         /// <summary>Zeroes <paramref name="bytes"/> (a multiple of 8) at <paramref name="destination"/> with REP STOSQ.</summary>
         public static partial void Zero(void* destination, ulong bytes);
 

@@ -476,6 +476,43 @@ arch_current_apic_id:
 
 ; void arch_zero(void* destination, ulong bytes): bytes a multiple of 8. REP STOSQ, the
 ; fastest general way to clear memory (partitions' RAM is zeroed before use and when it stops).
+; void arch_read_debug_registers(ulong* five): DR0, DR1, DR2, DR3, DR6
+global arch_read_debug_registers
+arch_read_debug_registers:
+    mov rax, dr0
+    mov [rdi], rax
+    mov rax, dr1
+    mov [rdi + 8], rax
+    mov rax, dr2
+    mov [rdi + 16], rax
+    mov rax, dr3
+    mov [rdi + 24], rax
+    mov rax, dr6
+    mov [rdi + 32], rax
+    ret
+
+; void arch_write_debug_registers(ulong* five): DR0, DR1, DR2, DR3, DR6
+global arch_write_debug_registers
+arch_write_debug_registers:
+    mov rax, [rdi]
+    mov dr0, rax
+    mov rax, [rdi + 8]
+    mov dr1, rax
+    mov rax, [rdi + 16]
+    mov dr2, rax
+    mov rax, [rdi + 24]
+    mov dr3, rax
+    mov rax, [rdi + 32]
+    mov dr6, rax
+    ret
+
+; void arch_copy(void* destination, void* source, ulong bytes)
+global arch_copy
+arch_copy:
+    mov rcx, rdx
+    rep movsb
+    ret
+
 global arch_zero
 arch_zero:
     mov rcx, rsi

@@ -185,45 +185,29 @@ namespace Partition.Kernel
         }
 
         /// <summary>
-        /// CPUID as the host CPU answers it, less VMX (no nested virtualization) and with the
-        /// hypervisor-present bit, plus the hypervisor leaves: 0x40000000 gives the highest
-        /// hypervisor leaf and the signature "Partition HV"; 0x40000001 the hypercall ABI version.
+        /// CPUID as <see cref="CpuidPolicy"/> answers it for this vCPU, plus the hypervisor
+        /// leaves: 0x40000000 gives the highest hypervisor leaf and the signature "Partition HV";
+        /// 0x40000001 the hypercall ABI version.
         /// </summary>
         private static ExitAction Cpuid(ref ExitContext c)
         {
             GuestRegisters* r = c.Vcpu.Registers;
             uint leaf = (uint)r->Rax;
             uint subleaf = (uint)r->Rcx;
-            uint eax, ebx, ecx, edx;
-            if (leaf == 0x40000000)
-            {
-                eax = 0x40000001;
-                ebx = Signature("Part");
-                ecx = Signature("itio");
-                edx = Signature("n HV");
-            }
-            else if (leaf == 0x40000001)
-            {
-                eax = (uint)Hypercall.Version;
-                ebx = ecx = edx = 0;
-            }
-            else if (leaf >= 0x40000000 && leaf <= 0x4FFFFFFF)
-            {
-                eax = ebx = ecx = edx = 0;
-            }
+            CpuidResult answer;
+            if (leaf == CpuidPolicy.HypervisorLeaf)
+                answer = new CpuidResult(0x40000001, Signature("Part"), Signature("itio"), Signature("n HV"));
+            else if (leaf == CpuidPolicy.HypervisorLeaf + 1)
+                answer = new CpuidResult((uint)Hypercall.Version, 0, 0, 0);
+            else if (leaf >= CpuidPolicy.HypervisorLeaf && leaf <= 0x4FFFFFFF)
+                answer = default;
             else
-            {
-                Cpu.Cpuid(leaf, subleaf, out eax, out ebx, out ecx, out edx);
-                if (leaf == 1)
-                {
-                    ecx &= ~(1u << 5);
-                    ecx |= 1u << 31;
-                }
-            }
-            r->Rax = eax;
-            r->Rbx = ebx;
-            r->Rcx = ecx;
-            r->Rdx = edx;
+                answer = CpuidPolicy.Answer(leaf, subleaf, HostCpuid.Leaf(leaf, subleaf), HostCpuid.MaxBasic, HostCpuid.MaxExtended,
+                    (uint)c.Vcpu.Index, c.Vcpu.Machine.Vcpus.Length, Tsc.TicksPerMillisecond * 1000);
+            r->Rax = answer.Eax;
+            r->Rbx = answer.Ebx;
+            r->Rcx = answer.Ecx;
+            r->Rdx = answer.Edx;
             AdvanceRip(ref c);
             return ExitAction.Resume;
         }
@@ -279,9 +263,9 @@ namespace Partition.Kernel
         }
 
         /// <summary>
-        /// RDMSR and WRMSR that exit: the local APIC's MSRs go to the vCPU's virtual local APIC;
-        /// any other MSR outside <see cref="MsrPolicy.AllowList"/> is #GP, as for an MSR the
-        /// processor lacks. An IPI the write sends is routed among the partition's vCPUs.
+        /// RDMSR and WRMSR that exit: the local APIC's MSRs go to the vCPU's virtual local APIC,
+        /// the emulated ones to <see cref="MsrPolicy"/>; any other MSR outside
+        /// <see cref="MsrPolicy.AllowList"/> is #GP, as for an MSR the processor lacks. An IPI the write sends is routed among the partition's vCPUs.
         /// </summary>
         private static ExitAction Msr(ref ExitContext c)
         {
@@ -289,6 +273,7 @@ namespace Partition.Kernel
             var vcpu = c.Vcpu;
             GuestRegisters* r = vcpu.Registers;
             uint msr = (uint)r->Rcx;
+            ulong emulated = 0;
             if (VirtualLocalApic.Handles(msr))
             {
                 ApicAccess outcome;
@@ -315,6 +300,16 @@ namespace Partition.Kernel
                     AdvanceRip(ref c);
                     return ExitAction.Resume;
                 }
+            }
+            else if (write ? MsrPolicy.TryWrite(vcpu.Msrs, msr, (r->Rdx << 32) | (uint)r->Rax) : MsrPolicy.TryRead(vcpu.Msrs, msr, out emulated))
+            {
+                if (!write)
+                {
+                    r->Rax = (uint)emulated;
+                    r->Rdx = emulated >> 32;
+                }
+                AdvanceRip(ref c);
+                return ExitAction.Resume;
             }
             Management.ReportDenial(vcpu.Machine, DenialKind.Msr, write ? "WRMSR " : "RDMSR ", msr, 8, " refused: #GP");
             InjectException(ref c, 13, hasErrorCode: true);

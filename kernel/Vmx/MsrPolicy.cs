@@ -12,12 +12,117 @@ namespace Partition.Kernel
     /// exits and is refused with #GP.
     /// </summary>
     /// <remarks>
-    /// Not switched by the VMCS, so not passed through yet: the SYSCALL MSRs (STAR, LSTAR,
-    /// CSTAR, FMASK), KERNEL_GS_BASE and TSC_AUX. Passing them through needs them saved and
-    /// restored when vCPUs share a core or migrate; until then a guest that writes them gets #GP.
+    /// The second rule: the SYSCALL MSRs (STAR, LSTAR, FMASK), KERNEL_GS_BASE and TSC_AUX,
+    /// which the hypervisor never uses, also pass through; <see cref="GuestMsrs"/> saves and
+    /// loads them whenever a core changes vCPU. A few more MSRs that an OS reads at boot are
+    /// emulated (<see cref="TryRead"/>, <see cref="TryWrite"/>); the local APIC's are the
+    /// virtual local APIC's. Everything else is #GP.
     /// </remarks>
     public static class MsrPolicy
     {
+        public const uint PlatformId = 0x17, BiosSignId = 0x8B, XapicDisableStatus = 0xBD,
+            MtrrCapabilities = 0xFE, ArchCapabilities = 0x10A, MiscEnable = 0x1A0, MtrrDefType = 0x2FF,
+            Star = 0xC000_0081, Lstar = 0xC000_0082, Cstar = 0xC000_0083, Fmask = 0xC000_0084,
+            KernelGsBase = 0xC000_0102, TscAux = 0xC000_0103;
+
+        public const ulong MiscEnableFastStrings = 1UL << 0, MiscEnableBtsUnavailable = 1UL << 11, MiscEnablePebsUnavailable = 1UL << 12;
+        public const ulong MtrrEnable = 1UL << 11, MemoryTypeWriteBack = 6;
+
+        /// <summary>IA32_ARCH_CAPABILITIES bit 21: IA32_XAPIC_DISABLE_STATUS exists (and says the x2APIC is locked).</summary>
+        public const ulong ArchCapabilitiesXapicDisable = 1UL << 21;
+
+        /// <summary>True if the processor has IA32_TSC_AUX (RDTSCP or RDPID): it is then passed through and switched.</summary>
+        public static bool HostHasTscAux
+        {
+            get
+            {
+                var extended = HostCpuid.Leaf(0x8000_0001, 0);
+                var structured = HostCpuid.Leaf(7, 0);
+                return (extended.Edx & 1u << 27) != 0 || (structured.Ecx & 1u << 22) != 0;
+            }
+        }
+
+        /// <summary>
+        /// The emulated MSRs' reads (SDM Vol. 4 for each): false if the MSR is not emulated, or
+        /// a read of it faults. The values describe a processor without microcode updates,
+        /// machine checks, variable or fixed MTRRs, with its x2APIC locked.
+        /// </summary>
+        public static bool TryRead(GuestMsrs msrs, uint msr, out ulong value)
+        {
+            value = 0;
+            switch (msr)
+            {
+                case PlatformId:
+                case BiosSignId:
+                case MtrrCapabilities:      // no variable or fixed ranges, no write-combining
+                    return true;
+                case XapicDisableStatus:
+                    value = 1;              // LEGACY_XAPIC_DISABLED: the x2APIC cannot be left
+                    return true;
+                case ArchCapabilities:
+                    value = HostArchCapabilities() | ArchCapabilitiesXapicDisable;
+                    return true;
+                case MiscEnable:
+                    value = msrs.MiscEnable;
+                    return true;
+                case MtrrDefType:
+                    value = msrs.MtrrDefaultType;
+                    return true;
+                case Cstar:
+                    value = msrs.Cstar;
+                    return true;
+                case TscAux:
+                    value = msrs.TscAux;    // only reached when the host has no TSC_AUX
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        /// <summary>The emulated MSRs' writes: false if the MSR is not emulated or the write faults (read-only, reserved bits).</summary>
+        public static bool TryWrite(GuestMsrs msrs, uint msr, ulong value)
+        {
+            switch (msr)
+            {
+                case BiosSignId:
+                    return true;            // Linux writes 0 before CPUID to read the revision back
+                case MiscEnable:
+                    // The guest may flip fast strings and the bits Linux clears at boot (limit
+                    // CPUID maxval, XD disable); the rest keeps its value.
+                    const ulong writable = MiscEnableFastStrings | 1UL << 22 | 1UL << 34;
+                    if ((value & ~writable) != (msrs.MiscEnable & ~writable))
+                        return false;
+                    msrs.MiscEnable = value & ~(1UL << 22 | 1UL << 34);
+                    return true;
+                case MtrrDefType:
+                    // Type in 7:0 (UC, WC, WT, WP, WB), FE 10 (no fixed ranges: 0), E 11.
+                    ulong type = value & 0xFF;
+                    if ((value & ~0x8FFUL) != 0 || type == 2 || type == 3 || type > 6)
+                        return false;
+                    msrs.MtrrDefaultType = value;
+                    return true;
+                case Cstar:
+                    if (!IsCanonical(value))
+                        return false;
+                    msrs.Cstar = value;
+                    return true;
+                case TscAux:
+                    if (value > uint.MaxValue)
+                        return false;
+                    msrs.TscAux = value;
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        private static bool IsCanonical(ulong address) => (ulong)((long)(address << 16) >> 16) == address;
+
+        // The host's own IA32_ARCH_CAPABILITIES (what the guest may rely on about the
+        // processor's vulnerabilities is what is true of the processor), 0 if it has none.
+        private static ulong HostArchCapabilities() =>
+            (HostCpuid.Leaf(7, 0).Edx & CpuidPolicy.Leaf7EdxArchCapabilities) != 0 ? Cpu.ReadMsr(ArchCapabilities) & ~ArchCapabilitiesXapicDisable : 0;
+
         public readonly struct Entry
         {
             public Entry(uint msr, string name, bool writable)
@@ -49,6 +154,12 @@ namespace Partition.Kernel
             new(0x277, "IA32_PAT", true),
             // Reading the time-stamp counter is what RDTSC does without an exit; writing it is not.
             new(0x10, "IA32_TIME_STAMP_COUNTER", false),
+            // Never used by the hypervisor; switched by GuestMsrs when a core changes vCPU.
+            new(Star, "IA32_STAR", true),
+            new(Lstar, "IA32_LSTAR", true),
+            new(Fmask, "IA32_FMASK", true),
+            new(KernelGsBase, "IA32_KERNEL_GS_BASE", true),
+            new(TscAux, "IA32_TSC_AUX", true),
         };
 
         public const int BitmapSize = 4096;
@@ -58,12 +169,17 @@ namespace Partition.Kernel
         private const uint HighBase = 0xC000_0000;
         private const uint RangeSize = 0x2000;
 
-        /// <summary>Fills a 4 KiB MSR bitmap: every access exits except those the allow-list passes through.</summary>
-        public static void Fill(Span<byte> bitmap)
+        /// <summary>
+        /// Fills a 4 KiB MSR bitmap: every access exits except those the allow-list passes
+        /// through (TSC_AUX only if <paramref name="passTscAux"/>: the processor has it).
+        /// </summary>
+        public static void Fill(Span<byte> bitmap, bool passTscAux)
         {
             bitmap.Slice(0, BitmapSize).Fill(0xFF);
             foreach (var entry in AllowList)
             {
+                if (entry.Msr == TscAux && !passTscAux)
+                    continue; // the processor has none: emulated instead
                 SetExits(bitmap, entry.Msr, write: false, exits: false);
                 if (entry.Writable)
                     SetExits(bitmap, entry.Msr, write: true, exits: false);

@@ -43,7 +43,7 @@ namespace Partition.Kernel
             s_ioBitmapA = AllOnesPage();
             s_ioBitmapB = AllOnesPage();
             s_msrBitmap = PageAllocator.AllocateZeroedPage();
-            MsrPolicy.Fill(new Span<byte>((void*)s_msrBitmap, MsrPolicy.BitmapSize));
+            MsrPolicy.Fill(new Span<byte>((void*)s_msrBitmap, MsrPolicy.BitmapSize), MsrPolicy.HostHasTscAux);
         }
 
         private static ulong AllOnesPage()

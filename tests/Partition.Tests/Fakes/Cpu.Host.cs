@@ -51,6 +51,17 @@ namespace Partition.Kernel
 
         public static partial ulong ImageEnd() => 0x200000;
         public static partial void Zero(void* destination, ulong bytes) => System.Runtime.InteropServices.NativeMemory.Clear(destination, (nuint)bytes);
+        public static partial void ReadDebugRegisters(ulong* five)
+        {
+            for (int i = 0; i < 5; i++)
+                five[i] = FakeCpu.Current.DebugRegisters[i];
+        }
+        public static partial void WriteDebugRegisters(ulong* five)
+        {
+            for (int i = 0; i < 5; i++)
+                FakeCpu.Current.DebugRegisters[i] = five[i];
+        }
+        public static partial void Copy(void* destination, void* source, ulong bytes) => System.Buffer.MemoryCopy(source, destination, bytes, bytes);
         public static partial long AtomicAdd(long* location, long value) => System.Threading.Interlocked.Add(ref *location, value) - value;
         public static partial long CompareExchange(long* location, long value, long comparand) => System.Threading.Interlocked.CompareExchange(ref *location, value, comparand);
         public static partial int CurrentApicId() => FakeCpu.Current.CpuIndex;
@@ -81,6 +92,9 @@ namespace Partition.Kernel
         public ulong Cr3 { get; set; } = 0x108000;
         public ulong Cr4 { get; set; } = 0x20;
         public ulong Tsc { get; set; }
+
+        /// <summary>DR0, DR1, DR2, DR3, DR6.</summary>
+        public ulong[] DebugRegisters { get; } = new ulong[5];
         public VmxInstructionStatus VmxOnResult { get; set; }
 
         /// <summary>The CPU the calling test is running on, for multi-CPU VMX scenarios.</summary>

@@ -14,7 +14,7 @@ namespace Partition.Tests.Unit
         private static byte[] Bitmap()
         {
             var bitmap = new byte[MsrPolicy.BitmapSize];
-            MsrPolicy.Fill(bitmap);
+            MsrPolicy.Fill(bitmap, passTscAux: true);
             return bitmap;
         }
 
@@ -25,6 +25,9 @@ namespace Partition.Tests.Unit
         [TestCase(0x277u, true, 2048 + 0x4E, 7, TestName = "WRMSR IA32_PAT passes through")]
         [TestCase(0x176u, true, 2048 + 0x2E, 6, TestName = "WRMSR IA32_SYSENTER_EIP passes through")]
         [TestCase(0x10u, false, 2, 0, TestName = "RDMSR IA32_TIME_STAMP_COUNTER passes through")]
+        [TestCase(0xC0000082u, true, 3072 + 0x10, 2, TestName = "WRMSR IA32_LSTAR passes through (switched lazily)")]
+        [TestCase(0xC0000102u, true, 3072 + 0x20, 2, TestName = "WRMSR IA32_KERNEL_GS_BASE passes through (switched lazily)")]
+        [TestCase(0xC0000103u, false, 1024 + 0x20, 3, TestName = "RDMSR IA32_TSC_AUX passes through (switched lazily)")]
         public void Allowed_accesses_have_their_bit_clear(uint msr, bool write, int index, int bit)
         {
             var bitmap = Bitmap();
@@ -38,8 +41,8 @@ namespace Partition.Tests.Unit
         [TestCase(0x1Bu, true, 2048 + 3, 3, TestName = "WRMSR IA32_APIC_BASE exits")]
         [TestCase(0x480u, false, 0x90, 0, TestName = "RDMSR IA32_VMX_BASIC exits")]
         [TestCase(0x830u, true, 2048 + 0x106, 0, TestName = "WRMSR x2APIC ICR (IPIs) exits")]
-        [TestCase(0xC0000082u, true, 3072 + 0x10, 2, TestName = "WRMSR IA32_LSTAR exits (not switched by the VMCS)")]
-        [TestCase(0xC0000102u, true, 3072 + 0x20, 2, TestName = "WRMSR IA32_KERNEL_GS_BASE exits (not switched by the VMCS)")]
+        [TestCase(0xC0000083u, true, 3072 + 0x10, 3, TestName = "WRMSR IA32_CSTAR exits (emulated: Intel never uses it)")]
+        [TestCase(0x1A0u, false, 0x34, 0, TestName = "RDMSR IA32_MISC_ENABLE exits (emulated)")]
         public void Everything_else_has_its_bit_set(uint msr, bool write, int index, int bit)
         {
             var bitmap = Bitmap();
@@ -65,7 +68,39 @@ namespace Partition.Tests.Unit
             int clearBits = Bitmap().Sum(b => 8 - System.Numerics.BitOperations.PopCount(b));
             int expected = MsrPolicy.AllowList.Sum(e => e.Writable ? 2 : 1);
             Assert.That(clearBits, Is.EqualTo(expected));
-            Assert.That(expected, Is.EqualTo(15), "seven MSRs read and written, the TSC read only");
+            Assert.That(expected, Is.EqualTo(25), "twelve MSRs read and written, the TSC read only");
+        }
+
+        [Test]
+        public void Without_TSC_AUX_in_the_processor_it_is_emulated_not_passed_through()
+        {
+            var bitmap = new byte[MsrPolicy.BitmapSize];
+            MsrPolicy.Fill(bitmap, passTscAux: false);
+            Assert.That(MsrPolicy.Exits(bitmap, 0xC0000103, write: false), Is.True);
+            Assert.That(MsrPolicy.Exits(bitmap, 0xC0000103, write: true), Is.True);
+            var msrs = new GuestMsrs();
+            Assert.That(MsrPolicy.TryWrite(msrs, 0xC0000103, 7), Is.True);
+            Assert.That(MsrPolicy.TryRead(msrs, 0xC0000103, out ulong value), Is.True);
+            Assert.That(value, Is.EqualTo(7UL));
+            Assert.That(MsrPolicy.TryWrite(msrs, 0xC0000103, 1UL << 32), Is.False, "TSC_AUX is 32 bits wide");
+        }
+
+        [Test]
+        public void Emulated_MSRs_answer_as_a_processor_with_locked_x2APIC_and_no_MTRR_ranges()
+        {
+            var msrs = new GuestMsrs();
+            Assert.That(MsrPolicy.TryRead(msrs, 0xBD, out ulong xapicDisable) && xapicDisable == 1, "IA32_XAPIC_DISABLE_STATUS: legacy xAPIC disabled");
+            Assert.That(MsrPolicy.TryRead(msrs, 0xFE, out ulong mtrrCap) && mtrrCap == 0, "IA32_MTRRCAP: no ranges, no WC");
+            Assert.That(MsrPolicy.TryRead(msrs, 0x2FF, out ulong defType) && defType == 0x806, "IA32_MTRR_DEF_TYPE: enabled, write-back");
+            Assert.That(MsrPolicy.TryWrite(msrs, 0x2FF, 0x800), Is.True, "default uncacheable is a valid type");
+            Assert.That(MsrPolicy.TryWrite(msrs, 0x2FF, 0x802), Is.False, "type 2 is reserved");
+            Assert.That(MsrPolicy.TryWrite(msrs, 0x2FF, 0xC06), Is.False, "no fixed ranges to enable");
+            Assert.That(MsrPolicy.TryRead(msrs, 0x1A0, out ulong misc) && misc == 0x1801, "IA32_MISC_ENABLE: fast strings, no BTS or PEBS");
+            Assert.That(MsrPolicy.TryWrite(msrs, 0x1A0, 0x1800), Is.True, "fast strings may be turned off");
+            Assert.That(MsrPolicy.TryWrite(msrs, 0x1A0, 0x1800 | 1 << 3), Is.False, "other bits stay as they are");
+            Assert.That(MsrPolicy.TryWrite(msrs, 0x8B, 0), Is.True, "the microcode revision is cleared before it is read");
+            Assert.That(MsrPolicy.TryRead(msrs, 0x3A, out _), Is.False, "IA32_FEATURE_CONTROL stays #GP");
+            Assert.That(MsrPolicy.TryWrite(msrs, 0xC0000083, 0x8000_0000_0000UL), Is.False, "CSTAR must be canonical");
         }
     }
 }

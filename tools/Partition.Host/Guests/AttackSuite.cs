@@ -215,7 +215,7 @@ namespace Partition.Host.Guests
             Ipi("WRMSR x2APIC ICR: NMI to APIC 2", 2UL << 32 | 0x0400),
             Ipi("WRMSR x2APIC ICR: fixed vector 0x40 to APIC 7", 7UL << 32 | 0x0040),
             Ipi("WRMSR x2APIC ICR: fixed vector 0x40 to logical cluster 1", 0x0001_0001UL << 32 | 0x0840),
-            Wrmsr("WRMSR IA32_LSTAR (not switched by the VMCS)", Lstar, 0x1000, 1),
+
             Wrmsr("WRMSR IA32_TIME_STAMP_COUNTER", Tsc, 0, 1),
             // MSRs the VMCS switches reach the guest; the processor itself checks the value.
             WriteAndReadBack("WRMSR IA32_EFER.NXE, read back", Efer, a => a.or(eax, 1 << 11), 0xD00),
@@ -234,6 +234,8 @@ namespace Partition.Host.Guests
                 a.wrmsr();
             }),
             WriteAndReadBack("WRMSR IA32_SYSENTER_EIP, read back", SysenterEip, a => { a.mov(eax, 0x123456); a.xor(edx, edx); }, 0x123456),
+            // The SYSCALL MSRs are the guest's own too (switched by the hypervisor between vCPUs).
+            WriteAndReadBack("WRMSR IA32_LSTAR, read back", Lstar, a => { a.mov(eax, 0x654321); a.mov(edx, 0xFFFF_FFFF); }, 0xFFFF_FFFF_0065_4321),
 
             // VMX instructions: no nested VMX, so #UD.
             VmxInstruction("VMXON", a => a.vmxon(__qword_ptr[rax])),

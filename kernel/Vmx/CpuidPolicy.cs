@@ -1,0 +1,200 @@
+namespace Partition.Kernel
+{
+    /// <summary>
+    /// What CPUID tells a guest (SDM Vol. 2A, CPUID; Vol. 3A, chapter 8 for topology): the host
+    /// processor's answer, less every feature the hypervisor does not give the guest, plus the
+    /// ones it emulates, and the partition's own topology and clocks. The rule is an allow-list:
+    /// a feature bit reaches the guest only if the guest can really use it under Partition.
+    /// <list type="bullet">
+    /// <item>Emulated: the local APIC in x2APIC mode with the TSC-deadline timer (always
+    /// running, ARAT), IA32_ARCH_CAPABILITIES (which says the x2APIC is locked), the
+    /// hypervisor bit and the "Partition HV" leaves.</item>
+    /// <item>Withheld: VMX and SMX (no nested virtualization), the PMU, MONITOR/MWAIT (their
+    /// instructions exit), machine-check architecture, thermal and power management, debug
+    /// store, XSAVE and everything built on it (AVX, AVX-512, MPX, PKU, AMX; only x87 and SSE
+    /// state is switched), PCID and INVPCID, TSX, SGX, processor trace, speculation-control
+    /// MSRs, TSC_ADJUST, 5-level paging.</item>
+    /// <item>Topology: vCPU <c>i</c> has APIC ID <c>i</c>; the partition is one package of
+    /// single-threaded cores (leaves 1, 4 and 0xB agree).</item>
+    /// <item>Clocks: leaf 0x15 reports a crystal at the TSC's rate (ratio 1/1), which is also
+    /// the virtual APIC timer's input, and leaf 0x16 the TSC's MHz, so that a guest knows both
+    /// without calibrating against a PIT or HPET it does not have.</item>
+    /// </list>
+    /// </summary>
+    public static class CpuidPolicy
+    {
+        /// <summary>The highest basic leaf a guest sees: 0x16 (the frequency leaf), or the host's if higher is not needed.</summary>
+        public const uint MaxBasicLeaf = 0x16;
+        public const uint MaxExtendedLeaf = 0x8000_0008;
+        public const uint HypervisorLeaf = 0x4000_0000;
+
+        // Leaf 1 ECX and EDX: the bits passed through from the host (everything else is 0).
+        private const uint Leaf1EcxKept = 1u << 0 | 1u << 1 | 1u << 9 | 1u << 13 | 1u << 19 | 1u << 20 | 1u << 22 | 1u << 23 | 1u << 25 | 1u << 30;
+        private const uint Leaf1EcxX2Apic = 1u << 21, Leaf1EcxTscDeadline = 1u << 24, Leaf1EcxHypervisor = 1u << 31;
+        // FPU VME DE PSE TSC MSR PAE CX8 APIC SEP MTRR PGE CMOV PAT PSE36 CLFSH MMX FXSR SSE SSE2 SS
+        // (not MCE, MCA, PSN, DS, ACPI, TM, PBE); APIC is set whatever the host says (emulated).
+        private const uint Leaf1EdxKept = 0x0F8B_BB7F;
+        private const uint Leaf1EdxApic = 1u << 9;
+        private const uint Leaf1EdxHtt = 1u << 28;
+
+        // Leaf 7.0 EBX: FSGSBASE BMI1 SMEP BMI2 ERMS FDP_EXCPTN_ONLY deprecated-FPU-CS/DS RDSEED ADX SMAP CLFLUSHOPT CLWB SHA.
+        private const uint Leaf7EbxKept = 1u << 0 | 1u << 3 | 1u << 6 | 1u << 7 | 1u << 8 | 1u << 9 | 1u << 13 | 1u << 18 | 1u << 19 | 1u << 20 | 1u << 23 | 1u << 24 | 1u << 29;
+        // Leaf 7.0 ECX: UMIP GFNI RDPID CLDEMOTE MOVDIRI MOVDIR64B.
+        private const uint Leaf7EcxKept = 1u << 2 | 1u << 8 | 1u << 22 | 1u << 25 | 1u << 27 | 1u << 28;
+        // Leaf 7.0 EDX: FSRM, MD_CLEAR, SERIALIZE; ARCH_CAPABILITIES is set (emulated).
+        private const uint Leaf7EdxKept = 1u << 4 | 1u << 10 | 1u << 14;
+        public const uint Leaf7EdxArchCapabilities = 1u << 29;
+
+        // Leaf 0x80000001: LAHF/SAHF, LZCNT, PREFETCHW; SYSCALL, NX, 1-GiB pages, RDTSCP, long mode.
+        private const uint Extended1EcxKept = 1u << 0 | 1u << 5 | 1u << 8;
+        private const uint Extended1EdxKept = 1u << 11 | 1u << 20 | 1u << 26 | 1u << 27 | 1u << 29;
+
+        /// <summary>
+        /// The answer for vCPU <paramref name="apicId"/> of a partition of
+        /// <paramref name="vcpuCount"/> vCPUs, given the host's answer for the same leaf
+        /// (<paramref name="host"/>, which the caller gets from the real CPUID) and the TSC's
+        /// rate. Hypervisor leaves (0x40000000–0x4FFFFFFF) are answered by the caller.
+        /// </summary>
+        public static CpuidResult Answer(uint leaf, uint subleaf, CpuidResult host, uint hostMaxBasic, uint hostMaxExtended,
+            uint apicId, int vcpuCount, ulong tscHz)
+        {
+            var r = new CpuidResult();
+            if (leaf >= 0x8000_0000)
+            {
+                uint maxExtended = hostMaxExtended < MaxExtendedLeaf ? hostMaxExtended : MaxExtendedLeaf;
+                switch (leaf)
+                {
+                    case 0x8000_0000:
+                        r.Eax = maxExtended;
+                        return r;
+                    case 0x8000_0001:
+                        r.Ecx = host.Ecx & Extended1EcxKept;
+                        r.Edx = host.Edx & Extended1EdxKept;
+                        return r;
+                    case 0x8000_0002:
+                    case 0x8000_0003:
+                    case 0x8000_0004:
+                    case 0x8000_0006:
+                        return leaf <= maxExtended ? host : r; // brand string, L2 cache
+                    case 0x8000_0007:
+                        r.Edx = 1u << 8;                      // invariant TSC: the TSC runs at one rate, always
+                        return r;
+                    case 0x8000_0008:
+                        r.Eax = host.Eax & 0xFFFF;            // physical and linear address sizes
+                        return r;
+                    default:
+                        return r;
+                }
+            }
+            // Leaves above the highest are answered as the highest (SDM: "returns the data for
+            // the highest basic information leaf"); here, the frequency leaf.
+            if (leaf > MaxBasicLeaf)
+                leaf = MaxBasicLeaf;
+            switch (leaf)
+            {
+                case 0:
+                    r.Eax = MaxBasicLeaf;
+                    r.Ebx = host.Ebx;                         // vendor string
+                    r.Ecx = host.Ecx;
+                    r.Edx = host.Edx;
+                    return r;
+                case 1:
+                    r.Eax = host.Eax;                         // family, model, stepping
+                    r.Ebx = (host.Ebx & 0xFFFF) | (uint)LogicalCountField(vcpuCount) << 16 | apicId << 24;
+                    r.Ecx = host.Ecx & Leaf1EcxKept | Leaf1EcxX2Apic | Leaf1EcxTscDeadline | Leaf1EcxHypervisor;
+                    r.Edx = host.Edx & Leaf1EdxKept | Leaf1EdxApic | (vcpuCount > 1 ? Leaf1EdxHtt : 0);
+                    return r;
+                case 2:
+                    return host;                              // cache and TLB descriptors
+                case 4:
+                {
+                    if ((host.Eax & 0x1F) == 0)
+                        return r;                             // no more caches
+                    // Cores per package in 31:26; threads sharing the cache in 25:14 (the
+                    // package-wide last level is shared by all vCPUs, the others by one).
+                    uint level = host.Eax >> 5 & 7;
+                    uint sharing = level >= 3 ? (uint)vcpuCount - 1 : 0;
+                    uint cores = (uint)(vcpuCount > 64 ? 64 : vcpuCount) - 1;
+                    r.Eax = (host.Eax & 0x3FFF) | sharing << 14 | cores << 26;
+                    r.Ebx = host.Ebx;
+                    r.Ecx = host.Ecx;
+                    r.Edx = host.Edx;
+                    return r;
+                }
+                case 6:
+                    r.Eax = 1u << 2;                          // ARAT: the APIC timer runs in every C-state
+                    return r;
+                case 7:
+                    if (subleaf != 0)
+                        return r;
+                    r.Ebx = host.Ebx & Leaf7EbxKept;
+                    r.Ecx = host.Ecx & Leaf7EcxKept;
+                    r.Edx = host.Edx & Leaf7EdxKept | Leaf7EdxArchCapabilities;
+                    return r;
+                case 0xB:
+                    return Topology(subleaf, apicId, vcpuCount);
+                case 0x15:
+                    r.Eax = 1;                                // TSC = crystal × EBX / EAX
+                    r.Ebx = 1;
+                    r.Ecx = tscHz > uint.MaxValue ? uint.MaxValue : (uint)tscHz;
+                    return r;
+                case 0x16:
+                {
+                    ulong mhz = tscHz / 1_000_000;
+                    r.Eax = mhz == 0 ? 1 : (uint)mhz;         // base frequency
+                    r.Ebx = r.Eax;                            // maximum
+                    r.Ecx = 100;                              // bus (reference) frequency
+                    return r;
+                }
+                default:
+                    return r;                                 // 3, 5, 8-0xA, 0xC-0x14: nothing offered
+            }
+        }
+
+        // Leaf 1 EBX[23:16]: addressable logical processor IDs in the package, a power of two.
+        private static int LogicalCountField(int vcpuCount)
+        {
+            int count = 1;
+            while (count < vcpuCount && count < 128)
+                count <<= 1;
+            return count;
+        }
+
+        // Leaf 0xB (SDM Vol. 3A, 8.9.2): level 0 is SMT (one thread per core), level 1 the core
+        // level (every vCPU a core of one package); EDX is always the x2APIC ID.
+        private static CpuidResult Topology(uint subleaf, uint apicId, int vcpuCount)
+        {
+            var r = new CpuidResult { Ecx = subleaf & 0xFF, Edx = apicId };
+            if (subleaf == 0)
+            {
+                r.Eax = 0;
+                r.Ebx = 1;
+                r.Ecx |= 1u << 8;
+            }
+            else if (subleaf == 1)
+            {
+                int shift = 0;
+                while ((1 << shift) < vcpuCount)
+                    shift++;
+                r.Eax = (uint)shift;
+                r.Ebx = (uint)vcpuCount;
+                r.Ecx |= 2u << 8;
+            }
+            return r;
+        }
+    }
+
+    /// <summary>The four registers of a CPUID answer.</summary>
+    public struct CpuidResult
+    {
+        public uint Eax, Ebx, Ecx, Edx;
+
+        public CpuidResult(uint eax, uint ebx, uint ecx, uint edx)
+        {
+            Eax = eax;
+            Ebx = ebx;
+            Ecx = ecx;
+            Edx = edx;
+        }
+    }
+}

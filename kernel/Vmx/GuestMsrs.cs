@@ -1,0 +1,86 @@
+namespace Partition.Kernel
+{
+    /// <summary>
+    /// One vCPU's share of the MSRs and debug registers a 64-bit OS owns that the VMCS does
+    /// not switch: the SYSCALL MSRs (STAR, LSTAR, FMASK), KERNEL_GS_BASE and TSC_AUX reach
+    /// the guest directly (<see cref="MsrPolicy.AllowList"/>), and so do DR0–DR3 and DR6
+    /// (no MOV-DR exiting). The hypervisor itself uses none of them, so they stay in the
+    /// processor while the vCPU's core runs only it, and are saved and loaded here when the
+    /// core switches to another vCPU or the vCPU leaves the core (lazy switching: the exit
+    /// path pays nothing). Also the values of the MSRs the hypervisor emulates for it.
+    /// </summary>
+    public sealed unsafe class GuestMsrs
+    {
+        /// <summary>How many MSRs are switched here; TSC_AUX, the last, only if the processor has it.</summary>
+        public const int SwitchedCount = 5;
+
+        /// <summary>The MSRs switched here, in this order.</summary>
+        public static uint Switched(int index) => index switch
+        {
+            0 => MsrPolicy.Star,
+            1 => MsrPolicy.Lstar,
+            2 => MsrPolicy.Fmask,
+            3 => MsrPolicy.KernelGsBase,
+            _ => MsrPolicy.TscAux,
+        };
+
+        private readonly ulong[] _values = new ulong[5];
+        private readonly ulong[] _debug = new ulong[5];
+
+        public GuestMsrs() { Reset(); }
+
+        /// <summary>IA32_MISC_ENABLE as the guest sees it: fast strings; no branch trace store or PEBS.</summary>
+        public ulong MiscEnable;
+
+        /// <summary>IA32_MTRR_DEF_TYPE: MTRRs enabled, everything write-back (EPT decides the real memory type).</summary>
+        public ulong MtrrDefaultType;
+
+        /// <summary>IA32_CSTAR, which Intel processors never use (SYSCALL in compatibility mode is #UD): kept here, never loaded.</summary>
+        public ulong Cstar;
+
+        /// <summary>IA32_TSC_AUX when the host has no such MSR (no RDTSCP or RDPID is then offered either).</summary>
+        public ulong TscAux;
+
+        /// <summary>As after reset or INIT (SDM Vol. 3A, table 10-1): zeros, DR6 = 0xFFFF0FF0.</summary>
+        public void Reset()
+        {
+            for (int i = 0; i < _values.Length; i++)
+                _values[i] = 0;
+            for (int i = 0; i < 4; i++)
+                _debug[i] = 0;
+            _debug[4] = 0xFFFF0FF0;
+            MiscEnable = MsrPolicy.MiscEnableFastStrings | MsrPolicy.MiscEnableBtsUnavailable | MsrPolicy.MiscEnablePebsUnavailable;
+            MtrrDefaultType = MsrPolicy.MtrrEnable | MsrPolicy.MemoryTypeWriteBack;
+            Cstar = TscAux = 0;
+        }
+
+        /// <summary>Reads the vCPU's values out of the processor (it is leaving it, or another vCPU comes).</summary>
+        public void Save()
+        {
+            int count = MsrPolicy.HostHasTscAux ? SwitchedCount : SwitchedCount - 1;
+            for (int i = 0; i < count; i++)
+                _values[i] = Cpu.ReadMsr(Switched(i));
+            fixed (ulong* debug = _debug)
+                Cpu.ReadDebugRegisters(debug);
+        }
+
+        /// <summary>Puts the vCPU's values into the processor before it runs there.</summary>
+        public void Load()
+        {
+            int count = MsrPolicy.HostHasTscAux ? SwitchedCount : SwitchedCount - 1;
+            for (int i = 0; i < count; i++)
+                Cpu.WriteMsr(Switched(i), _values[i]);
+            fixed (ulong* debug = _debug)
+                Cpu.WriteDebugRegisters(debug);
+        }
+
+        /// <summary>The saved value of a switched MSR (for tests and reports).</summary>
+        public ulong Saved(uint msr)
+        {
+            for (int i = 0; i < SwitchedCount; i++)
+                if (Switched(i) == msr)
+                    return _values[i];
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+namespace Partition.Kernel
+{
+    /// <summary>The host processor's CPUID answers, as <see cref="CpuidPolicy"/> starts from them.</summary>
+    public static class HostCpuid
+    {
+        /// <summary>The host's highest basic leaf (read by <see cref="Initialize"/>).</summary>
+        public static uint MaxBasic { get; private set; }
+
+        /// <summary>The host's highest extended leaf.</summary>
+        public static uint MaxExtended { get; private set; }
+
+        /// <summary>Reads the highest leaves, once at boot (the same on every CPU of the machine).</summary>
+        public static void Initialize()
+        {
+            Cpu.Cpuid(0, 0, out uint basic, out _, out _, out _);
+            Cpu.Cpuid(0x8000_0000, 0, out uint extended, out _, out _, out _);
+            MaxBasic = basic;
+            MaxExtended = extended;
+        }
+
+        /// <summary>The host's answer for a leaf (zeros beyond its highest leaves, rather than the highest leaf's data).</summary>
+        public static CpuidResult Leaf(uint leaf, uint subleaf)
+        {
+            if (leaf < 0x8000_0000 ? leaf > MaxBasic : leaf > MaxExtended)
+                return default;
+            Cpu.Cpuid(leaf, subleaf, out uint eax, out uint ebx, out uint ecx, out uint edx);
+            return new CpuidResult(eax, ebx, ecx, edx);
+        }
+    }
+}

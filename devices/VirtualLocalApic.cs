@@ -19,12 +19,24 @@ namespace Partition.Devices
         AllExcludingSelf = 3,
     }
 
+    /// <summary>The local APIC's mode, from IA32_APIC_BASE's EN and EXTD bits (SDM Vol. 3A, 11.12.5).</summary>
+    public enum ApicMode
+    {
+        Disabled,
+        /// <summary>Registers in the 4 KiB page at the APIC base (memory-mapped).</summary>
+        XApic,
+        /// <summary>Registers as MSRs 0x800-0x8FF.</summary>
+        X2Apic,
+    }
+
     /// <summary>
-    /// One vCPU's local APIC in x2APIC mode (SDM Vol. 3A, chapter 11, 11.12 for x2APIC): the
-    /// registers as MSRs 0x800–0x8FF, IA32_APIC_BASE (locked in x2APIC mode) and
-    /// IA32_TSC_DEADLINE; IRR/ISR/TMR with the SDM's priority rules (TPR, PPR, EOI); the
-    /// timer in one-shot, periodic and TSC-deadline modes; IPIs out through the ICR and the
-    /// self-IPI register, and interrupts, NMI, INIT and start-up IPIs in.
+    /// One vCPU's local APIC (SDM Vol. 3A, chapter 11): xAPIC mode, its registers in the page
+    /// at 0xFEE00000 (the caller emulates the guest's accesses there), as after reset, and
+    /// x2APIC mode, its registers as MSRs 0x800–0x8FF (11.12), once the guest switches
+    /// through IA32_APIC_BASE; IA32_TSC_DEADLINE; IRR/ISR/TMR with the SDM's priority rules
+    /// (TPR, PPR, EOI); the timer in one-shot, periodic and TSC-deadline modes; IPIs out
+    /// through the ICR and the self-IPI register, and interrupts, NMI, INIT and start-up IPIs
+    /// in. Physical, logical flat, logical cluster and x2APIC cluster destinations.
     /// </summary>
     /// <remarks>
     /// Time is the TSC, given by the caller: the timer's input clock is the TSC (CPUID leaf
@@ -46,11 +58,17 @@ namespace Partition.Devices
         private const ulong ApicBaseExtd = 1UL << 10;
         private const ulong ApicBaseEnable = 1UL << 11;
 
+        /// <summary>The size of the xAPIC register page.</summary>
+        public const ulong PageSize = 0x1000;
+
         // x2APIC register MSRs (SDM Vol. 3A, table 11-6).
         private const uint Id = 0x802, Version = 0x803, Tpr = 0x808, Ppr = 0x80A, Eoi = 0x80B, Ldr = 0x80D,
             Svr = 0x80F, IsrFirst = 0x810, TmrFirst = 0x818, IrrFirst = 0x820, Esr = 0x828, Icr = 0x830,
             LvtTimerMsr = 0x832, LvtErrorMsr = 0x837, InitialCountMsr = 0x838, CurrentCountMsr = 0x839,
             DivideMsr = 0x83E, SelfIpi = 0x83F;
+
+        // xAPIC-only registers, numbered as their page offset >> 4 above 0x800 like the others.
+        private const uint ArbitrationPriority = 0x809, RemoteRead = 0x80C, DfrRegister = 0x80E, IcrHighRegister = 0x831;
 
         /// <summary>Version 0x14 (integrated APIC), six LVT entries (max LVT 5: no CMCI), no EOI-broadcast suppression.</summary>
         public const uint VersionValue = 0x0005_0014;
@@ -73,6 +91,8 @@ namespace Partition.Devices
         private readonly uint[] _lvt = new uint[LvtCount];
         private uint _tpr, _svr, _esr, _pendingEsr, _divide, _initialCount;
         private ulong _icr;
+        private ApicMode _mode;
+        private uint _xapicLdr, _dfr;
 
         // The timer: armed with its next expiry (a TSC value), and for one-shot/periodic when
         // the count started and how many TSC ticks one period is.
@@ -89,8 +109,17 @@ namespace Partition.Devices
         {
             ApicId = apicId;
             Bootstrap = bootstrap;
+            PowerOn();
+        }
+
+        /// <summary>Power-up (and RESET): xAPIC mode at the default base (SDM 11.4.4, 11.12.5), every register reset.</summary>
+        public void PowerOn()
+        {
+            _mode = ApicMode.XApic;
             Reset();
         }
+
+        public ApicMode Mode => _mode;
 
         /// <summary>The x2APIC ID (the vCPU's index in its partition).</summary>
         public uint ApicId { get; }
@@ -100,15 +129,20 @@ namespace Partition.Devices
         /// <summary>The x2APIC logical ID (SDM 11.12.10.2): cluster in 31:16, one bit of 15:0.</summary>
         public uint LogicalId => (ApicId >> 4) << 16 | 1u << (int)(ApicId & 0xF);
 
+        private ulong ApicBase => _mode == ApicMode.Disabled ? DefaultBase | (Bootstrap ? ApicBaseBsp : 0)
+            : DefaultBase | ApicBaseEnable | (_mode == ApicMode.X2Apic ? ApicBaseExtd : 0) | (Bootstrap ? ApicBaseBsp : 0);
+
         /// <summary>Software-enabled (SVR bit 8).</summary>
-        public bool Enabled => (_svr & SvrEnable) != 0;
+        public bool Enabled => _mode != ApicMode.Disabled && (_svr & SvrEnable) != 0;
 
         /// <summary>
-        /// Power-up and INIT state (SDM 11.4.7.3): everything cleared, every LVT masked, SVR
-        /// 0xFF; the APIC stays in x2APIC mode (SDM 11.12.5.1) with its ID.
+        /// INIT state (SDM 11.4.7.3): everything cleared, every LVT masked, SVR 0xFF, DFR all
+        /// ones; the mode and the ID stay (SDM 11.12.5.1).
         /// </summary>
         public void Reset()
         {
+            _xapicLdr = 0;
+            _dfr = 0xFFFFFFFF;
             for (int i = 0; i < 8; i++)
                 _irr[i] = _isr[i] = _tmr[i] = 0;
             for (int i = 0; i < LvtCount; i++)
@@ -317,13 +351,13 @@ namespace Partition.Devices
         /// <summary>True for the MSRs this model answers: IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC range.</summary>
         public static bool Handles(uint msr) => msr == MsrApicBase || msr == MsrTscDeadline || msr >= MsrFirst && msr <= MsrLast;
 
-        /// <summary>RDMSR of an APIC register (SDM 11.12.1.2: write-only and absent registers fault).</summary>
+        /// <summary>RDMSR of an APIC register (SDM 11.12.1.2: in x2APIC mode only; write-only and absent registers fault).</summary>
         public ApicAccess ReadMsr(uint msr, ulong now, out ulong value)
         {
             value = 0;
             if (msr == MsrApicBase)
             {
-                value = DefaultBase | ApicBaseEnable | ApicBaseExtd | (Bootstrap ? ApicBaseBsp : 0);
+                value = ApicBase;
                 return ApicAccess.Done;
             }
             if (msr == MsrTscDeadline)
@@ -331,6 +365,39 @@ namespace Partition.Devices
                 value = TimerMode == TimerTscDeadline ? _timerDeadline : 0;
                 return ApicAccess.Done;
             }
+            if (_mode != ApicMode.X2Apic)
+                return ApicAccess.Fault;
+            return ReadRegister(msr, now, out value);
+        }
+
+        /// <summary>
+        /// A read of the xAPIC page at <paramref name="offset"/> (SDM 11.4.1, table 11-1):
+        /// registers sit on 16-byte boundaries and are read 32 bits at a time. Nothing there
+        /// reads all ones outside xAPIC mode (the page is not the APIC's then).
+        /// </summary>
+        public uint ReadMmio(ulong offset, ulong now)
+        {
+            if (_mode != ApicMode.XApic || offset >= PageSize || (offset & 0xF) != 0)
+                return _mode == ApicMode.XApic ? 0 : 0xFFFFFFFF;
+            uint register = MsrFirst + (uint)(offset >> 4);
+            switch (register)
+            {
+                case Id: return ApicId << 24;
+                case Ldr: return _xapicLdr;
+                case DfrRegister: return _dfr;
+                case Icr: return (uint)_icr;
+                case IcrHighRegister: return (uint)(_icr >> 32);
+                case ArbitrationPriority:
+                case RemoteRead:
+                case Eoi:
+                    return 0;
+            }
+            return ReadRegister(register, now, out ulong value) == ApicAccess.Done ? (uint)value : 0;
+        }
+
+        private ApicAccess ReadRegister(uint msr, ulong now, out ulong value)
+        {
+            value = 0;
             switch (msr)
             {
                 case Id: value = ApicId; break;
@@ -372,16 +439,91 @@ namespace Partition.Devices
             shorthand = IpiShorthand.None;
             sendsIpi = false;
             levelEoiVector = -1;
+            if (msr == MsrApicBase)
+                return WriteApicBase(value);
+            if (msr == MsrTscDeadline)
+            {
+                // Ignored unless the timer is in TSC-deadline mode; 0 disarms (SDM 11.5.4.1).
+                if (TimerMode == TimerTscDeadline)
+                    _timerDeadline = value;
+                return ApicAccess.Done;
+            }
+            if (_mode != ApicMode.X2Apic)
+                return ApicAccess.Fault;
+            if (msr == Icr)
+                return WriteIcr(value, x2apic: true, out ipi, out shorthand, out sendsIpi);
+            return WriteRegister(msr, value, now, out levelEoiVector);
+        }
+
+        /// <summary>
+        /// A write to the xAPIC page (32 bits at a 16-byte boundary). Writes a register cannot
+        /// take are ignored, as the memory-mapped APIC ignores them; outputs as for
+        /// <see cref="WriteMsr"/>. A write to ICR low sends the IPI, with ICR high's destination.
+        /// </summary>
+        public void WriteMmio(ulong offset, uint value, ulong now, out InterruptMessage ipi, out IpiShorthand shorthand, out bool sendsIpi, out int levelEoiVector)
+        {
+            ipi = default;
+            shorthand = IpiShorthand.None;
+            sendsIpi = false;
+            levelEoiVector = -1;
+            if (_mode != ApicMode.XApic || offset >= PageSize || (offset & 0xF) != 0)
+                return;
+            uint register = MsrFirst + (uint)(offset >> 4);
+            switch (register)
+            {
+                case Id:
+                    return; // read-only here: the ID is the vCPU's index
+                case Ldr:
+                    _xapicLdr = value & 0xFF000000;
+                    return;
+                case DfrRegister:
+                    _dfr = value | 0x0FFFFFFF;
+                    return;
+                case IcrHighRegister:
+                    _icr = (_icr & 0xFFFFFFFF) | (ulong)(value & 0xFF000000) << 32;
+                    return;
+                case Icr:
+                    // Reserved and read-only bits of ICR low are ignored, not faults, here.
+                    WriteIcr((_icr & 0xFFFFFFFF_00000000UL) | (value & 0x000C_CFFFu), x2apic: false, out ipi, out shorthand, out sendsIpi);
+                    return;
+                case Eoi:
+                    levelEoiVector = EndOfInterrupt(); // any value (SDM 11.8.5)
+                    return;
+                case Esr:
+                    WriteRegister(Esr, 0, now, out _);
+                    return;
+                case Svr:
+                    WriteRegister(Svr, value & 0x3FF, now, out _);
+                    return;
+                case SelfIpi:
+                    return; // x2APIC only
+            }
+            WriteRegister(register, value, now, out levelEoiVector);
+        }
+
+        // SDM 11.12.5, figure 11-27: disabled <-> xAPIC, xAPIC -> x2APIC, x2APIC -> disabled; x2APIC
+        // -> xAPIC directly, EXTD without EN, another base or reserved bits fault. Disabling
+        // resets the APIC (11.4.3).
+        private ApicAccess WriteApicBase(ulong value)
+        {
+            const ulong fixedBits = DefaultBase | ApicBaseBsp;
+            if ((value & ~(ApicBaseEnable | ApicBaseExtd)) != (Bootstrap ? fixedBits : DefaultBase))
+                return ApicAccess.Fault;
+            bool enable = (value & ApicBaseEnable) != 0, extended = (value & ApicBaseExtd) != 0;
+            ApicMode next = !enable ? (extended ? (ApicMode)(-1) : ApicMode.Disabled) : extended ? ApicMode.X2Apic : ApicMode.XApic;
+            if ((int)next < 0 || _mode == ApicMode.X2Apic && next == ApicMode.XApic || _mode == ApicMode.Disabled && next == ApicMode.X2Apic)
+                return ApicAccess.Fault;
+            if (next == ApicMode.Disabled && _mode != ApicMode.Disabled)
+                Reset();
+            _mode = next;
+            return ApicAccess.Done;
+        }
+
+        private ApicAccess WriteRegister(uint msr, ulong value, ulong now, out int levelEoiVector)
+        {
+            levelEoiVector = -1;
             switch (msr)
             {
-                case MsrApicBase:
-                    // x2APIC mode is locked (IA32_XAPIC_DISABLE_STATUS): the mode cannot change.
-                    return value == (DefaultBase | ApicBaseEnable | ApicBaseExtd | (Bootstrap ? ApicBaseBsp : 0)) ? ApicAccess.Done : ApicAccess.Fault;
-                case MsrTscDeadline:
-                    // Ignored unless the timer is in TSC-deadline mode; 0 disarms (SDM 11.5.4.1).
-                    if (TimerMode == TimerTscDeadline)
-                        _timerDeadline = value;
-                    return ApicAccess.Done;
                 case Tpr:
                     if (value > 0xFF)
                         return ApicAccess.Fault;
@@ -393,8 +535,8 @@ namespace Partition.Devices
                     levelEoiVector = EndOfInterrupt();
                     return ApicAccess.Done;
                 case Svr:
-                    // Bits 7:0 vector, 8 enable, 9 focus checking (absent in x2APIC), 12 EOI-broadcast suppression (not offered).
-                    if ((value & ~0x1FFUL) != 0)
+                    // Bits 7:0 vector, 8 enable, 9 focus processor checking; 12 (EOI-broadcast suppression) is not offered.
+                    if ((value & ~0x3FFUL) != 0)
                         return ApicAccess.Fault;
                     _svr = (uint)value;
                     if (!Enabled)
@@ -408,8 +550,6 @@ namespace Partition.Devices
                     _esr = _pendingEsr;
                     _pendingEsr = 0;
                     return ApicAccess.Done;
-                case Icr:
-                    return WriteIcr(value, out ipi, out shorthand, out sendsIpi);
                 case InitialCountMsr:
                     if (value > uint.MaxValue)
                         return ApicAccess.Fault;
@@ -462,7 +602,7 @@ namespace Partition.Devices
         // The x2APIC ICR is one 64-bit register (SDM 11.12.9): destination 63:32, shorthand
         // 19:18, trigger 15, level 14, destination mode 11, delivery mode 10:8, vector 7:0;
         // the other bits are reserved and writing them faults.
-        private ApicAccess WriteIcr(ulong value, out InterruptMessage ipi, out IpiShorthand shorthand, out bool sends)
+        private ApicAccess WriteIcr(ulong value, bool x2apic, out InterruptMessage ipi, out IpiShorthand shorthand, out bool sends)
         {
             ipi = default;
             shorthand = IpiShorthand.None;
@@ -485,7 +625,9 @@ namespace Partition.Devices
             }
             if (mode == DeliveryMode.Smi || mode == DeliveryMode.ExtInt || (int)mode == 3)
                 return ApicAccess.Done; // not sent: partitions have no SMM, and 3 is reserved
-            ipi = new InterruptMessage(vector, mode, (value & 1UL << 11) != 0, (uint)(value >> 32), level && mode == DeliveryMode.Fixed);
+            // xAPIC: an 8-bit destination in ICR high bits 31:24 (here 63:56).
+            uint destination = x2apic ? (uint)(value >> 32) : (uint)(value >> 56);
+            ipi = new InterruptMessage(vector, mode, (value & 1UL << 11) != 0, destination, level && mode == DeliveryMode.Fixed);
             sends = true;
             return ApicAccess.Done;
         }
@@ -505,18 +647,33 @@ namespace Partition.Devices
         }
 
         /// <summary>
-        /// Whether this APIC is addressed by a destination (SDM 11.6.2, 11.12.10): physical mode
-        /// matches the x2APIC ID or 0xFFFFFFFF (broadcast); logical mode matches the cluster
-        /// (31:16) and a bit of the member mask (15:0), 0xFFFFFFFF again being all.
+        /// Whether this APIC is addressed by a destination (SDM 11.6.2, 11.12.10), as its mode
+        /// reads one. x2APIC: physical matches the ID, logical the cluster (31:16) and a bit of
+        /// the members (15:0); 0xFFFFFFFF is all. xAPIC: 8 bits; physical matches the ID,
+        /// logical the LDR in the DFR's flat model (a bit in common) or cluster model (the high
+        /// nibble equal, a bit of the low one in common); 0xFF is all.
         /// </summary>
         public bool IsAddressedBy(uint destination, bool logical)
         {
-            if (destination == 0xFFFFFFFF)
+            if (_mode == ApicMode.X2Apic)
+            {
+                if (destination == 0xFFFFFFFF)
+                    return true;
+                if (!logical)
+                    return destination == ApicId;
+                uint mine = LogicalId;
+                return (destination >> 16) == (mine >> 16) && (destination & mine & 0xFFFF) != 0;
+            }
+            if (_mode == ApicMode.Disabled)
+                return false;
+            if ((destination & 0xFF) == 0xFF)
                 return true;
             if (!logical)
-                return destination == ApicId;
-            uint mine = LogicalId;
-            return (destination >> 16) == (mine >> 16) && (destination & mine & 0xFFFF) != 0;
+                return (destination & 0xFF) == ApicId;
+            uint ldr = _xapicLdr >> 24;
+            if ((_dfr >> 28) == 0xF)
+                return (destination & ldr & 0xFF) != 0;
+            return (destination >> 4 & 0xF) == (ldr >> 4) && (destination & ldr & 0xF) != 0;
         }
 
         // ---- Bit helpers ----------------------------------------------------------------------

@@ -410,10 +410,17 @@ namespace Partition.Kernel
                 vcpu.Vmcs.Clear(Cpu);
             if (Core.Loaded == entity)
                 Core.Loaded = null;
-            if (vcpu.Machine.VcpuLeft())
+            var vm = vcpu.Machine;
+            if (vm.VcpuLeft())
             {
-                vcpu.Machine.Uart?.Flush();
-                vcpu.Machine.Scrub();
+                vm.Uart?.Flush();
+                vm.Scrub();
+                // A guest's own reset: boot it again (counted running before this vCPU is counted done).
+                if (vm.RestartWhenDown && vm.Cpu0.TryBeginMigration())
+                {
+                    Management.Report(vm.Name, ": reset by its guest; restarting");
+                    Revive(vm);
+                }
             }
             Finished();
         }

@@ -222,10 +222,13 @@ namespace Partition.Kernel
             HypervisorConsole.WriteLine(error);
         }
 
-        // A Multiboot kernel's own modules, each with the command line the config gives it.
+        // A Multiboot kernel's own modules, each with the command line the config gives it; a
+        // Linux kernel's initrd.
         private static bool TryFindModules(PartitionConfig partition, BootModule[] modules, out GuestModule[] guestModules, out string error)
         {
-            var wanted = partition.Boot.Modules;
+            var wanted = partition.Boot.Kind == BootKind.Linux
+                ? partition.Boot.Initrd == null ? new ImageReference[0] : new[] { partition.Boot.Initrd }
+                : partition.Boot.Modules;
             guestModules = new GuestModule[wanted.Length];
             for (int i = 0; i < wanted.Length; i++)
             {
@@ -268,6 +271,14 @@ namespace Partition.Kernel
             HypervisorConsole.WriteHex(vm.HostBase, 8);
             if (vm.Multiboot != MultibootVersion.None)
                 HypervisorConsole.Write(vm.Multiboot == MultibootVersion.One ? ", Multiboot kernel" : ", Multiboot2 kernel");
+            if (vm.Spec.IsLinux)
+                HypervisorConsole.Write(", Linux kernel (64-bit boot protocol, ACPI tables at 0xE0000)");
+            if (vm.Vcpus.Length > 1)
+            {
+                HypervisorConsole.Write(", ");
+                HypervisorConsole.WriteDecimal((ulong)vm.Vcpus.Length);
+                HypervisorConsole.Write(" vCPUs");
+            }
             HypervisorConsole.Write(", entry ");
             HypervisorConsole.WriteHex(vm.Entry, 4);
             if (vm.Uart != null)
@@ -535,7 +546,7 @@ namespace Partition.Kernel
             HypervisorConsole.Write(vm.Name);
             HypervisorConsole.Write(vm.State == VirtualMachineState.Halted ? " halted"
                 : vm.State == VirtualMachineState.Stopped ? " stopped" : vm.Paused ? " paused" : " still runnable at the time limit");
-            if (vm.State == VirtualMachineState.Stopped)
+            if (vm.State != VirtualMachineState.Runnable && vm.StopReason != null)
             {
                 HypervisorConsole.Write(" (");
                 HypervisorConsole.Write(vm.StopReason);

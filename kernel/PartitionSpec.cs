@@ -39,7 +39,16 @@ namespace Partition.Kernel
         /// <summary>True for a Multiboot kernel (loaded by <see cref="MultibootLoader"/>), false for a flat binary.</summary>
         public bool IsMultiboot { get; private set; }
 
-        /// <summary>The Multiboot kernel's command line.</summary>
+        /// <summary>
+        /// True for a Linux bzImage (<see cref="LinuxBoot"/>): the partition also gets ACPI
+        /// tables, a virtual I/O APIC and ACPI power control.
+        /// </summary>
+        public bool IsLinux { get; private set; }
+
+        /// <summary>Less than this cannot hold a kernel's decompression and the low-memory structures.</summary>
+        public const ulong MinimumLinuxMemory = 16UL << 20;
+
+        /// <summary>The Multiboot or Linux kernel's command line.</summary>
         public string CommandLine { get; private set; } = "";
 
         public string Name { get; }
@@ -82,9 +91,9 @@ namespace Partition.Kernel
         {
             spec = null;
             var boot = partition.Boot;
-            if (boot == null || boot.Kind == BootKind.Linux)
+            if (boot == null)
             {
-                unsupported = "booting Linux is not supported yet (flat binaries and Multiboot kernels are)";
+                unsupported = "it has no boot image";
                 return false;
             }
             if (partition.Vcpus.Length == 0 || partition.Vcpus.Length > MaxVcpus)
@@ -103,6 +112,24 @@ namespace Partition.Kernel
                 return false;
             }
             int uartPort = partition.Devices.Uart == null ? -1 : partition.Devices.Uart.Port;
+            if (boot.Kind == BootKind.Linux)
+            {
+                // The 64-bit boot protocol: long mode, the loader finds the entry; the partition
+                // gets the virtual platform its ACPI tables describe.
+                if (partition.Memory[0].Size < MinimumLinuxMemory)
+                {
+                    unsupported = "a Linux partition needs at least 16 MiB of memory";
+                    return false;
+                }
+                spec = new PartitionSpec(partition.Name, GuestMode.Long64, partition.Memory[0].Size, 0, 0, uartPort)
+                {
+                    IsLinux = true,
+                    CommandLine = boot.CommandLine,
+                };
+                spec.Place(partition.Vcpus, partition.Role, partition.Memory[0]);
+                unsupported = null;
+                return true;
+            }
             if (boot.Kind == BootKind.Multiboot)
             {
                 // Multiboot kernels start in 32-bit protected mode; the loader finds the entry.

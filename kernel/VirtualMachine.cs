@@ -42,7 +42,7 @@ namespace Partition.Kernel
     /// zeroed, mapped at guest-physical 0 by its own EPT), its vCPU, its virtual UART, its exit
     /// counters and its state.
     /// </summary>
-    public sealed unsafe class VirtualMachine
+    public sealed unsafe class VirtualMachine : IInterruptSink
     {
         /// <summary>PML4, PDPT and four page directories: the first 4 GiB identity mapped.</summary>
         public const ulong LongModePageTablesSize = 6 * 4096;
@@ -62,6 +62,19 @@ namespace Partition.Kernel
         {
             get
             {
+                if (Spec.IsLinux)
+                {
+                    return new GuestStartState
+                    {
+                        Mode = GuestMode.Long64,
+                        Rip = _linux.Rip,
+                        Cr3 = _linux.Cr3,
+                        CodeSelector = _linux.CodeSelector,
+                        DataSelector = _linux.DataSelector,
+                        GdtBase = _linux.GdtBase,
+                        GdtLimit = _linux.GdtLimit,
+                    };
+                }
                 bool long64 = Mode == GuestMode.Long64;
                 return new GuestStartState
                 {
@@ -91,6 +104,21 @@ namespace Partition.Kernel
         public VirtualCpu Cpu0 => Vcpus[0];
         /// <summary>The partition's virtual UART, or null if it has none.</summary>
         public VirtualUart16550 Uart { get; private set; }
+
+        /// <summary>The virtual platform of a Linux partition, as its ACPI tables describe it.</summary>
+        public AcpiPlatform Platform { get; private set; }
+
+        /// <summary>Its virtual I/O APIC (Linux partitions), or null.</summary>
+        public VirtualIoApic IoApic { get; private set; }
+
+        /// <summary>Its ACPI sleep and reset registers (Linux partitions), or null.</summary>
+        public VirtualPowerControl Power { get; private set; }
+
+        /// <summary>
+        /// Held around every access to the partition's device models (UART, I/O APIC, power
+        /// control), which its vCPUs on several cores, and the console, reach concurrently.
+        /// </summary>
+        public SpinLock DeviceLock { get; } = new SpinLock();
         public VirtualMachineState State { get; set; }
 
         /// <summary>Paused from the console or by the host partition: not scheduled until resumed.</summary>
@@ -116,12 +144,12 @@ namespace Partition.Kernel
             VmxCapabilities capabilities, ProcessorTables host, int cpu, out VirtualMachine machine, out string error)
         {
             machine = null;
-            if (!spec.IsMultiboot && (ulong)image.Length > spec.MemorySize - spec.LoadAddress)
+            if (!spec.IsMultiboot && !spec.IsLinux && (ulong)image.Length > spec.MemorySize - spec.LoadAddress)
             {
                 error = "the image does not fit between its load address and the end of the partition's memory";
                 return false;
             }
-            if (spec.Mode == GuestMode.Long64 && spec.LoadAddress + (ulong)image.Length > spec.MemorySize - LongModePageTablesSize)
+            if (spec.Mode == GuestMode.Long64 && !spec.IsLinux && spec.LoadAddress + (ulong)image.Length > spec.MemorySize - LongModePageTablesSize)
             {
                 error = "the image overlaps the page tables at the top of a long64 partition's memory";
                 return false;
@@ -169,6 +197,15 @@ namespace Partition.Kernel
             }
             if (spec.UartPort >= 0)
                 vm.Uart = new VirtualUart16550(spec.Name, (ushort)spec.UartPort);
+            if (spec.IsLinux)
+            {
+                // The platform its ACPI tables describe: an I/O APIC with the UART on GSI 4,
+                // and the FADT's power registers.
+                vm.Platform = AcpiPlatform.Create(spec.Vcpus.Length, spec.UartPort >= 0 ? (ushort)spec.UartPort : (ushort)0);
+                vm.IoApic = new VirtualIoApic(vm.Platform.IoApicId, vm);
+                vm.Uart?.ConnectInterrupt(vm.IoApic, AcpiPlatform.UartGsi);
+                vm.Power = new VirtualPowerControl(vm.Platform);
+            }
 
             vm.Vcpus = new VirtualCpu[spec.Vcpus.Length];
             for (int i = 0; i < vm.Vcpus.Length; i++)
@@ -205,7 +242,7 @@ namespace Partition.Kernel
             foreach (var vcpu in Vcpus)
             {
                 ResetRegisters(vcpu.Registers, vcpu.Index == 0 ? multiboot : default);
-                vcpu.Lapic.Reset();
+                vcpu.Lapic.PowerOn();
                 vcpu.Msrs.Reset();
                 vcpu.WaitingForStartup = vcpu.Index != 0;
                 vcpu.Activity = vcpu.Index == 0 ? VcpuActivity.Running : VcpuActivity.Parked;
@@ -240,11 +277,14 @@ namespace Partition.Kernel
 
         private ReadOnlySpan<byte> Image => _imageCopy != null ? _imageCopy : new ReadOnlySpan<byte>(_imageAddress, _imageLength);
 
-        // The image (flat, or a Multiboot kernel with its modules) into zeroed RAM; sets Entry.
+        // The image (flat, a Multiboot kernel with its modules, or a Linux bzImage with its
+        // initrd, ACPI tables and e820 map) into zeroed RAM; sets Entry.
         private bool LoadImage(out MultibootLoader.Result multiboot, out string error)
         {
             multiboot = default;
             byte* ram = (byte*)HostBase;
+            if (Spec.IsLinux)
+                return LoadLinux(ram, out error);
             if (Spec.IsMultiboot)
             {
                 if (!MultibootLoader.TryLoad(Image, ram, Spec.MemorySize, Spec.CommandLine, _modules, out multiboot, out error))
@@ -264,9 +304,44 @@ namespace Partition.Kernel
             return true;
         }
 
+        /// <summary>
+        /// A Linux partition's boot: the ACPI tables of its virtual platform at 0xE0000 (a
+        /// reserved range of its e820 map, where a legacy scan also finds the RSDP), then the
+        /// kernel and initrd by the 64-bit boot protocol with boot_params naming the RSDP.
+        /// </summary>
+        private bool LoadLinux(byte* ram, out string error)
+        {
+            var platform = AcpiPlatform.Create(Spec.Vcpus.Length, Spec.UartPort >= 0 ? (ushort)Spec.UartPort : (ushort)0);
+            ulong areaSize = LinuxBoot.AcpiAreaEnd - LinuxBoot.AcpiAreaStart;
+            int used = AcpiTables.Build(new Span<byte>(ram + LinuxBoot.AcpiAreaStart, (int)areaSize), LinuxBoot.AcpiAreaStart, platform, out ulong rsdp);
+            if (used < 0)
+            {
+                error = string.Concat("its ACPI tables cannot be built: ", AcpiTables.Check(platform) ?? "they do not fit below 1 MiB");
+                return false;
+            }
+            Span<E820Entry> map = stackalloc E820Entry[LinuxBoot.GuestMemoryMapEntries];
+            int entries = LinuxBoot.GuestMemoryMap(MemorySize, map);
+            byte* initrd = null;
+            ulong initrdSize = 0;
+            if (_modules.Length > 0)
+            {
+                initrd = (byte*)_modules[0].HostAddress;
+                initrdSize = _modules[0].Size;
+            }
+            if (!LinuxBoot.TryLoad(Image, initrd, initrdSize, Spec.CommandLine, ram, MemorySize, map.Slice(0, entries), rsdp, out _linux, out error))
+                return false;
+            Entry = _linux.Rip;
+            return true;
+        }
+
+        // The hand-over state of the last Linux load (vCPU 0's registers and segments).
+        private LinuxBootState _linux;
+
         private void ResetRegisters(GuestRegisters* registers, MultibootLoader.Result multiboot)
         {
             GuestRegisters.Reset(registers);
+            if (Spec.IsLinux)
+                registers->Rsi = _linux.Rsi; // boot_params
             if (Spec.IsMultiboot && multiboot.Magic != 0)
             {
                 // The Multiboot hand-over: magic in EAX, boot information in EBX.
@@ -295,6 +370,7 @@ namespace Partition.Kernel
                 ExitCounts[i] = 0;
             Denials.Reset();
             StopReason = null;
+            RestartWhenDown = false;
             Paused = false;
             Restarts++;
             State = VirtualMachineState.Runnable;
@@ -440,10 +516,49 @@ namespace Partition.Kernel
                 CoreRunner.Of(target.Core)?.Kick();
         }
 
-        /// <summary>A vCPU ended a level-triggered interrupt: the device model that raised it may raise it again.</summary>
+        /// <summary>A vCPU ended a level-triggered interrupt: the I/O APIC may deliver that pin again.</summary>
         public void EndOfInterrupt(byte vector)
         {
+            if (IoApic == null)
+                return;
+            DeviceLock.Enter();
+            IoApic.EndOfInterrupt(vector);
+            DeviceLock.Exit();
         }
+
+        /// <summary>
+        /// An interrupt from the partition's I/O APIC (called under <see cref="DeviceLock"/>, on
+        /// whichever CPU changed a device's state): to the vCPUs its destination names, among
+        /// this partition's only. A destination that names none of them is dropped.
+        /// </summary>
+        void IInterruptSink.Deliver(in InterruptMessage message)
+        {
+            int cpu = Smp.CurrentCpu;
+            foreach (var target in Vcpus)
+            {
+                if (!target.Lapic.IsAddressedBy(message.Destination, message.Logical))
+                    continue;
+                Deliver(target, cpu, message);
+                if (message.Mode == DeliveryMode.LowestPriority)
+                    break;
+            }
+        }
+
+        /// <summary>
+        /// The guest turned itself off (ACPI S5) or asked for a reset: the partition halts, its
+        /// vCPUs leave their cores, and on a reset it boots again once the last has left.
+        /// </summary>
+        public void PowerDown(bool reset)
+        {
+            if (State != VirtualMachineState.Runnable)
+                return;
+            StopReason = reset ? "reset itself (ACPI reset register); booting again" : "powered itself off (ACPI S5)";
+            RestartWhenDown = reset;
+            State = VirtualMachineState.Halted;
+        }
+
+        /// <summary>Set by a guest's reset: the last vCPU to leave its core restarts the partition.</summary>
+        public bool RestartWhenDown { get; set; }
 
         /// <summary>A parked vCPU is started again (INIT and SIPI from another vCPU).</summary>
         public void Unpark(VirtualCpu vcpu)

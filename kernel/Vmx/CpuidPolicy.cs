@@ -6,9 +6,8 @@ namespace Partition.Kernel
     /// ones it emulates, and the partition's own topology and clocks. The rule is an allow-list:
     /// a feature bit reaches the guest only if the guest can really use it under Partition.
     /// <list type="bullet">
-    /// <item>Emulated: the local APIC in x2APIC mode with the TSC-deadline timer (always
-    /// running, ARAT), IA32_ARCH_CAPABILITIES (which says the x2APIC is locked), the
-    /// hypervisor bit and the "Partition HV" leaves.</item>
+    /// <item>Emulated: the local APIC (xAPIC and x2APIC) with the TSC-deadline timer (always
+    /// running, ARAT), the hypervisor bit and the "Partition HV" leaves.</item>
     /// <item>Withheld: VMX and SMX (no nested virtualization), the PMU, MONITOR/MWAIT (their
     /// instructions exit), machine-check architecture, thermal and power management, debug
     /// store, XSAVE and everything built on it (AVX, AVX-512, MPX, PKU, AMX; only x87 and SSE
@@ -41,9 +40,10 @@ namespace Partition.Kernel
         private const uint Leaf7EbxKept = 1u << 0 | 1u << 3 | 1u << 6 | 1u << 7 | 1u << 8 | 1u << 9 | 1u << 13 | 1u << 18 | 1u << 19 | 1u << 20 | 1u << 23 | 1u << 24 | 1u << 29;
         // Leaf 7.0 ECX: UMIP GFNI RDPID CLDEMOTE MOVDIRI MOVDIR64B.
         private const uint Leaf7EcxKept = 1u << 2 | 1u << 8 | 1u << 22 | 1u << 25 | 1u << 27 | 1u << 28;
-        // Leaf 7.0 EDX: FSRM, MD_CLEAR, SERIALIZE; ARCH_CAPABILITIES is set (emulated).
-        private const uint Leaf7EdxKept = 1u << 4 | 1u << 10 | 1u << 14;
+        // Leaf 7.0 EDX: FSRM, MD_CLEAR, SERIALIZE, and ARCH_CAPABILITIES if the host has it
+        // (its value is the host's: what the guest may rely on about the processor is true of it).
         public const uint Leaf7EdxArchCapabilities = 1u << 29;
+        private const uint Leaf7EdxKept = 1u << 4 | 1u << 10 | 1u << 14 | Leaf7EdxArchCapabilities;
 
         // Leaf 0x80000001: LAHF/SAHF, LZCNT, PREFETCHW; SYSCALL, NX, 1-GiB pages, RDTSCP, long mode.
         private const uint Extended1EcxKept = 1u << 0 | 1u << 5 | 1u << 8;
@@ -55,8 +55,12 @@ namespace Partition.Kernel
         /// (<paramref name="host"/>, which the caller gets from the real CPUID) and the TSC's
         /// rate. Hypervisor leaves (0x40000000–0x4FFFFFFF) are answered by the caller.
         /// </summary>
+        /// <remarks>
+        /// <paramref name="rdtscp"/>: the VMCS enables RDTSCP (and with it RDPID); without that
+        /// control both raise #UD in a guest, so CPUID must not offer them.
+        /// </remarks>
         public static CpuidResult Answer(uint leaf, uint subleaf, CpuidResult host, uint hostMaxBasic, uint hostMaxExtended,
-            uint apicId, int vcpuCount, ulong tscHz)
+            uint apicId, int vcpuCount, ulong tscHz, bool rdtscp)
         {
             var r = new CpuidResult();
             if (leaf >= 0x8000_0000)
@@ -69,7 +73,7 @@ namespace Partition.Kernel
                         return r;
                     case 0x8000_0001:
                         r.Ecx = host.Ecx & Extended1EcxKept;
-                        r.Edx = host.Edx & Extended1EdxKept;
+                        r.Edx = host.Edx & Extended1EdxKept & (rdtscp ? ~0u : ~(1u << 27));
                         return r;
                     case 0x8000_0002:
                     case 0x8000_0003:
@@ -128,8 +132,8 @@ namespace Partition.Kernel
                     if (subleaf != 0)
                         return r;
                     r.Ebx = host.Ebx & Leaf7EbxKept;
-                    r.Ecx = host.Ecx & Leaf7EcxKept;
-                    r.Edx = host.Edx & Leaf7EdxKept | Leaf7EdxArchCapabilities;
+                    r.Ecx = host.Ecx & Leaf7EcxKept & (rdtscp ? ~0u : ~(1u << 22));
+                    r.Edx = host.Edx & Leaf7EdxKept;
                     return r;
                 case 0xB:
                     return Topology(subleaf, apicId, vcpuCount);

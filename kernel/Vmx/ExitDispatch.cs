@@ -203,7 +203,8 @@ namespace Partition.Kernel
                 answer = default;
             else
                 answer = CpuidPolicy.Answer(leaf, subleaf, HostCpuid.Leaf(leaf, subleaf), HostCpuid.MaxBasic, HostCpuid.MaxExtended,
-                    (uint)c.Vcpu.Index, c.Vcpu.Machine.Vcpus.Length, Tsc.TicksPerMillisecond * 1000);
+                    (uint)c.Vcpu.Index, c.Vcpu.Machine.Vcpus.Length, Tsc.TicksPerMillisecond * 1000,
+                    PartitionHost.Capabilities.SecondaryProcessorBased.CanSet(3));
             r->Rax = answer.Eax;
             r->Rbx = answer.Ebx;
             r->Rcx = answer.Ecx;
@@ -227,10 +228,29 @@ namespace Partition.Kernel
             GuestRegisters* r = c.Vcpu.Registers;
             if (vm.Uart != null && vm.Uart.Claims(access.Port))
             {
+                // Its vCPUs on other cores and the console reach the same UART.
+                vm.DeviceLock.Enter();
                 if (access.IsIn)
                     WriteIn(r, access, vm.Uart.Read(access.Port));
                 else
                     vm.Uart.Write(access.Port, (uint)r->Rax & access.Mask);
+                vm.DeviceLock.Exit();
+            }
+            else if (vm.Power != null && vm.Power.Claims(access.Port))
+            {
+                PowerRequest request = PowerRequest.None;
+                vm.DeviceLock.Enter();
+                if (access.IsIn)
+                    WriteIn(r, access, vm.Power.Read(access.Port));
+                else
+                    request = vm.Power.Write(access.Port, (uint)r->Rax & access.Mask);
+                vm.DeviceLock.Exit();
+                if (request != PowerRequest.None)
+                {
+                    AdvanceRip(ref c);
+                    vm.PowerDown(request == PowerRequest.Reset);
+                    return ExitAction.Resume;
+                }
             }
             else if (vm.Spec.HostPorts is { } host)
             {
@@ -404,7 +424,17 @@ namespace Partition.Kernel
         {
             ulong q = c.Qualification;
             if ((q & 0x38) == 0)
+            {
+                // Not mapped at all: one of its own memory-mapped virtual devices, or outside it.
+                ulong address = c.Read(VmcsField.GuestPhysicalAddress);
+                var device = MmioEmulation.Find(c.Vcpu, address, out ulong offset);
+                if ((q & 4) == 0 && device != MmioEmulation.Device.None)
+                {
+                    string failed = MmioEmulation.Emulate(ref c, device, offset);
+                    return failed == null ? ExitAction.Resume : Stop(ref c, failed);
+                }
                 return Stop(ref c, "EPT violation: an access outside the partition's memory");
+            }
             return Stop(ref c, (q & 2) != 0 ? "EPT violation: a write to shared memory it may only read"
                 : (q & 4) != 0 ? "EPT violation: an instruction fetch from shared memory (never executable)"
                 : "EPT violation: an access to shared memory it is not allowed");

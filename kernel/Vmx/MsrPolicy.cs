@@ -20,7 +20,7 @@ namespace Partition.Kernel
     /// </remarks>
     public static class MsrPolicy
     {
-        public const uint PlatformId = 0x17, BiosSignId = 0x8B, XapicDisableStatus = 0xBD,
+        public const uint PlatformId = 0x17, BiosSignId = 0x8B,
             MtrrCapabilities = 0xFE, ArchCapabilities = 0x10A, MiscEnable = 0x1A0, MtrrDefType = 0x2FF,
             Star = 0xC000_0081, Lstar = 0xC000_0082, Cstar = 0xC000_0083, Fmask = 0xC000_0084,
             KernelGsBase = 0xC000_0102, TscAux = 0xC000_0103;
@@ -28,7 +28,12 @@ namespace Partition.Kernel
         public const ulong MiscEnableFastStrings = 1UL << 0, MiscEnableBtsUnavailable = 1UL << 11, MiscEnablePebsUnavailable = 1UL << 12;
         public const ulong MtrrEnable = 1UL << 11, MemoryTypeWriteBack = 6;
 
-        /// <summary>IA32_ARCH_CAPABILITIES bit 21: IA32_XAPIC_DISABLE_STATUS exists (and says the x2APIC is locked).</summary>
+        /// <summary>
+        /// IA32_ARCH_CAPABILITIES bit 21 (IA32_XAPIC_DISABLE_STATUS exists): never passed on, the
+        /// partition's APIC is not locked in x2APIC mode. (Linux 6.1 falls back to xAPIC without
+        /// interrupt remapping or a hypervisor it knows, and does not map the xAPIC page if it
+        /// finds the x2APIC locked: it must be free to choose.)
+        /// </summary>
         public const ulong ArchCapabilitiesXapicDisable = 1UL << 21;
 
         /// <summary>True if the processor has IA32_TSC_AUX (RDTSCP or RDPID): it is then passed through and switched.</summary>
@@ -45,7 +50,7 @@ namespace Partition.Kernel
         /// <summary>
         /// The emulated MSRs' reads (SDM Vol. 4 for each): false if the MSR is not emulated, or
         /// a read of it faults. The values describe a processor without microcode updates,
-        /// machine checks, variable or fixed MTRRs, with its x2APIC locked.
+        /// machine checks, variable or fixed MTRRs.
         /// </summary>
         public static bool TryRead(GuestMsrs msrs, uint msr, out ulong value)
         {
@@ -56,11 +61,10 @@ namespace Partition.Kernel
                 case BiosSignId:
                 case MtrrCapabilities:      // no variable or fixed ranges, no write-combining
                     return true;
-                case XapicDisableStatus:
-                    value = 1;              // LEGACY_XAPIC_DISABLED: the x2APIC cannot be left
-                    return true;
                 case ArchCapabilities:
-                    value = HostArchCapabilities() | ArchCapabilitiesXapicDisable;
+                    if ((HostCpuid.Leaf(7, 0).Edx & CpuidPolicy.Leaf7EdxArchCapabilities) == 0)
+                        return false;       // not offered by CPUID either
+                    value = Cpu.ReadMsr(ArchCapabilities) & ~ArchCapabilitiesXapicDisable;
                     return true;
                 case MiscEnable:
                     value = msrs.MiscEnable;
@@ -117,11 +121,6 @@ namespace Partition.Kernel
         }
 
         private static bool IsCanonical(ulong address) => (ulong)((long)(address << 16) >> 16) == address;
-
-        // The host's own IA32_ARCH_CAPABILITIES (what the guest may rely on about the
-        // processor's vulnerabilities is what is true of the processor), 0 if it has none.
-        private static ulong HostArchCapabilities() =>
-            (HostCpuid.Leaf(7, 0).Edx & CpuidPolicy.Leaf7EdxArchCapabilities) != 0 ? Cpu.ReadMsr(ArchCapabilities) & ~ArchCapabilitiesXapicDisable : 0;
 
         public readonly struct Entry
         {

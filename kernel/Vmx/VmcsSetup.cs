@@ -79,7 +79,10 @@ namespace Partition.Kernel
             uint proc = VmxControls.Adjust(caps.PrimaryProcessorBased,
                 VmxControls.ProcHltExiting | VmxControls.ProcUseIoBitmaps | VmxControls.ProcUseMsrBitmaps | VmxControls.ProcActivateSecondary
                 | VmxControls.ProcMwaitExiting | VmxControls.ProcMonitorExiting | VmxControls.ProcRdpmcExiting, out uint bad2);
-            uint proc2 = VmxControls.Adjust(caps.SecondaryProcessorBased, VmxControls.Proc2EnableEpt | VmxControls.Proc2UnrestrictedGuest, out uint bad3);
+            // RDTSCP and RDPID raise #UD in a guest unless "enable RDTSCP" is set (SDM 26.3):
+            // offered when the CPU can, as CPUID then says (CpuidPolicy.OffersRdtscp).
+            uint proc2 = VmxControls.Adjust(caps.SecondaryProcessorBased, VmxControls.Proc2EnableEpt | VmxControls.Proc2UnrestrictedGuest, out uint bad3)
+                | (caps.SecondaryProcessorBased.Allowed1 & VmxControls.Proc2EnableRdtscp);
             // DR7 and IA32_DEBUGCTL are the guest's own: saved on exit, loaded on entry.
             uint exit = VmxControls.Adjust(caps.Exit, VmxControls.ExitHostAddressSpaceSize | VmxControls.ExitAcknowledgeInterrupt
                 | VmxControls.ExitSaveDebugControls | VmxControls.ExitSaveEfer | VmxControls.ExitLoadEfer | VmxControls.ExitSavePat | VmxControls.ExitLoadPat, out uint bad4);

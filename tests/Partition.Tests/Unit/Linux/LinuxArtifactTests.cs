@@ -8,7 +8,7 @@ using Partition.Host.Linux;
 namespace Partition.Tests.Unit.Linux
 {
     /// <summary>
-    /// The Linux images the Cake target LinuxImages puts into artifacts/linux/
+    /// The Linux images the Cake targets LinuxImages and DebianKernel put into artifacts/linux/
     /// (the Test target runs them first). A missing image fails these tests: skipping would let
     /// a run that never built the kernel look green.
     /// </summary>
@@ -60,6 +60,14 @@ namespace Partition.Tests.Unit.Linux
                 Is.EqualTo(Artifact(LinuxArtifacts.GuestKernel(layout), "LinuxImages")));
             Assert.That(Artifact(Path.Combine(LinuxArtifacts.ConfigImages(layout), "initramfs.cpio"), "LinuxImages"),
                 Is.EqualTo(Artifact(LinuxArtifacts.GuestInitramfs(layout), "LinuxImages")));
+        }
+
+        [Test]
+        public void Debians_kernel_is_a_bzImage_a_64_bit_loader_can_start()
+        {
+            var header = Header(Artifact(LinuxArtifacts.DebianKernel(Layout), "DebianKernel"));
+            Assert.That(header.Is64BitBootable, Is.True, $"protocol {header.ProtocolText}, xloadflags 0x{header.XLoadFlags:X}");
+            Assert.That(header.KernelVersion, Does.StartWith("6.1.0-"));
         }
     }
 }

@@ -2,6 +2,7 @@
 # Sets up a fresh Debian machine and builds, tests or runs Partition. Never asks for input.
 #   ./bootstrap.sh run [--timeout=S]   boot the image in Bochs, serial console on this terminal
 #   ./bootstrap.sh test                run every test; the last line is "N passed, N failed"
+#                                      (first builds the Linux guest: 5-11 min once, then cached)
 #   ./bootstrap.sh image               build artifacts/partition.iso
 # Extra arguments after the verb are passed to Cake (e.g. --timeout=30 for run).
 set -euo pipefail
@@ -24,7 +25,14 @@ cd "$(dirname "$(readlink -f "$0")")"
 
 # Emulators and BIOS images (bochs*, vgabios), the ISO builder (grub-*, xorriso, mtools), the
 # boot stub's assembler and the linker (nasm, lld), and QEMU for the boot test without VT-x.
-packages=(bochs bochsbios vgabios bochs-sdl grub-pc-bin grub-common xorriso mtools lld nasm qemu-system-x86)
+# The Linux guest (Cake target LinuxImages, tools/linux/README.md): the kernel source tarball
+# (linux-source-6.1), what building it needs (build-essential, bc, bison, flex, libelf-dev,
+# libssl-dev, lz4 for the kernel's compression, xz-utils to unpack the tarball) and the static
+# busybox of the initramfs (busybox-static). The ACPI compiler iasl (acpica-tools) for the ACPI
+# table tests.
+packages=(bochs bochsbios vgabios bochs-sdl grub-pc-bin grub-common xorriso mtools lld nasm qemu-system-x86
+          linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev lz4 xz-utils busybox-static
+          acpica-tools)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,10 +1,14 @@
-// Partition's build: dotnet cake build.cake --target=Kernel|Image|Test|Run  (default Test).
-//   Kernel  the hypervisor image artifacts/image/partition.elf
-//   Image   Kernel, then the bootable ISO artifacts/partition.iso (partition image)
-//   Test    Image, then every test (unit and system) with TRX results in artifacts/test-results;
-//           the last line printed is "N passed, N failed" (", N skipped" when some were skipped)
-//   Run     Image, then boot it in Bochs with the serial console streaming here
-//           (--timeout=S stops after S seconds; otherwise Ctrl-C or the kernel powering off)
+// Partition's build: dotnet cake build.cake --target=Kernel|Image|LinuxImages|DebianKernel|Test|Run  (default Test).
+//   Kernel        the hypervisor image artifacts/image/partition.elf
+//   Image         Kernel, then the bootable ISO artifacts/partition.iso (partition image)
+//   LinuxImages   the guest kernel and initramfs, artifacts/linux/guest/ and configs/images/
+//                 (partition linux; built once per recipe into ~/.cache/partition/linux/, then copied)
+//   DebianKernel  Debian's stock kernel, artifacts/linux/debian/vmlinuz (partition linux debian)
+//   Test          Image, LinuxImages and DebianKernel, then every test (unit and system) with TRX
+//                 results in artifacts/test-results; the last line printed is "N passed, N failed"
+//                 (", N skipped" when some were skipped)
+//   Run           Image, then boot it in Bochs with the serial console streaming here
+//                 (--timeout=S stops after S seconds; otherwise Ctrl-C or the kernel powering off)
 #nullable enable
 using System.Xml.Linq;
 
@@ -47,9 +51,29 @@ Task("Image")
     Partition("image");
 });
 
+Task("LinuxImages")
+    .Description("Builds the guest kernel (cached outside the clone) and its initramfs into artifacts/linux/guest/ and configs/images/.")
+    .IsDependentOn("Cli")
+    .Does(() =>
+{
+    // A cache miss compiles Linux (5 to 11 minutes on 2 cores); a hit only copies.
+    Partition("linux", "guest");
+});
+
+Task("DebianKernel")
+    .Description("Fetches Debian's stock kernel (linux-image-amd64, cached outside the clone) into artifacts/linux/debian/vmlinuz.")
+    .IsDependentOn("Cli")
+    .Does(() =>
+{
+    Partition("linux", "debian");
+});
+
 Task("Test")
     .Description("Runs all tests; the last line printed is 'N passed, N failed'.")
     .IsDependentOn("Image")
+    // The Linux scenarios boot these images, and host tests check them: they must exist before any test runs.
+    .IsDependentOn("LinuxImages")
+    .IsDependentOn("DebianKernel")
     .Does(() =>
 {
     CleanDirectory(testResults);

@@ -34,6 +34,12 @@ namespace Partition.Cli
             "  guests [-o DIR]\n" +
             "      Write the guest images the example configurations in configs/ boot (assembled\n" +
             "      with Iced); default DIR configs/images.\n" +
+            "  linux [guest|debian]\n" +
+            "      guest (default): build the guest kernel from linux-source-6.1 and\n" +
+            "      tools/linux/guest.config (cached in ${XDG_CACHE_HOME:-~/.cache}/partition/linux/,\n" +
+            "      5 to 11 minutes on a miss) and the busybox initramfs; copy both to\n" +
+            "      artifacts/linux/guest/ and configs/images/. debian: fetch Debian's stock kernel\n" +
+            "      (linux-image-amd64) into the cache and copy it to artifacts/linux/debian/vmlinuz.\n" +
             "  bench [--timeout S]\n" +
             "      Run the exit benchmark in Bochs: a guest times 10,000 null VMCALLs, CPUID\n" +
             "      exits and I/O exits with RDTSC (one tick = one emulated instruction). Prints\n" +
@@ -61,6 +67,8 @@ namespace Partition.Cli
                         return BenchCommand(args.AsSpan(1).ToArray());
                     case "guests":
                         return GuestsCommand(args.AsSpan(1).ToArray());
+                    case "linux":
+                        return LinuxCommand.Run(args.AsSpan(1).ToArray());
                     case "help":
                     case "-h":
                     case "--help":

@@ -37,6 +37,12 @@ namespace Partition.Devices
             Cpu.Out8((ushort)(Port + ModemControl), 0x03); // DTR, RTS
         }
 
+        /// <summary>The transmitter holding register is empty: the FIFO takes up to 16 bytes now.</summary>
+        public bool CanWrite => (Cpu.In8((ushort)(Port + LineStatus)) & LineStatusTransmitHoldingEmpty) != 0;
+
+        /// <summary>Writes a byte without looking at the line status (the caller knows there is room).</summary>
+        public void WriteNow(byte value) => Cpu.Out8((ushort)(Port + Data), value);
+
         public void Write(byte value)
         {
             while ((Cpu.In8((ushort)(Port + LineStatus)) & LineStatusTransmitHoldingEmpty) == 0)

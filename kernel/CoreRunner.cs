@@ -188,6 +188,7 @@ namespace Partition.Kernel
                 DrainRequests();
                 if (Cpu == 0)
                     Management.Poll();
+                HypervisorConsole.Pump();
                 Sweep();
                 SchedulerEntity next = Core.Policy.PickNext();
                 if (next == null)

@@ -434,9 +434,9 @@ namespace Partition.Kernel
                     HypervisorConsole.WriteDecimal((ulong)vcpu.Index);
                     HypervisorConsole.Write(" on core ");
                     HypervisorConsole.WriteDecimal((ulong)vcpu.Core);
-                    if (vcpu.Activity == VcpuActivity.WaitingForInterrupt)
+                    if (vm.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.WaitingForInterrupt)
                         HypervisorConsole.Write(" (idle)");
-                    else if (vcpu.Activity == VcpuActivity.Parked)
+                    else if (vm.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.Parked)
                         HypervisorConsole.Write(" (parked)");
                 }
                 HypervisorConsole.Write(", ");

@@ -401,6 +401,9 @@ namespace Partition.Kernel
                 ExitAction action = ExitDispatch.Dispatch(ref context);
                 if (action == ExitAction.Halt)
                     vm.Park(vcpu);
+                // Console output moves on while guests run: a few bytes at each exit, never a wait.
+                if (HypervisorConsole.HasPending)
+                    HypervisorConsole.Pump();
                 if (vcpu.Activity != VcpuActivity.Running || until != 0 && Tsc.Now >= until)
                     return;
                 // The timer was set for the slice's end (or the run's) unless the local APIC's

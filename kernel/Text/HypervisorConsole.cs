@@ -4,14 +4,25 @@ using Partition.Devices;
 namespace Partition.Kernel
 {
     /// <summary>
-    /// The hypervisor's console: COM1, 115200 8N1. Text is written as it is produced, with
-    /// "\n" turned into CR LF for terminals. Nothing here allocates.
+    /// The hypervisor's console: COM1, 115200 8N1, with "\n" turned into CR LF for terminals.
+    /// Text goes into a ring (<see cref="ConsoleRing"/>) and reaches the UART as fast as the
+    /// UART takes it, pumped by whichever CPU passes by (<see cref="Pump"/>: the run loops and
+    /// the exit path): at 115200 baud a line takes milliseconds, and no guest's core waits for
+    /// it, so a guest's clock does not lose the time its console output takes. Only a full
+    /// ring makes a writer wait. Nothing here allocates after <see cref="Initialize"/>.
     /// </summary>
     public static class HypervisorConsole
     {
         private static Uart16550 s_uart;
         private static bool s_ready;
         private static readonly SpinLock s_lock = new SpinLock();
+        private static ConsoleRing Ring => ConsoleRing.Shared;
+
+        /// <summary>Bytes the ring holds: more than a burst of boot messages of every partition.</summary>
+        public const int RingCapacity = 64 * 1024;
+
+        /// <summary>The UART's transmit FIFO: bytes it takes at once when it says it is empty.</summary>
+        private const int FifoDepth = 16;
 
         /// <summary>
         /// Keeps what a CPU writes between <see cref="BeginLine"/> and <see cref="EndLine"/>
@@ -19,7 +30,12 @@ namespace Partition.Kernel
         /// </summary>
         public static void BeginLine() => s_lock.Enter();
 
-        public static void EndLine() => s_lock.Exit();
+        /// <summary>Ends a line group, and moves what the UART can take now.</summary>
+        public static void EndLine()
+        {
+            s_lock.Exit();
+            Pump();
+        }
 
         public static void Initialize()
         {
@@ -30,13 +46,46 @@ namespace Partition.Kernel
 
         public static bool IsReady => s_ready;
 
+        /// <summary>True while bytes wait for the UART (a cheap check for the exit path).</summary>
+        public static bool HasPending => s_ready && Ring.Pending != 0;
+
         public static void Write(char c)
         {
             if (!s_ready)
                 Initialize();
             if (c == '\n')
-                s_uart.Write((byte)'\r');
-            s_uart.Write(c < 0x80 ? (byte)c : (byte)'?');
+                Put((byte)'\r');
+            Put(c < 0x80 ? (byte)c : (byte)'?');
+        }
+
+        private static void Put(byte b)
+        {
+            while (!Ring.TryPut(b))
+            {
+                // Full: this writer waits for the UART (the pump may be another CPU's).
+                Pump();
+                Cpu.Pause();
+            }
+        }
+
+        /// <summary>
+        /// Moves waiting bytes to the UART while it can take them without waiting: when its
+        /// transmitter holding register is empty, its FIFO takes up to 16. Any CPU may call it;
+        /// one pumps at a time, the others return at once.
+        /// </summary>
+        public static void Pump()
+        {
+            if (!s_ready || Ring.Pending == 0 || !Ring.TryBeginPump())
+                return;
+            if (s_uart.CanWrite)
+            {
+                for (int i = 0; i < FifoDepth && Ring.Pending != 0; i++)
+                {
+                    s_uart.WriteNow(Ring.Peek());
+                    Ring.Take();
+                }
+            }
+            Ring.EndPump();
         }
 
         public static void Write(string text)
@@ -53,12 +102,16 @@ namespace Partition.Kernel
                 Write(text[i]);
         }
 
-        public static void WriteLine() => Write('\n');
+        public static void WriteLine()
+        {
+            Write('\n');
+            Pump();
+        }
 
         public static void WriteLine(string text)
         {
             Write(text);
-            Write('\n');
+            WriteLine();
         }
 
         /// <summary>"0x" and the value in hex, zero-padded to <paramref name="digits"/>.</summary>
@@ -112,11 +165,17 @@ namespace Partition.Kernel
             WriteLine();
         }
 
-        /// <summary>Waits until every byte has left the UART (before power-off).</summary>
+        /// <summary>Waits until every byte has left the ring and the UART (before power-off, after a panic).</summary>
         public static void Flush()
         {
-            if (s_ready)
-                s_uart.Flush();
+            if (!s_ready)
+                return;
+            while (Ring.Pending != 0)
+            {
+                Pump();
+                Cpu.Pause();
+            }
+            s_uart.Flush();
         }
     }
 }

@@ -79,7 +79,11 @@ namespace Partition.Kernel
         public static FakeCpu Current => t_current ??= new FakeCpu();
 
         /// <summary>A fresh machine for the calling test thread, with a 16550 at COM1 that is always ready.</summary>
-        public static FakeCpu Reset() => t_current = new FakeCpu();
+        public static FakeCpu Reset()
+        {
+            ConsoleRing.Discard();
+            return t_current = new FakeCpu();
+        }
 
         public Dictionary<(uint Leaf, uint Subleaf), (uint Eax, uint Ebx, uint Ecx, uint Edx)> Cpuid { get; } = new();
         public Dictionary<uint, ulong> Msrs { get; } = new();
@@ -104,7 +108,15 @@ namespace Partition.Kernel
         public VmxModel Vmx { get; } = new();
 
         /// <summary>What COM1 received, with the console's CR LF turned back into "\n".</summary>
-        public string ConsoleText => Com1.ToString().Replace("\r\n", "\n");
+        /// <summary>What reached COM1, once the console's ring has been pumped out (the fake UART is always ready).</summary>
+        public string ConsoleText
+        {
+            get
+            {
+                HypervisorConsole.Flush();
+                return Com1.ToString().Replace("\r\n", "\n");
+            }
+        }
 
         internal byte ReadPort(ushort port) => port == 0x3F8 + 5 ? (byte)0x60 : (byte)0xFF; // LSR: THRE and TEMT set
 

@@ -110,6 +110,16 @@ namespace Partition.Host.Guests
             a.wrmsr();
         }, Msrs: denied);
 
+        // An IPI through the prober's own virtual xAPIC page (ICR high, then ICR low, which
+        // sends) to an APIC ID outside its partition: dropped and counted, the guest goes on.
+        private static Probe XapicIpi(string name, byte destination, uint icrLow) => new(name, Done, false, a =>
+        {
+            a.mov(ebx, 0xFEE0_0310);
+            a.mov(__dword_ptr[rbx], (uint)destination << 24);
+            a.mov(ebx, 0xFEE0_0300);
+            a.mov(__dword_ptr[rbx], icrLow);
+        }, Ipis: 1);
+
         // An IPI through the prober's own virtual x2APIC to an APIC ID outside its partition:
         // the write itself is fine (no #GP), the IPI is dropped and counted.
         private static Probe Ipi(string name, ulong icr) => new(name, Done, false, a =>
@@ -205,18 +215,33 @@ namespace Partition.Host.Guests
             Wrmsr("WRMSR IA32_FEATURE_CONTROL = 0", FeatureControl, 0, 1),
             Rdmsr("RDMSR IA32_VMX_BASIC", VmxBasic, Gp, 1),
             Wrmsr("WRMSR IA32_VMX_BASIC", VmxBasic, 0, 1),
-            // Its local APIC is a virtual one in x2APIC mode, locked there: the base reads as
-            // the architectural address, enabled, x2APIC, bootstrap processor; it cannot change.
-            Rdmsr("RDMSR IA32_APIC_BASE", ApicBase, Hex(0xFEE0_0D00), 0),
-            Wrmsr("WRMSR IA32_APIC_BASE (leave x2APIC mode)", ApicBase, 0xFEE0_0900, 1),
-            // IPIs reach only the partition's own vCPUs (it has one, APIC ID 0).
+            // Its local APIC is a virtual one, in xAPIC mode as after reset: the base reads as
+            // the architectural address, enabled, bootstrap processor. IPIs reach only the
+            // partition's own vCPUs (it has one, APIC ID 0), whichever way they are sent.
+            Rdmsr("RDMSR IA32_APIC_BASE", ApicBase, Hex(0xFEE0_0900), 0),
+            new("read its own APIC ID from the xAPIC page", Hex(0), true, a =>
+            {
+                a.mov(ebx, 0xFEE0_0020);
+                a.mov(eax, __dword_ptr[rbx]);
+            }),
+            XapicIpi("xAPIC ICR: INIT to APIC 1", 1, 0xC500),
+            XapicIpi("xAPIC ICR: SIPI to APIC 1", 1, 0x4608),
+            XapicIpi("xAPIC ICR: fixed vector 0x40 to logical CPUs 1-7 (flat)", 0xFE, 0x0840),
+            Wrmsr("WRMSR x2APIC ICR in xAPIC mode", X2ApicIcr, 1UL << 32 | 0x4500, 1),
+            new("WRMSR IA32_APIC_BASE: into x2APIC mode", Done, false, a =>
+            {
+                a.mov(ecx, ApicBase);
+                a.mov(eax, 0xFEE0_0D00);
+                a.xor(edx, edx);
+                a.wrmsr();
+            }),
             Ipi("WRMSR x2APIC ICR: INIT to APIC 1", 1UL << 32 | 0xC500),
             Ipi("WRMSR x2APIC ICR: SIPI to APIC 1", 1UL << 32 | 0x4608),
             Ipi("WRMSR x2APIC ICR: NMI to APIC 2", 2UL << 32 | 0x0400),
             Ipi("WRMSR x2APIC ICR: fixed vector 0x40 to APIC 7", 7UL << 32 | 0x0040),
             Ipi("WRMSR x2APIC ICR: fixed vector 0x40 to logical cluster 1", 0x0001_0001UL << 32 | 0x0840),
-
-            Wrmsr("WRMSR IA32_TIME_STAMP_COUNTER", Tsc, 0, 1),
+            // x2APIC mode is left only by disabling the APIC first (SDM Vol. 3A, 11.12.5).
+            Wrmsr("WRMSR IA32_APIC_BASE: from x2APIC straight back to xAPIC", ApicBase, 0xFEE0_0900, 1),
             // MSRs the VMCS switches reach the guest; the processor itself checks the value.
             WriteAndReadBack("WRMSR IA32_EFER.NXE, read back", Efer, a => a.or(eax, 1 << 11), 0xD00),
             new("WRMSR IA32_EFER with SVME (reserved on Intel)", Gp, false, a =>
@@ -352,8 +377,6 @@ namespace Partition.Host.Guests
                 a => a.mov(rax, NeighbourHostPhysical + ChecksumBase), a => a.mov(rbx, __qword_ptr[rax])),
             new("peer-write", "write the neighbour's memory at its host-physical address", EptViolation, NeighbourHostPhysical + ChecksumBase + 8, "write",
                 a => { a.mov(rax, NeighbourHostPhysical + ChecksumBase + 8); a.mov(ebx, 0xBAD); }, a => a.mov(__qword_ptr[rax], rbx)),
-            new("lapic-ipi", "send INIT to CPU 1 through the local APIC (xAPIC ICR)", EptViolation, 0xFEE0_0310, "write",
-                a => { a.mov(eax, 0xFEE0_0310); a.mov(ebx, 1 << 24); }, a => a.mov(__dword_ptr[rax], ebx)),
             new("ioapic", "select an I/O APIC register", EptViolation, 0xFEC0_0000, "write",
                 a => { a.mov(eax, 0xFEC0_0000); a.mov(ebx, 1); }, a => a.mov(__dword_ptr[rax], ebx)),
             new("hpet", "read the HPET (MMIO high below 4 GiB)", EptViolation, 0xFED0_0000, "read",

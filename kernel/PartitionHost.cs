@@ -379,7 +379,7 @@ namespace Partition.Kernel
                 ulong now = Tsc.Now;
                 if (!InterruptInjection.BeforeEntry(vcpu, context.EventInjected, now))
                     return;
-                ulong timer = vcpu.Lapic.TimerDeadline;
+                ulong timer = vcpu.TimerDeadlineOnHost;
                 SetPreemptionTimer(until == 0 || timer != 0 && timer < until ? timer : until, now);
                 bool injected = context.EventInjected || vcpu.InjectedOnEntry;
                 VmcsError error = vmcs.Run(cpu, vcpu.Registers);

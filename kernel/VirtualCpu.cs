@@ -38,6 +38,26 @@ namespace Partition.Kernel
         /// <summary>After INIT (or reset, for an AP): parked until a start-up IPI, which starts it in real mode at the vector's page.</summary>
         public bool WaitingForStartup { get; set; }
 
+        /// <summary>
+        /// Added to the processor's TSC for this vCPU (VMCS "use TSC offsetting"; SDM Vol. 3C,
+        /// 26.3): what IA32_TSC_ADJUST says, 0 unless the guest changes it. The local APIC runs
+        /// on the guest's TSC, so its deadlines are converted with it.
+        /// </summary>
+        public ulong TscOffset { get; set; }
+
+        /// <summary>The guest's TSC at the processor's TSC value <paramref name="hostTsc"/>.</summary>
+        public ulong GuestTsc(ulong hostTsc) => hostTsc + TscOffset;
+
+        /// <summary>The local APIC timer's next expiry on the processor's TSC, or 0 if it is not armed.</summary>
+        public ulong TimerDeadlineOnHost
+        {
+            get
+            {
+                ulong deadline = Lapic.TimerDeadline;
+                return deadline == 0 ? 0 : deadline - TscOffset;
+            }
+        }
+
         /// <summary>The VM-entry controls without "IA-32e mode guest", which follows the guest's mode.</summary>
         public uint EntryControls { get; set; }
 
@@ -60,7 +80,7 @@ namespace Partition.Kernel
         }
 
         /// <summary>
-        /// On its own core, for a vCPU that is not running: takes in what was posted to its
+        /// On its own core (<paramref name="now"/> is the processor's TSC), for a vCPU that is not running: takes in what was posted to its
         /// local APIC and decides whether it may run again. An INIT parks it; a start-up IPI
         /// to a vCPU waiting for one comes back in <paramref name="startupVector"/> (the caller
         /// sets its real-mode state and unparks it); an interrupt the APIC would deliver, a due
@@ -79,7 +99,7 @@ namespace Partition.Kernel
             }
             if (Activity == VcpuActivity.WaitingForInterrupt)
             {
-                Lapic.UpdateTimer(now);
+                Lapic.UpdateTimer(GuestTsc(now));
                 if (Lapic.DeliverableVector >= 0 || Lapic.PendingNmi)
                     Activity = VcpuActivity.Running;
             }
@@ -105,7 +125,7 @@ namespace Partition.Kernel
                     return;
                 }
             }
-            Lapic.UpdateTimer(now);
+            Lapic.UpdateTimer(GuestTsc(now));
             if (Lapic.DeliverableVector < 0 && !Lapic.PendingNmi)
                 Activity = VcpuActivity.WaitingForInterrupt;
         }

@@ -244,6 +244,7 @@ namespace Partition.Kernel
                 ResetRegisters(vcpu.Registers, vcpu.Index == 0 ? multiboot : default);
                 vcpu.Lapic.PowerOn();
                 vcpu.Msrs.Reset();
+                vcpu.Msrs.TscAdjust = vcpu.TscOffset = 0;
                 vcpu.WaitingForStartup = vcpu.Index != 0;
                 vcpu.Activity = vcpu.Index == 0 ? VcpuActivity.Running : VcpuActivity.Parked;
                 if (!VmcsSetup.TryConfigure(vcpu, capabilities, host, cpu, out error))

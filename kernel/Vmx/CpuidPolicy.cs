@@ -7,12 +7,12 @@ namespace Partition.Kernel
     /// a feature bit reaches the guest only if the guest can really use it under Partition.
     /// <list type="bullet">
     /// <item>Emulated: the local APIC (xAPIC and x2APIC) with the TSC-deadline timer (always
-    /// running, ARAT), the hypervisor bit and the "Partition HV" leaves.</item>
+    /// running, ARAT), IA32_TSC_ADJUST, the hypervisor bit and the "Partition HV" leaves.</item>
     /// <item>Withheld: VMX and SMX (no nested virtualization), the PMU, MONITOR/MWAIT (their
     /// instructions exit), machine-check architecture, thermal and power management, debug
     /// store, XSAVE and everything built on it (AVX, AVX-512, MPX, PKU, AMX; only x87 and SSE
     /// state is switched), PCID and INVPCID, TSX, SGX, processor trace, speculation-control
-    /// MSRs, TSC_ADJUST, 5-level paging.</item>
+    /// MSRs, 5-level paging.</item>
     /// <item>Topology: vCPU <c>i</c> has APIC ID <c>i</c>; the partition is one package of
     /// single-threaded cores (leaves 1, 4 and 0xB agree).</item>
     /// <item>Clocks: leaf 0x15 reports a crystal at the TSC's rate (ratio 1/1), which is also
@@ -38,6 +38,14 @@ namespace Partition.Kernel
 
         // Leaf 7.0 EBX: FSGSBASE BMI1 SMEP BMI2 ERMS FDP_EXCPTN_ONLY deprecated-FPU-CS/DS RDSEED ADX SMAP CLFLUSHOPT CLWB SHA.
         private const uint Leaf7EbxKept = 1u << 0 | 1u << 3 | 1u << 6 | 1u << 7 | 1u << 8 | 1u << 9 | 1u << 13 | 1u << 18 | 1u << 19 | 1u << 20 | 1u << 23 | 1u << 24 | 1u << 29;
+        /// <summary>
+        /// IA32_TSC_ADJUST, emulated through TSC offsetting. With an invariant TSC it also tells
+        /// Linux that the TSC needs no clocksource watchdog (arch/x86/kernel/tsc.c): a partition
+        /// has no HPET or PM timer to check it against, and its jiffies lag whenever its own
+        /// interrupts are off for longer than a tick.
+        /// </summary>
+        private const uint Leaf7EbxTscAdjust = 1u << 1;
+
         // Leaf 7.0 ECX: UMIP GFNI RDPID CLDEMOTE MOVDIRI MOVDIR64B.
         private const uint Leaf7EcxKept = 1u << 2 | 1u << 8 | 1u << 22 | 1u << 25 | 1u << 27 | 1u << 28;
         // Leaf 7.0 EDX: FSRM, MD_CLEAR, SERIALIZE, and ARCH_CAPABILITIES if the host has it
@@ -131,7 +139,7 @@ namespace Partition.Kernel
                 case 7:
                     if (subleaf != 0)
                         return r;
-                    r.Ebx = host.Ebx & Leaf7EbxKept;
+                    r.Ebx = host.Ebx & Leaf7EbxKept | Leaf7EbxTscAdjust;
                     r.Ecx = host.Ecx & Leaf7EcxKept & (rdtscp ? ~0u : ~(1u << 22));
                     r.Edx = host.Edx & Leaf7EdxKept;
                     return r;

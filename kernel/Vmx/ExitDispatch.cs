@@ -297,7 +297,7 @@ namespace Partition.Kernel
             if (VirtualLocalApic.Handles(msr))
             {
                 ApicAccess outcome;
-                ulong now = Tsc.Now;
+                ulong now = vcpu.GuestTsc(Tsc.Now);
                 if (write)
                 {
                     outcome = vcpu.Lapic.WriteMsr(msr, (r->Rdx << 32) | (uint)r->Rax, now, out var ipi, out var shorthand, out bool sends, out int levelEoi);
@@ -323,6 +323,11 @@ namespace Partition.Kernel
             }
             else if (write ? MsrPolicy.TryWrite(vcpu.Msrs, msr, (r->Rdx << 32) | (uint)r->Rax) : MsrPolicy.TryRead(vcpu.Msrs, msr, out emulated))
             {
+                if (write && msr == MsrPolicy.TscAdjust)
+                {
+                    vcpu.TscOffset = vcpu.Msrs.TscAdjust;
+                    c.Write(VmcsField.TscOffset, vcpu.TscOffset);
+                }
                 if (!write)
                 {
                     r->Rax = (uint)emulated;

@@ -38,10 +38,13 @@ namespace Partition.Kernel
         /// <summary>IA32_CSTAR, which Intel processors never use (SYSCALL in compatibility mode is #UD): kept here, never loaded.</summary>
         public ulong Cstar;
 
+        /// <summary>IA32_TSC_ADJUST: the vCPU's TSC offset (<see cref="VirtualCpu.TscOffset"/>).</summary>
+        public ulong TscAdjust;
+
         /// <summary>IA32_TSC_AUX when the host has no such MSR (no RDTSCP or RDPID is then offered either).</summary>
         public ulong TscAux;
 
-        /// <summary>As after reset or INIT (SDM Vol. 3A, table 10-1): zeros, DR6 = 0xFFFF0FF0.</summary>
+        /// <summary>As after INIT (SDM Vol. 3A, table 10-1): zeros, DR6 = 0xFFFF0FF0; TSC_ADJUST stays.</summary>
         public void Reset()
         {
             for (int i = 0; i < _values.Length; i++)
@@ -51,7 +54,7 @@ namespace Partition.Kernel
             _debug[4] = 0xFFFF0FF0;
             MiscEnable = MsrPolicy.MiscEnableFastStrings | MsrPolicy.MiscEnableBtsUnavailable | MsrPolicy.MiscEnablePebsUnavailable;
             MtrrDefaultType = MsrPolicy.MtrrEnable | MsrPolicy.MemoryTypeWriteBack;
-            Cstar = TscAux = 0;
+            Cstar = TscAux = 0; // IA32_TSC_ADJUST keeps its value across INIT, as the TSC does
         }
 
         /// <summary>Reads the vCPU's values out of the processor (it is leaving it, or another vCPU comes).</summary>

@@ -40,7 +40,7 @@ namespace Partition.Kernel
                     return false;
                 }
             }
-            lapic.UpdateTimer(now);
+            lapic.UpdateTimer(vcpu.GuestTsc(now));
             bool nmi = lapic.PendingNmi;
             int vector = lapic.DeliverableVector;
             if (!nmi && vector < 0)

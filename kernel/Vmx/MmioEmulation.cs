@@ -91,7 +91,7 @@ namespace Partition.Kernel
         private static uint Read(ref ExitContext c, Device device, ulong offset, int size)
         {
             if (device == Device.LocalApic)
-                return c.Vcpu.Lapic.ReadMmio(offset, Tsc.Now);
+                return c.Vcpu.Lapic.ReadMmio(offset, c.Vcpu.GuestTsc(Tsc.Now));
             var vm = c.Vcpu.Machine;
             vm.DeviceLock.Enter();
             uint value = vm.IoApic.Read(offset, size);
@@ -105,7 +105,7 @@ namespace Partition.Kernel
             var vm = vcpu.Machine;
             if (device == Device.LocalApic)
             {
-                vcpu.Lapic.WriteMmio(offset, value, Tsc.Now, out var ipi, out var shorthand, out bool sends, out int levelEoi);
+                vcpu.Lapic.WriteMmio(offset, value, vcpu.GuestTsc(Tsc.Now), out var ipi, out var shorthand, out bool sends, out int levelEoi);
                 if (sends)
                     vm.SendIpi(vcpu, c.Cpu, ipi, shorthand);
                 if (levelEoi >= 0)

@@ -20,6 +20,7 @@ namespace Partition.Kernel
     /// </remarks>
     public static class MsrPolicy
     {
+        public const uint TscAdjust = 0x3B;
         public const uint PlatformId = 0x17, BiosSignId = 0x8B,
             MtrrCapabilities = 0xFE, ArchCapabilities = 0x10A, MiscEnable = 0x1A0, MtrrDefType = 0x2FF,
             Star = 0xC000_0081, Lstar = 0xC000_0082, Cstar = 0xC000_0083, Fmask = 0xC000_0084,
@@ -75,6 +76,9 @@ namespace Partition.Kernel
                 case Cstar:
                     value = msrs.Cstar;
                     return true;
+                case TscAdjust:
+                    value = msrs.TscAdjust;
+                    return true;
                 case TscAux:
                     value = msrs.TscAux;    // only reached when the host has no TSC_AUX
                     return true;
@@ -109,6 +113,11 @@ namespace Partition.Kernel
                     if (!IsCanonical(value))
                         return false;
                     msrs.Cstar = value;
+                    return true;
+                case TscAdjust:
+                    // SDM Vol. 3A, 18.17.3: the TSC moves by what the adjustment moves by; the
+                    // caller puts the new offset into the VMCS.
+                    msrs.TscAdjust = value;
                     return true;
                 case TscAux:
                     if (value > uint.MaxValue)

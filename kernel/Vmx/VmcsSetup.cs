@@ -78,7 +78,8 @@ namespace Partition.Kernel
                 | VmxControls.PinVirtualNmis | VmxControls.PinPreemptionTimer, out uint bad);
             uint proc = VmxControls.Adjust(caps.PrimaryProcessorBased,
                 VmxControls.ProcHltExiting | VmxControls.ProcUseIoBitmaps | VmxControls.ProcUseMsrBitmaps | VmxControls.ProcActivateSecondary
-                | VmxControls.ProcMwaitExiting | VmxControls.ProcMonitorExiting | VmxControls.ProcRdpmcExiting, out uint bad2);
+                | VmxControls.ProcMwaitExiting | VmxControls.ProcMonitorExiting | VmxControls.ProcRdpmcExiting
+                | VmxControls.ProcUseTscOffsetting, out uint bad2);
             // RDTSCP and RDPID raise #UD in a guest unless "enable RDTSCP" is set (SDM 26.3):
             // offered when the CPU can, as CPUID then says (CpuidPolicy.OffersRdtscp).
             uint proc2 = VmxControls.Adjust(caps.SecondaryProcessorBased, VmxControls.Proc2EnableEpt | VmxControls.Proc2UnrestrictedGuest, out uint bad3)
@@ -102,6 +103,7 @@ namespace Partition.Kernel
             // IA-32e mode guest is set or cleared with the guest's mode (WriteGuestState).
             vcpu.EntryControls = entry & ~VmxControls.EntryIa32eModeGuest;
             w.Write(VmcsField.ExceptionBitmap, 0);
+            w.Write(VmcsField.TscOffset, vcpu.TscOffset);
             w.Write(VmcsField.IoBitmapA, vm.IoBitmapA != 0 ? vm.IoBitmapA : s_ioBitmapA);
             w.Write(VmcsField.IoBitmapB, vm.IoBitmapB != 0 ? vm.IoBitmapB : s_ioBitmapB);
             w.Write(VmcsField.MsrBitmaps, s_msrBitmap);

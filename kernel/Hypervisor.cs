@@ -50,6 +50,9 @@ namespace Partition.Kernel
             HypervisorConsole.Write("TSC: ");
             HypervisorConsole.WriteDecimal(Tsc.TicksPerMillisecond);
             HypervisorConsole.WriteLine(" ticks per ms (measured against the PIT)");
+            // The machine's clock, read once with the TSC calibrated: the partitions' RTCs start from it.
+            WallClock.Initialize();
+            WallClock.Print();
 
             if (commandLine.Is("selftest", "runtime"))
             {

@@ -114,9 +114,12 @@ namespace Partition.Kernel
         /// <summary>Its ACPI sleep and reset registers (Linux partitions), or null.</summary>
         public VirtualPowerControl Power { get; private set; }
 
+        /// <summary>Its CMOS real-time clock at ports 0x70/0x71 (every partition has one), started from the hypervisor's <see cref="WallClock"/>.</summary>
+        public VirtualRtc Rtc { get; private set; }
+
         /// <summary>
         /// Held around every access to the partition's device models (UART, I/O APIC, power
-        /// control), which its vCPUs on several cores, and the console, reach concurrently.
+        /// control, RTC), which its vCPUs on several cores, and the console, reach concurrently.
         /// </summary>
         public SpinLock DeviceLock { get; } = new SpinLock();
         public VirtualMachineState State { get; set; }
@@ -197,6 +200,8 @@ namespace Partition.Kernel
             }
             if (spec.UartPort >= 0)
                 vm.Uart = new VirtualUart16550(spec.Name, (ushort)spec.UartPort);
+            // Every partition, the host partition too, has a clock of its own: none reaches the machine's.
+            vm.Rtc = new VirtualRtc(WallClock.Reference);
             if (spec.IsLinux)
             {
                 // The platform its ACPI tables describe: an I/O APIC with the UART on GSI 4,
@@ -365,6 +370,7 @@ namespace Partition.Kernel
             if (!LoadImage(out var multiboot, out error))
                 return false;
             Uart?.Reset();
+            Rtc.Reset();
             if (!ResetVcpus(multiboot, PartitionHost.Capabilities, PartitionHost.TablesOf(cpu), cpu, out error))
                 return false;
             for (int i = 0; i < ExitCounts.Length; i++)

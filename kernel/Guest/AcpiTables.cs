@@ -8,10 +8,11 @@ namespace Partition.Kernel
     /// aligned guest-physical address, all checksums set.
     ///
     /// The platform is hardware-reduced ACPI (ACPI 6.4, 4.1; FADT flag HW_REDUCED_ACPI): no
-    /// PM1/GPE register blocks, no SCI, no PM timer, no FACS. A partition has no PIC, PIT,
-    /// HPET or CMOS, and this is how Linux is told: with the flag set it takes the null
-    /// legacy PIC and skips the PIT/HPET timer set-up (arch/x86/kernel/acpi/boot.c,
-    /// acpi_generic_reduced_hw_init), installs no SCI handler and no fixed-feature buttons,
+    /// PM1/GPE register blocks, no SCI, no PM timer, no FACS. A partition has no PIC, PIT or
+    /// HPET (its CMOS RTC has ports but no interrupt: see IAPC_BOOT_ARCH below), and this is
+    /// how Linux is told: with the flag set it takes the null legacy PIC and skips the
+    /// PIT/HPET timer set-up (arch/x86/kernel/acpi/boot.c, acpi_generic_reduced_hw_init),
+    /// installs no SCI handler and no fixed-feature buttons,
     /// and sleeps through SLEEP_CONTROL_REG (hwesleep.c). Each vCPU has a local APIC (x2APIC,
     /// ID = vCPU index) listed in the MADT; one I/O APIC carries the UART's interrupt; the DSDT
     /// declares the UART and \_S5 so that Linux's PNPACPI finds ttyS0 and power-off works.
@@ -97,6 +98,11 @@ namespace Partition.Kernel
         // Linux honours 0, 1, 2 and 5 in acpi_parse_fadt: no PnP BIOS probing, i8042 absent,
         // no VGA probing, no CMOS RTC platform device. It reads MSI Not Supported nowhere on
         // x86 (6.1); the partition has no PCI, so there is nothing to enable MSI on anyway.
+        // CMOS RTC Not Present although every partition has an RTC at 0x70/0x71 (VirtualRtc):
+        // Linux still reads the wall clock there at boot (mach_get_cmos_time ignores the flag)
+        // but registers no rtc_cmos device, so nothing waits for the RTC's interrupt (IRQ 8),
+        // which the model does not raise. CENTURY (offset 108) stays 0, as the flag implies no
+        // RTC to name a byte of: Linux then takes years 00-69 as 2000-2069.
         public const ushort BootVgaNotPresent = 1 << 2;
         public const ushort BootMsiNotSupported = 1 << 3;
         public const ushort BootCmosRtcNotPresent = 1 << 5;

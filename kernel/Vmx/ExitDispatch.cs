@@ -236,6 +236,17 @@ namespace Partition.Kernel
                     vm.Uart.Write(access.Port, (uint)r->Rax & access.Mask);
                 vm.DeviceLock.Exit();
             }
+            else if (vm.Rtc.Claims(access.Port))
+            {
+                vm.DeviceLock.Enter();
+                // The TSC under the lock: the partition's vCPUs see its clock only go forward.
+                ulong now = Tsc.Now;
+                if (access.IsIn)
+                    WriteIn(r, access, vm.Rtc.Read(access.Port, access.Size, now));
+                else
+                    vm.Rtc.Write(access.Port, access.Size, (uint)r->Rax & access.Mask, now);
+                vm.DeviceLock.Exit();
+            }
             else if (vm.Power != null && vm.Power.Claims(access.Port))
             {
                 PowerRequest request = PowerRequest.None;

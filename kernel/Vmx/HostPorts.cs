@@ -32,7 +32,10 @@ namespace Partition.Kernel
     /// virtual UART. Of the trapped ones, the PCI configuration mechanism is emulated so that
     /// functions given to other partitions stay hidden, and the reset controls are passed on
     /// without their reset bits: the host partition owns the platform, not the other
-    /// partitions' cores, so it may not reset the machine under them.
+    /// partitions' cores, so it may not reset the machine under them. The real-time clock is
+    /// not passed through at all: ports 0x70 and 0x71 are the host partition's own virtual
+    /// RTC (as every partition's; the dispatcher gives them to it before asking here), and the
+    /// RTC's other ports are refused.
     /// </summary>
     /// <remarks>
     /// Only the host partition's vCPU uses this (one vCPU; the hypervisor itself never uses PCI
@@ -43,13 +46,23 @@ namespace Partition.Kernel
         public const ushort PciConfigAddress = 0xCF8, PciConfigData = 0xCFC, ResetControl = 0xCF9;
         public const ushort KeyboardCommand = 0x64, SystemControlA = 0x92;
 
-        /// <summary>Trapped for the host whatever it owns: the hypervisor's console, PCI configuration and reset control, the reset lines.</summary>
+        /// <summary>
+        /// The real-time clock's ports on PC chipsets: 0x70/0x71 (index and data), 0x72/0x73
+        /// (the upper 128 bytes of CMOS RAM) and 0x74-0x77, which Intel's ICHs and PCHs decode
+        /// as aliases of 0x70-0x73 (their data sheets, "RTC I/O Registers"). Each would let
+        /// the host partition change the machine's clock, or the NMI mask in bit 7 of the index,
+        /// under the hypervisor.
+        /// </summary>
+        public static readonly IoPortRange RealTimeClock = new(0x70, 8);
+
+        /// <summary>Trapped for the host whatever it owns: the hypervisor's console, PCI configuration and reset control, the reset lines, the real-time clock.</summary>
         public static readonly IoPortRange[] AlwaysTrapped =
         {
             new(HypervisorConsolePort, 8),
             new(PciConfigAddress, 8),
             new(KeyboardCommand, 1),
             new(SystemControlA, 1),
+            RealTimeClock,
         };
 
         private const ushort HypervisorConsolePort = 0x3F8;
@@ -110,8 +123,8 @@ namespace Partition.Kernel
         }
 
         /// <summary>
-        /// Carries out or refuses a host access that exited (not one to its own UART). For a
-        /// read, <paramref name="value"/> receives what the guest reads.
+        /// Carries out or refuses a host access that exited (not one to its own UART or RTC).
+        /// For a read, <paramref name="value"/> receives what the guest reads.
         /// </summary>
         public HostPortOutcome Handle(IoAccess access, ref uint value)
         {
@@ -122,6 +135,9 @@ namespace Partition.Kernel
                     return Deny("the port belongs to another partition");
             if (new IoPortRange(HypervisorConsolePort, 8).Overlaps(port, size))
                 return Deny("the hypervisor's console");
+            // Ports 0x70 and 0x71 alone are the virtual RTC's and never come here.
+            if (RealTimeClock.Overlaps(port, size))
+                return Deny("the machine's real-time clock (the partition's own is at ports 0x70 and 0x71)");
 
             if (port == PciConfigAddress && size == 4)
             {

@@ -118,7 +118,16 @@ namespace Partition.Kernel
             }
         }
 
-        internal byte ReadPort(ushort port) => port == 0x3F8 + 5 ? (byte)0x60 : (byte)0xFF; // LSR: THRE and TEMT set
+        /// <summary>Devices on the fake machine's port bus (byte-wide), asked before the defaults below.</summary>
+        public List<IFakePortDevice> PortDevices { get; } = new();
+
+        internal byte ReadPort(ushort port)
+        {
+            foreach (var device in PortDevices)
+                if (device.Claims(port))
+                    return device.Read(port);
+            return port == 0x3F8 + 5 ? (byte)0x60 : (byte)0xFF; // LSR: THRE and TEMT set
+        }
 
         /// <summary>PCI configuration space as the fake machine has it: (CONFIG_ADDRESS with bits 1:0 clear) to dword.</summary>
         public Dictionary<uint, uint> PciConfig { get; } = new();
@@ -139,6 +148,9 @@ namespace Partition.Kernel
         internal void WritePort(ushort port, uint value)
         {
             PortWrites.Add((port, value));
+            foreach (var device in PortDevices)
+                if (device.Claims(port))
+                    device.Write(port, (byte)value);
             if (port == 0x3F8 && (ReadLineControl() & 0x80) == 0)
                 Com1.Append((char)value);
             if (port == 0x3F8 + 3)
@@ -147,6 +159,14 @@ namespace Partition.Kernel
 
         private byte _lineControl;
         private byte ReadLineControl() => _lineControl;
+    }
+
+    /// <summary>A device a test puts on the fake machine's port bus (<see cref="FakeCpu.PortDevices"/>).</summary>
+    public interface IFakePortDevice
+    {
+        bool Claims(ushort port);
+        byte Read(ushort port);
+        void Write(ushort port, byte value);
     }
 
     /// <summary>Thrown by the fake where the real CPU would raise #GP.</summary>

@@ -69,6 +69,15 @@ namespace Partition.Tests.SystemTests
             BootScenario.AssertContains(Result, "\npartition manager: OUT to port 0x0CF9 refused: it would reset the machine under the other partitions\n");
         }
 
+        [Test]
+        public void The_machines_clock_is_read_once_and_no_partition_reaches_it()
+        {
+            // Bochs runs with "clock: time0=local": its RTC holds today's date.
+            Assert.That(Result.Serial, Does.Match(@"\nWall clock: 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC \(CMOS RTC\)\n"), Result.Report());
+            BootScenario.AssertContains(Result,
+                "\npartition manager: IN from port 0x0074 refused: the machine's real-time clock (the partition's own is at ports 0x70 and 0x71)\n");
+        }
+
         [TestCaseSource(nameof(FatalAttacks))]
         public void A_fatal_attack_stops_only_its_partition_with_a_report_naming_reason_and_instruction(string partition)
         {

@@ -22,7 +22,12 @@ namespace Partition.Tests.Unit
         }
 
         [TestCase((ushort)0x61, 1, false, TestName = "A port nobody was given passes through")]
-        [TestCase((ushort)0x70, 1, false, TestName = "CMOS passes through")]
+        [TestCase((ushort)0x70, 1, true, TestName = "The RTC index exits (its own virtual RTC)")]
+        [TestCase((ushort)0x71, 1, true, TestName = "The RTC data port exits (its own virtual RTC)")]
+        [TestCase((ushort)0x72, 1, true, TestName = "The upper CMOS bank exits (refused)")]
+        [TestCase((ushort)0x77, 1, true, TestName = "The PCH's RTC aliases exit (refused)")]
+        [TestCase((ushort)0x6E, 2, false, TestName = "The port below the RTC passes through")]
+        [TestCase((ushort)0x78, 1, false, TestName = "The port above the RTC's aliases passes through")]
         [TestCase((ushort)0x8000, 4, false, TestName = "High ports pass through (bitmap B)")]
         [TestCase((ushort)0x378, 1, true, TestName = "Another partition's port exits")]
         [TestCase((ushort)0x376, 4, true, TestName = "An access reaching into another partition's ports exits")]
@@ -74,6 +79,18 @@ namespace Partition.Tests.Unit
         {
             Assert.That(Out(port, 1, value), Is.EqualTo(refused ? HostPortOutcome.Denied : HostPortOutcome.Done));
             Assert.That(_cpu.PortWrites.Contains((port, value)), Is.EqualTo(!refused));
+        }
+
+        [TestCase((ushort)0x72, 1, true)]
+        [TestCase((ushort)0x74, 1, false)]
+        [TestCase((ushort)0x75, 1, true)]
+        [TestCase((ushort)0x6F, 2, false)]
+        public void The_real_time_clocks_other_ports_are_refused(ushort port, int size, bool isIn)
+        {
+            var outcome = isIn ? In(port, size).Item1 : Out(port, size, 0x0A);
+            Assert.That(outcome, Is.EqualTo(HostPortOutcome.Denied));
+            Assert.That(_ports.Why, Is.EqualTo("the machine's real-time clock (the partition's own is at ports 0x70 and 0x71)"));
+            Assert.That(_cpu.PortWrites, Is.Empty, "nothing reached the hardware");
         }
 
         [Test]

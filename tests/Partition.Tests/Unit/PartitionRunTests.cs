@@ -120,6 +120,30 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void Ports_0x70_and_0x71_are_the_partitions_own_RTC_and_restart_resets_it()
+        {
+            var vm = Create();
+            const ulong in8FromPort71 = (0x71UL << 16) | (1 << 3);
+            Script(
+                (ExitReason.IoInstruction, Out8(0x70), 0x8D),             // register D, NMI bit set
+                (ExitReason.IoInstruction, in8FromPort71, 0x1234_5600),
+                (ExitReason.IoInstruction, Out8(0x70), 0x40),
+                (ExitReason.IoInstruction, Out8(0x71), 0x5A),             // a CMOS RAM byte
+                (ExitReason.IoInstruction, in8FromPort71, 0));
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(_raxAtEntry[2], Is.EqualTo(0x1234_5680UL), "register D: VRT, the rest of RAX kept");
+            Assert.That(_raxAtEntry[5], Is.EqualTo(0x5AUL));
+            Assert.That(vm.Rtc.NmiDisabled, Is.False, "the last index written had bit 7 clear");
+            Assert.That(vm.Denials.Count(DenialKind.Port), Is.Zero, "nothing refused");
+            Assert.That(_cpu.PortWrites, Has.None.Matches<(ushort Port, uint Value)>(w => w.Port == 0x70 || w.Port == 0x71),
+                "the machine's RTC was never touched");
+
+            Assert.That(vm.TryRestart(0, out string error), Is.True, error);
+            vm.Rtc.Write(0x70, 1, 0x40, Tsc.Now);
+            Assert.That(vm.Rtc.Read(0x71, 1, Tsc.Now), Is.Zero, "the CMOS RAM was cleared by the restart");
+        }
+
+        [Test]
         public void A_dword_IN_zero_extends_into_RAX_as_every_32_bit_result_does()
         {
             var vm = Create();

@@ -94,6 +94,16 @@ namespace Partition.Host.Guests
             a.@out(dx, al);
         }, Ports: 1);
 
+        // Index, then data: a register of the partition's own virtual RTC (ports 0x70/0x71 are
+        // every partition's own, so this is never refused).
+        private static Probe Cmos(string name, byte index, ulong expected) => new(name, Hex(expected), true, a =>
+        {
+            a.mov(al, index);
+            a.@out(0x70, al);
+            a.xor(eax, eax);
+            a.@in(al, 0x71);
+        });
+
         private static Probe Rdmsr(string name, uint msr, string expected, int denied) => new(name, expected, true, a =>
         {
             a.mov(ecx, msr);
@@ -201,8 +211,13 @@ namespace Partition.Host.Guests
             Out("OUT 0x20 = 0x20 (PIC end of interrupt)", 0x20, 0x20),
             Out("OUT 0x43 = 0x34 (PIT mode)", 0x43, 0x34),
             In("IN 0x40 (PIT counter)", 0x40, 1),
-            Out("OUT 0x70 = 0x8F (CMOS index, NMI off)", 0x70, 0x8F),
-            In("IN 0x71 (CMOS data)", 0x71, 1),
+            // Ports 0x70/0x71 are its own virtual RTC, started from the machine's clock: answered,
+            // never refused. Bit 7 of the index (the PC's NMI mask) is kept and masks nothing.
+            // The rest of the real RTC's ports (0x72-0x77) are nobody's.
+            Out("OUT 0x70 = 0x8F (CMOS index, NMI off)", 0x70, 0x8F) with { Ports = 0 },
+            Cmos("IN 0x71 after OUT 0x70 = 0x0D (its own RTC's register D: valid RAM and time)", 0x0D, 0x80),
+            Cmos("IN 0x71 after OUT 0x70 = 0x32 (its own RTC's century, from the machine's clock)", 0x32, 0x20),
+            In("IN 0x72 (the machine's upper CMOS bank)", 0x72, 1),
             Out("OUT 0x3FB = 0x80 (console UART: divisor latch)", 0x3FB, 0x80),
             Out("OUT 0x3F8 = 'X' (console UART: a character)", 0x3F8, (byte)'X'),
             In("IN 0x3FD (console UART: line status)", 0x3FD, 1),
@@ -340,13 +355,10 @@ namespace Partition.Host.Guests
         {
             PciRead("PCI 00:00.0 vendor and device (passed through)", 0, 0, 0x1237_8086),
             PciRead("PCI 00:01.0 (given to another partition)", 1, 0, 0xFFFF_FFFF),
-            new("CMOS status register D (passed through)", Hex(0x80), true, a =>
-            {
-                a.mov(al, 0x0D);
-                a.@out(0x70, al);
-                a.xor(eax, eax);
-                a.@in(al, 0x71);
-            }),
+            // The RTC is not passed through, not even to the host: 0x70/0x71 are its own virtual
+            // RTC, the machine's other RTC ports (here an index alias) are refused.
+            Cmos("CMOS status register D (its own virtual RTC)", 0x0D, 0x80),
+            In("IN 0x74 (the machine's RTC index alias: refused)", 0x74, 1),
             In("IN 0x379 (LPT1, given to another partition)", OwnersPorts + 1, 1),
             // Device space is identity mapped for the host: the BIOS ROM's reset vector, "jmp far f000:e05b".
             new("read the BIOS ROM at 0xFFFFFFF0 (passed through)", Hex(0x00E0_5BEA), true, a =>

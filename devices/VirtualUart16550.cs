@@ -428,9 +428,7 @@ namespace Partition.Devices
             if (_length == 0)
                 return;
             HypervisorConsole.BeginLine();
-            HypervisorConsole.Write("[");
-            HypervisorConsole.Write(_owner);
-            HypervisorConsole.Write("] ");
+            HypervisorConsole.WritePartitionPrefix(_owner);
             HypervisorConsole.Write(new ReadOnlySpan<char>(_line, 0, _length));
             HypervisorConsole.WriteLine();
             HypervisorConsole.EndLine();

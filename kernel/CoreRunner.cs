@@ -18,8 +18,11 @@ namespace Partition.Kernel
         Evict,
         /// <summary>Destination side: schedule the vCPU here (VMPTRLD, host state, VMLAUNCH when it runs).</summary>
         Adopt,
-        Pause,
-        Resume,
+        /// <summary>
+        /// Its partition was paused, resumed or stopped: the core's sweep looks at the vCPU
+        /// again (and a guest running there has exited to let it).
+        /// </summary>
+        Notice,
         /// <summary>A partition to restart (sent to its vCPU 0's core, which rebuilds it).</summary>
         Revive,
         /// <summary>A vCPU of a restarted partition: back on this core's schedule.</summary>
@@ -293,7 +296,7 @@ namespace Partition.Kernel
                 return;
             TakeProcessorState(vcpu);
             if (vcpu.MigrationCommandTsc != 0)
-                ReportMigration(vcpu);
+                ReportMigration(vcpu, arrivedIdle: false);
             ulong slice = Core.Policy.SliceFor(next);
             ulong sliceStart = Tsc.Now;
             if (_lastRun != null && _lastRun != next)
@@ -470,15 +473,18 @@ namespace Partition.Kernel
                     // Shares are of this core's time: what it ran elsewhere does not count here.
                     entity.Consumed = 0;
                     vcpu.MigrationCommandTsc = request.CommandTsc;
+                    // An idle vCPU runs here only from its next interrupt, which may be far off:
+                    // its migration is done when it has arrived.
+                    if (vcpu.Activity != VcpuActivity.Running)
+                        ReportMigration(vcpu, arrivedIdle: true);
                     // Its virtual time counted another core's clock: the sweep's wake gives it
                     // the least of those here, neither ahead of them nor behind.
                     entity.VirtualTime = 0;
                     entity.Runnable = false;
                     break;
-                case CoreRequestKind.Pause:
-                case CoreRequestKind.Resume:
-                    // The partition's Paused flag is already set; the sweep acts on it.
-                    break;
+                case CoreRequestKind.Notice:
+                    break; // the sweep acts on the partition's state
+
                 case CoreRequestKind.Revive:
                 {
                     // Rebuilding the VMCSs loads each here: whatever was current is not any more.
@@ -505,8 +511,9 @@ namespace Partition.Kernel
             }
         }
 
-        // The destination's first entry of a migrated vCPU: the command-to-guest latency.
-        private void ReportMigration(VirtualCpu vcpu)
+        // The destination's first entry of a migrated vCPU: the command-to-guest latency; or, for
+        // a vCPU that waits for an interrupt, its arrival.
+        private void ReportMigration(VirtualCpu vcpu, bool arrivedIdle)
         {
             ulong latency = Tsc.Now - vcpu.MigrationCommandTsc;
             vcpu.MigrationCommandTsc = 0;
@@ -520,7 +527,8 @@ namespace Partition.Kernel
             HypervisorConsole.WriteDecimal((ulong)Cpu);
             HypervisorConsole.Write(": ");
             HypervisorConsole.WriteDecimal(latency);
-            HypervisorConsole.WriteLine(" ticks from the command to its next guest instruction");
+            HypervisorConsole.WriteLine(arrivedIdle ? " ticks from the command to its arrival (idle: it runs there from its next interrupt)"
+                : " ticks from the command to its next guest instruction");
             HypervisorConsole.EndLine();
             vcpu.EndMigration();
         }

@@ -39,6 +39,7 @@ namespace Partition.Kernel
             var commandLine = new KernelCommandLine(boot.CommandLine);
             s_commandLine = commandLine;
             Machine.PowerOffWhenStopped = commandLine.Is("exit", "poweroff");
+            HypervisorConsole.PartitionLineTimestamps = commandLine.Is("timestamps", "on");
             PrintBootInformation(boot);
 
             var tables = new ProcessorTables(0);
@@ -110,6 +111,11 @@ namespace Partition.Kernel
                     Management.LoadScript(new ReadOnlySpan<byte>((void*)scriptModule.Start, (int)scriptModule.Size));
             Management.Start(machines);
             CoreRunner.ClearBasedSwitch = s_commandLine.Is("switch", "clear");
+            // When the partitions start, on the TSC's clock (power-on is 0): what the firmware,
+            // the boot loader and the hypervisor's own start took before.
+            HypervisorConsole.Write("Partitions start ");
+            HypervisorConsole.WriteDecimal(Tsc.Now / Tsc.TicksPerMillisecond);
+            HypervisorConsole.WriteLine(" ms after power-on (TSC)");
             Smp.RunPartitions(machines, config.Configuration.Schedules, deadline);
             HypervisorConsole.WriteLine("All partitions have halted or stopped");
         }

@@ -147,7 +147,7 @@ namespace Partition.Kernel
             HypervisorConsole.BeginLine();
             if (command.SequenceEqual("help"))
             {
-                HypervisorConsole.WriteLine("commands: list | cpus | migrate PARTITION[.VCPU] CORE | pause PARTITION | resume PARTITION | restart PARTITION | stats | help");
+                HypervisorConsole.WriteLine("commands: list | cpus | migrate PARTITION[.VCPU] CORE | pause PARTITION | resume PARTITION | stop PARTITION | restart PARTITION | stats | help");
             }
             else if (command.SequenceEqual("list"))
             {
@@ -169,6 +169,18 @@ namespace Partition.Kernel
                 {
                     Migrate(first, core, s_consoleOutcome);
                     Report("migrate ", s_consoleOutcome.AsSpan());
+                }
+            }
+            else if (command.SequenceEqual("stop"))
+            {
+                if (first.IsEmpty)
+                {
+                    Report("stop", ": usage: stop PARTITION");
+                }
+                else
+                {
+                    StopPartition(first, s_consoleOutcome);
+                    Report("stop ", s_consoleOutcome.AsSpan());
                 }
             }
             else if (command.SequenceEqual("restart"))
@@ -403,6 +415,25 @@ namespace Partition.Kernel
             return true;
         }
 
+        /// <summary>
+        /// Stops a running partition as a fault would (its vCPUs leave their cores, its memory is
+        /// scrubbed) but for the operator's reason; <c>restart</c> boots it again.
+        /// </summary>
+        public static bool StopPartition(ReadOnlySpan<char> name, TextBuffer outcome)
+        {
+            var vm = Find(name);
+            if (vm == null)
+                return Refuse(outcome, name, ": no such partition");
+            if (vm.State != VirtualMachineState.Runnable)
+                return Refuse(outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
+            PartitionHost.Stop(vm, "stopped from the console");
+            // Each core holding one of its vCPUs takes note (a guest running there exits).
+            foreach (var vcpu in vm.Vcpus)
+                CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = vcpu });
+            outcome.Clear().Append(name).Append(": stopped");
+            return true;
+        }
+
         public static bool PauseOrResume(ReadOnlySpan<char> name, bool pause, TextBuffer outcome)
         {
             var vm = Find(name);
@@ -415,7 +446,7 @@ namespace Partition.Kernel
             vm.Paused = pause;
             // Each core holding one of its vCPUs takes note (and a guest running there exits).
             foreach (var vcpu in vm.Vcpus)
-                CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = pause ? CoreRequestKind.Pause : CoreRequestKind.Resume, Vcpu = vcpu });
+                CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = vcpu });
             outcome.Clear().Append(name).Append(pause ? ": paused" : ": resumed");
             return true;
         }

@@ -114,6 +114,33 @@ namespace Partition.Kernel
             WriteLine();
         }
 
+        /// <summary>
+        /// With "timestamps=on" on the kernel command line, a partition's lines carry the time
+        /// they were completed, in seconds of the TSC since power-on: "[linux 12.345] text".
+        /// </summary>
+        public static bool PartitionLineTimestamps { get; set; }
+
+        /// <summary>"[NAME] ", or "[NAME SECONDS.MILLISECONDS] " with <see cref="PartitionLineTimestamps"/>.</summary>
+        public static void WritePartitionPrefix(string owner)
+        {
+            Write("[");
+            Write(owner);
+            if (PartitionLineTimestamps)
+            {
+                ulong milliseconds = Tsc.Now / Tsc.TicksPerMillisecond;
+                Write(" ");
+                WriteDecimal(milliseconds / 1000);
+                Write(".");
+                ulong fraction = milliseconds % 1000;
+                if (fraction < 100)
+                    Write("0");
+                if (fraction < 10)
+                    Write("0");
+                WriteDecimal(fraction);
+            }
+            Write("] ");
+        }
+
         /// <summary>"0x" and the value in hex, zero-padded to <paramref name="digits"/>.</summary>
         public static void WriteHex(ulong value, int digits = 1)
         {

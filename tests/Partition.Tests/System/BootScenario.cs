@@ -54,8 +54,12 @@ namespace Partition.Tests.SystemTests
         /// <summary>Boots an example configuration from configs/ with the Iced-built guests it names.</summary>
         public static RunResult BochsExample(string name, string commandLine, string exampleConfig, IEnumerable<(string Image, string CommandLine)> images,
             string script, int cpus, TimeSpan timeout, params string[] fragments) =>
-            Bochs(name, commandLine, dir => ExampleBoot.Modules(Layout.Value, dir, exampleConfig, images, script),
-                new BochsOptions { CpuCount = cpus }, timeout, fragments);
+            BochsExample(name, commandLine, exampleConfig, images, script, new BochsOptions { CpuCount = cpus }, timeout, fragments);
+
+        /// <summary>As above, on an emulated machine described by <paramref name="options"/> (more memory, say).</summary>
+        public static RunResult BochsExample(string name, string commandLine, string exampleConfig, IEnumerable<(string Image, string CommandLine)> images,
+            string script, BochsOptions options, TimeSpan timeout, params string[] fragments) =>
+            Bochs(name, commandLine, dir => ExampleBoot.Modules(Layout.Value, dir, exampleConfig, images, script), options, timeout, fragments);
 
         /// <summary>Boots in QEMU (TCG) until QEMU exits by itself or the timeout passes.</summary>
         public static RunResult Qemu(string name, string commandLine, TimeSpan timeout)

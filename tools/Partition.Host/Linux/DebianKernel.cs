@@ -40,6 +40,8 @@ namespace Partition.Host.Linux
             string target = LinuxArtifacts.DebianDirectory(layout);
             LinuxArtifacts.Publish(kernelPath, Path.Combine(target, "vmlinuz"));
             LinuxArtifacts.Publish(Path.Combine(entry, "config"), Path.Combine(target, "config"));
+            // Where configs/linux-debian.json names it.
+            LinuxArtifacts.Publish(kernelPath, Path.Combine(LinuxArtifacts.ConfigImages(layout), "debian-vmlinuz"));
             return new DebianKernelResult(package, version, entry, hit, clock.Elapsed, header.KernelVersion);
         }
 

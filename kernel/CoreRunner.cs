@@ -49,6 +49,9 @@ namespace Partition.Kernel
         /// </summary>
         public static bool ClearBasedSwitch { get; set; }
 
+        /// <summary>The longest CPU 0 stays in a guest without looking at the console.</summary>
+        public const ulong ConsolePollMs = 100;
+
         private ulong _lastSliceEnd;
         private SchedulerEntity _lastRun;
 
@@ -113,11 +116,10 @@ namespace Partition.Kernel
         }
 
         /// <summary>
-        /// Posts a request to this core; any CPU may call it. If the core is another CPU, a wake
-        /// IPI (fixed vector, external-interrupt exiting) makes its guest exit at once.
-        /// Finding, Bochs 2.7: the exit happens only if the guest runs with RFLAGS.IF = 1 (the
-        /// SDM says IF does not matter); a guest with interrupts off gives its core up only at
-        /// its own next exit there (MigrationTests records it).
+        /// Posts a request to this core; any CPU may call it. If the core is another CPU, an NMI
+        /// (<see cref="Kick"/>) makes its guest exit at once, whatever the guest's RFLAGS.IF: a
+        /// fixed-vector IPI would not do for a guest with interrupts off (Bochs 2.7 takes the
+        /// external-interrupt exit only when the guest has IF = 1; MigrationTests records it).
         /// </summary>
         public bool Post(CoreRequest request)
         {
@@ -127,10 +129,7 @@ namespace Partition.Kernel
                 _requests[_requestCount++] = request;
             _lock.Exit();
             if (posted && Smp.CpuCount > 1 && (uint)global::Partition.Kernel.Cpu.CurrentApicId() != Smp.ApicIdOf(Cpu))
-            {
-                Lapic.SendWake(Smp.ApicIdOf(Cpu));
-                WakesSent++;
-            }
+                Kick();
             return posted;
         }
 
@@ -142,10 +141,29 @@ namespace Partition.Kernel
         {
             if (Smp.CpuCount > 1)
             {
-                Lapic.SendWake(Smp.ApicIdOf(Cpu));
+                Lapic.SendNmi(Smp.ApicIdOf(Cpu));
                 WakesSent++;
             }
         }
+
+        private static readonly ulong[] s_nmis = new ulong[Smp.MaxCpus];
+
+        /// <summary>
+        /// A kick (NMI) that found this CPU in the hypervisor, not in a guest (called from the
+        /// NMI handler: no locks, no console). It may have come after the run loop's last look
+        /// at its mailbox and before its next VM entry, so the VMX-preemption timer of whatever
+        /// VMCS is current is set to 0: that entry then exits at once and the loop looks again
+        /// (SDM Vol. 3C, 26.7.4). Without a current VMCS the VMWRITE simply fails.
+        /// </summary>
+        public static void NmiReceived(int cpu)
+        {
+            if ((uint)cpu < (uint)s_nmis.Length)
+                s_nmis[cpu]++;
+            Vmx.Write(VmcsField.VmxPreemptionTimerValue, 0);
+        }
+
+        /// <summary>Kicks that arrived while this CPU was in the hypervisor.</summary>
+        public ulong NmisInRoot => s_nmis[Cpu];
 
         /// <summary>
         /// Restarts a partition whose vCPUs have all left their cores: vCPU 0's core rebuilds it
@@ -189,8 +207,9 @@ namespace Partition.Kernel
                     break;
                 }
                 DrainRequests();
-                if (Cpu == 0)
-                    Management.Poll();
+                // Any core in its loop serves the console (one at a time), so it answers
+                // whichever cores run dedicated guests.
+                Management.Poll();
                 HypervisorConsole.Pump();
                 Sweep();
                 SchedulerEntity next = Core.Policy.PickNext();
@@ -215,15 +234,17 @@ namespace Partition.Kernel
             for (int i = 0; i < Core.Policy.Count; i++)
             {
                 var vcpu = (VirtualCpu)Core.Policy[i].Owner;
-                // A partition's summary once, by the core of its lowest-numbered vCPU here.
-                if (!IsFirstHereOf(vcpu))
+                // A partition's summary once: by the core of its vCPU 0.
+                if (vcpu.Index != 0)
                     continue;
                 vcpu.Machine.Uart?.Flush();
                 PartitionHost.PrintSummary(vcpu.Machine);
             }
             PartitionHost.PrintCoreStatistics(Core, Migrations);
-            HypervisorConsole.Write("  wake IPIs to this core: ");
+            HypervisorConsole.Write("  kicks (NMIs) to this core: ");
             HypervisorConsole.WriteDecimal(WakesSent);
+            HypervisorConsole.Write(", of which found it in the hypervisor: ");
+            HypervisorConsole.WriteDecimal(NmisInRoot);
             HypervisorConsole.WriteLine();
             if (MeasuredSwitches != 0)
             {
@@ -234,17 +255,6 @@ namespace Partition.Kernel
                 HypervisorConsole.WriteLine(" switches");
             }
             HypervisorConsole.EndLine();
-        }
-
-        private bool IsFirstHereOf(VirtualCpu vcpu)
-        {
-            for (int i = 0; i < Core.Policy.Count; i++)
-            {
-                var other = (VirtualCpu)Core.Policy[i].Owner;
-                if (other.Machine == vcpu.Machine)
-                    return other == vcpu;
-            }
-            return false;
         }
 
         /// <summary>
@@ -308,6 +318,13 @@ namespace Partition.Kernel
             // is charged to the slice too, or a guest that exits all the time (a hypercall
             // flood) would hold the core for as long as it liked.
             ulong until = slice == 0 ? s_deadline : s_deadline == 0 ? sliceStart + slice : System.Math.Min(s_deadline, sliceStart + slice);
+            // CPU 0 comes back to its loop at least every ConsolePollMs, so the console is served
+            // even when every core runs a guest that never exits.
+            if (Cpu == 0)
+            {
+                ulong poll = sliceStart + ConsolePollMs * Tsc.TicksPerMillisecond;
+                until = until == 0 ? poll : System.Math.Min(until, poll);
+            }
             PartitionHost.RunSlice(vcpu, Cpu, until, Cpu == 0);
             _lastSliceEnd = Tsc.Now;
             _lastRun = next;

@@ -90,8 +90,24 @@ namespace Partition.Kernel
             }
         }
 
-        /// <summary>Serves the console: due script commands, then typed bytes.</summary>
-        public static void Poll()
+        private static long s_serving;
+
+        /// <summary>
+        /// Serves the console: due script commands, then typed bytes. Any core may call it; one
+        /// serves at a time, the others return at once.
+        /// </summary>
+        public static unsafe void Poll()
+        {
+            fixed (long* serving = &s_serving)
+            {
+                if (Cpu.CompareExchange(serving, 1, 0) != 0)
+                    return;
+                Serve();
+                Cpu.CompareExchange(serving, 0, 1);
+            }
+        }
+
+        private static void Serve()
         {
             while (HasInput)
             {
@@ -489,7 +505,8 @@ namespace Partition.Kernel
                     continue;
                 }
                 var policy = runner.Core.Policy;
-                HypervisorConsole.Write(policy.Kind == Partition.Scheduler.PolicyKind.Dedicated ? ": dedicated" : policy.Kind == Partition.Scheduler.PolicyKind.RoundRobin ? ": round-robin" : ": weighted");
+                HypervisorConsole.Write(policy.Count == 0 ? ": idle (no vCPUs)" : policy.Kind == Partition.Scheduler.PolicyKind.Dedicated ? ": dedicated"
+                    : policy.Kind == Partition.Scheduler.PolicyKind.RoundRobin ? ": round-robin" : ": weighted");
                 HypervisorConsole.Write(", vCPUs");
                 for (int i = 0; i < policy.Count; i++)
                 {

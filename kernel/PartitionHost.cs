@@ -66,6 +66,7 @@ namespace Partition.Kernel
                     LeaveOut(partition.Name, error);
                     continue;
                 }
+                vm.ConfigIndex = i;
                 machines[created++] = vm;
                 PrintCreated(vm);
             }
@@ -381,6 +382,10 @@ namespace Partition.Kernel
                     return;
                 ulong timer = vcpu.TimerDeadlineOnHost;
                 SetPreemptionTimer(until == 0 || timer != 0 && timer < until ? timer : until, now);
+                // The last look at the mailbox comes after the timer is set: a kick (NMI) that
+                // arrives later finds the timer and sets it to 0 (CoreRunner.NmiReceived).
+                if (runner != null && runner.HasRequests)
+                    return;
                 bool injected = context.EventInjected || vcpu.InjectedOnEntry;
                 VmcsError error = vmcs.Run(cpu, vcpu.Registers);
                 if (error != VmcsError.None)
@@ -439,7 +444,7 @@ namespace Partition.Kernel
             HypervisorConsole.Write("CPU ");
             HypervisorConsole.WriteDecimal((ulong)core.Cpu);
             HypervisorConsole.Write(": ");
-            HypervisorConsole.Write(policy.Kind == PolicyKind.Dedicated ? "dedicated" : policy.Kind == PolicyKind.RoundRobin ? "round-robin" : "weighted");
+            HypervisorConsole.Write(policy.Count == 0 ? "idle (no vCPUs)" : policy.Kind == PolicyKind.Dedicated ? "dedicated" : policy.Kind == PolicyKind.RoundRobin ? "round-robin" : "weighted");
             if (policy.Kind != PolicyKind.Dedicated && policy.Count > 0)
             {
                 HypervisorConsole.Write(", slice ");

@@ -50,6 +50,9 @@ namespace Partition.Kernel
         private VirtualMachine(PartitionSpec spec) { Spec = spec; }
 
         public PartitionSpec Spec { get; }
+
+        /// <summary>The partition's position in the configuration (the management hypercalls' partition number), whether or not those before it started.</summary>
+        public int ConfigIndex { get; set; }
         public string Name => Spec.Name;
         public GuestMode Mode => Spec.Mode;
         public ulong MemorySize => Spec.MemorySize;

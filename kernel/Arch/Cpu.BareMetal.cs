@@ -46,6 +46,8 @@ namespace Partition.Kernel
         public static partial int CurrentApicId() => ArchCurrentApicId();
         public static partial void ApTrampolineInfo(ulong* info) => ArchApTrampolineInfo(info);
         public static partial void Halt() => ArchHalt();
+        public static partial void UnblockNmis() => ArchUnblockNmis();
+        public static partial void WriteBackAndInvalidateCaches() => ArchWbinvd();
         public static partial void DisableInterrupts() => ArchDisableInterrupts();
         public static partial void Pause() => ArchPause();
 
@@ -81,6 +83,8 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_compare_exchange64")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern long ArchCompareExchange64(long* location, long value, long comparand);
         [RuntimeImport("*", "arch_current_apic_id")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchCurrentApicId();
         [RuntimeImport("*", "arch_ap_trampoline_info")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchApTrampolineInfo(ulong* info);
+        [RuntimeImport("*", "arch_wbinvd")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchWbinvd();
+        [RuntimeImport("*", "arch_unblock_nmis")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchUnblockNmis();
         [RuntimeImport("*", "arch_halt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchHalt();
         [RuntimeImport("*", "arch_disable_interrupts")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchDisableInterrupts();
         [RuntimeImport("*", "arch_pause")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchPause();

@@ -67,6 +67,12 @@ namespace Partition.Kernel
         /// </summary>
         public static partial void ApTrampolineInfo(ulong* info);
 
+        /// <summary>WBINVD.</summary>
+        public static partial void WriteBackAndInvalidateCaches();
+
+        /// <summary>An IRET to the next instruction: ends the NMI blocking that an NMI's VM exit leaves behind.</summary>
+        public static partial void UnblockNmis();
+
         public static partial void Halt();
         public static partial void DisableInterrupts();
         public static partial void Pause();

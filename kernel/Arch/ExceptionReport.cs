@@ -7,6 +7,8 @@ namespace Partition.Kernel
     /// </summary>
     public static class ExceptionReport
     {
+        public const ulong NonMaskableInterrupt = 2;
+
         public static string VectorName(ulong vector) => vector switch
         {
             0 => "#DE divide error",

@@ -16,6 +16,7 @@ namespace Partition.Kernel
         private const uint DeliveryPending = 1u << 12;
         private const uint Init = 0x0000_4500;    // INIT, level assert
         private const uint Startup = 0x0000_4600; // start-up IPI, vector in bits 7:0
+        private const uint Nmi = 0x0000_4400;     // NMI, level assert
 
         private const int SpuriousVector = 0xF0;
         private const int EndOfInterruptRegister = 0xB0;
@@ -30,6 +31,12 @@ namespace Partition.Kernel
 
         /// <summary>A fixed interrupt to another CPU: if it is in a guest, the guest exits at once.</summary>
         public static void SendWake(uint apicId) => SendCommand(apicId, WakeVector);
+
+        /// <summary>
+        /// An NMI to another CPU: a guest running there exits at once whatever its RFLAGS.IF
+        /// (NMI exiting, SDM Vol. 3C, 26.2); in the hypervisor it is counted and ignored.
+        /// </summary>
+        public static void SendNmi(uint apicId) => SendCommand(apicId, Nmi);
 
         /// <summary>Software-enables this CPU's local APIC (SVR bit 8) and accepts every priority (TPR 0).</summary>
         public static void Enable()

@@ -476,6 +476,27 @@ arch_current_apic_id:
 
 ; void arch_zero(void* destination, ulong bytes): bytes a multiple of 8. REP STOSQ, the
 ; fastest general way to clear memory (partitions' RAM is zeroed before use and when it stops).
+; void arch_unblock_nmis(): IRETQ to the next instruction with the current stack, flags and
+; selectors. After a VM exit caused by an NMI, NMIs stay blocked until an IRET (SDM Vol. 3C,
+; 28.2.1); this is that IRET.
+global arch_wbinvd
+arch_wbinvd:
+    wbinvd
+    ret
+
+global arch_unblock_nmis
+arch_unblock_nmis:
+    mov rax, rsp
+    push qword 0x10                     ; SS: the kernel data selector
+    push rax                            ; RSP as it was
+    pushfq
+    push qword 0x08                     ; CS: the kernel code selector
+    lea rax, [rel .done]
+    push rax
+    iretq
+.done:
+    ret
+
 ; void arch_read_debug_registers(ulong* five): DR0, DR1, DR2, DR3, DR6
 global arch_read_debug_registers
 arch_read_debug_registers:

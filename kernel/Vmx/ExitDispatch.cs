@@ -81,6 +81,8 @@ namespace Partition.Kernel
             Set(t, ExitReason.Monitor, &InjectInvalidOpcode, false);
             Set(t, ExitReason.Mwait, &InjectInvalidOpcode, false);
             Set(t, ExitReason.Rdpmc, &InjectGeneralProtection, false);
+            Set(t, ExitReason.Wbinvd, &WriteBackCaches, false);
+            Set(t, ExitReason.Invd, &WriteBackCaches, false);
             Set(t, ExitReason.ControlRegisterAccess, &ControlRegisterAccess, true);
             Set(t, ExitReason.EptViolation, &EptViolation, true);
             Set(t, ExitReason.EptMisconfiguration, &EptMisconfiguration, true);
@@ -153,7 +155,12 @@ namespace Partition.Kernel
         {
             ulong info = c.Read(VmcsField.VmExitInterruptionInformation);
             if ((info >> 8 & 7) == 2)
+            {
+                // NMIs stay blocked after an NMI's VM exit until the next IRET (SDM Vol. 3C,
+                // 28.2.1 / 26.7.1): one here unblocks them, or the next kick would never arrive.
+                Cpu.UnblockNmis();
                 return ExitAction.Resume;
+            }
             c.Qualification = c.Read(VmcsField.ExitQualification);
             return Stop(ref c, "an exception the hypervisor did not ask to intercept");
         }
@@ -352,6 +359,24 @@ namespace Partition.Kernel
             return ExitAction.Resume;
         }
 
+        /// <summary>
+        /// WBINVD and INVD: the cache policy. A flush of every cache by one partition costs
+        /// every other partition on the socket its cached data (on real hardware, milliseconds of
+        /// their time), and INVD would throw away other partitions' dirty lines outright, so
+        /// neither ever runs for a guest partition: its RAM is write-back and coherent and no
+        /// device does DMA for it, so there is nothing a write-back could make visible, and the
+        /// instruction completes as a no-op. The host partition drives the machine's devices,
+        /// whose DMA may not snoop: for it both run as WBINVD (INVD's contents after it are
+        /// undefined, so writing back is an allowed outcome of INVD too).
+        /// </summary>
+        private static ExitAction WriteBackCaches(ref ExitContext c)
+        {
+            if (c.Vcpu.Machine.Spec.HostPorts != null)
+                Cpu.WriteBackAndInvalidateCaches();
+            AdvanceRip(ref c);
+            return ExitAction.Resume;
+        }
+
         private static ExitAction InjectGeneralProtection(ref ExitContext c)
         {
             InjectException(ref c, 13, hasErrorCode: true);
@@ -367,6 +392,10 @@ namespace Partition.Kernel
         /// <summary>Delivers a hardware exception to the guest on the next entry (SDM Vol. 3C, 25.8.3).</summary>
         public static void InjectException(ref ExitContext c, uint vector, bool hasErrorCode)
         {
+            // In real mode exceptions push no error code, and VM entry fails if one is asked
+            // for there (SDM Vol. 3C, 27.2.1.3: CR0.PE = 0 needs "deliver error code" = 0).
+            if (hasErrorCode && (c.Read(VmcsField.GuestCr0) & 1) == 0)
+                hasErrorCode = false;
             const uint hardwareException = 3u << 8;
             const uint deliverErrorCode = 1u << 11;
             const uint valid = 1u << 31;

@@ -80,14 +80,19 @@ namespace Partition.Kernel
                 return NotPermitted;
             }
             var outcome = Management.HypercallOutcome(vcpu.HostCpu);
-            var machines = Management.Machines;
-            if (partition >= (ulong)machines.Length)
+            // The number is the partition's place in the configuration, as the ABI says, even
+            // when partitions before it were left out at boot.
+            VirtualMachine found = null;
+            foreach (var vm in Management.Machines)
+                if ((ulong)vm.ConfigIndex == partition)
+                    found = vm;
+            if (found == null)
             {
-                outcome.Clear().Append("refused: there is no partition ").AppendDecimal(partition);
+                outcome.Clear().Append("refused: there is no running partition ").AppendDecimal(partition).Append(" in the configuration");
                 Management.ReportHostHypercall(caller, name, outcome.AsSpan());
                 return Refused;
             }
-            string target = machines[(int)partition].Name;
+            string target = found.Name;
             bool done = function == MigratePartition ? Management.Migrate(target, core, outcome)
                 : function == RestartPartition ? Management.Restart(target, outcome)
                 : Management.PauseOrResume(target, function == PausePartition, outcome);

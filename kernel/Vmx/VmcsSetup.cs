@@ -82,7 +82,9 @@ namespace Partition.Kernel
                 | VmxControls.ProcUseTscOffsetting, out uint bad2);
             // RDTSCP and RDPID raise #UD in a guest unless "enable RDTSCP" is set (SDM 26.3):
             // offered when the CPU can, as CPUID then says (CpuidPolicy.OffersRdtscp).
-            uint proc2 = VmxControls.Adjust(caps.SecondaryProcessorBased, VmxControls.Proc2EnableEpt | VmxControls.Proc2UnrestrictedGuest, out uint bad3)
+            // WBINVD exits: ExitDispatch's cache policy decides (INVD always exits).
+            uint proc2 = VmxControls.Adjust(caps.SecondaryProcessorBased, VmxControls.Proc2EnableEpt | VmxControls.Proc2UnrestrictedGuest
+                | VmxControls.Proc2WbinvdExiting, out uint bad3)
                 | (caps.SecondaryProcessorBased.Allowed1 & VmxControls.Proc2EnableRdtscp);
             // DR7 and IA32_DEBUGCTL are the guest's own: saved on exit, loaded on entry.
             uint exit = VmxControls.Adjust(caps.Exit, VmxControls.ExitHostAddressSpaceSize | VmxControls.ExitAcknowledgeInterrupt

@@ -30,6 +30,7 @@ namespace Partition.Kernel
         // Secondary processor-based VM-execution controls.
         public const uint Proc2EnableEpt = 1u << 1;
         public const uint Proc2EnableRdtscp = 1u << 3;
+        public const uint Proc2WbinvdExiting = 1u << 6;
         public const uint Proc2EnableVpid = 1u << 5;
         public const uint Proc2UnrestrictedGuest = 1u << 7;
 

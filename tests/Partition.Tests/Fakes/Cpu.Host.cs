@@ -67,6 +67,8 @@ namespace Partition.Kernel
         public static partial int CurrentApicId() => FakeCpu.Current.CpuIndex;
         public static partial void ApTrampolineInfo(ulong* info) => throw new FakeCpuFault("no application processors in the host tests");
         public static partial void Halt() => throw new FakeCpuHalted();
+        public static partial void UnblockNmis() => FakeCpu.Current.Log.Add("iretq (unblock NMIs)");
+        public static partial void WriteBackAndInvalidateCaches() => FakeCpu.Current.Log.Add("wbinvd");
         public static partial void DisableInterrupts() => FakeCpu.Current.Log.Add("cli");
         public static partial void Pause() { }
     }

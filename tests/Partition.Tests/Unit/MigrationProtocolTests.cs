@@ -71,8 +71,8 @@ namespace Partition.Tests.Unit
             Assert.That(_alpha.Cpu0.Vmcs.ActiveCpu, Is.EqualTo(1));
             _cpu.CpuIndex = 0;                              // the console runs on CPU 0
             Assert.That(Migrate("alpha", 0), Is.EqualTo("alpha: moving from core 1 to core 0"));
-            Assert.That(_cpu.MsrWrites, Has.Some.Matches<(uint Msr, ulong Value)>(w => w.Msr == 0x830 && w.Value == (1UL << 32 | Lapic.WakeVector)),
-                "a wake IPI to CPU 1 (x2APIC ICR)");
+            Assert.That(_cpu.MsrWrites, Has.Some.Matches<(uint Msr, ulong Value)>(w => w.Msr == 0x830 && w.Value == (1UL << 32 | 0x4400)),
+                "a kick to CPU 1: an NMI (delivery mode 100b, level assert) through the x2APIC ICR");
 
             RunOn(1);                                       // the source handles its mailbox
             Assert.That(_cpu.Vmx.Log, Has.Member($"cpu1 vmclear 0x{alphaRegion:X}"), "VMCLEAR on the source CPU");

@@ -83,6 +83,7 @@ namespace Partition.Host.Guests
             paths.Add(WriteWild(directory));
             paths.AddRange(AttackSuite.WriteImages(directory));
             paths.AddRange(WriteSharedMemoryRing(directory));
+            paths.AddRange(WriteStateIsolation(directory));
             return paths.ToArray();
         }
 
@@ -97,6 +98,26 @@ namespace Partition.Host.Guests
             File.WriteAllBytes(writer, TestGuest.SharedWriter(0x200000, 0x3F8, RingAtWriter));
             File.WriteAllBytes(reader, TestGuest.SharedReader(0x200000, 0x3F8, RingAtReader));
             return new[] { writer, reader };
+        }
+
+        /// <summary>How many times each guest of configs/state-isolation.json checks its state (about 300 instructions a pass).</summary>
+        public const int StateIsolationPasses = 30000;
+
+        /// <summary>The partitions of configs/state-isolation.json and their seeds.</summary>
+        public static readonly (string Partition, uint Seed)[] StateIsolationGuests = { ("state-a", 1), ("state-b", 2), ("state-c", 3) };
+
+        /// <summary>The state-isolation guests, one image per seed (state-a.bin, ...).</summary>
+        public static string[] WriteStateIsolation(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            var paths = new string[StateIsolationGuests.Length];
+            for (int i = 0; i < paths.Length; i++)
+            {
+                var (partition, seed) = StateIsolationGuests[i];
+                paths[i] = Path.Combine(directory, partition + ".bin");
+                File.WriteAllBytes(paths[i], TestGuest.StateIsolation(0x200000, 0x3F8, seed, StateIsolationPasses));
+            }
+            return paths;
         }
 
         /// <summary>Writes the three images into <paramref name="directory"/>; returns their paths.</summary>

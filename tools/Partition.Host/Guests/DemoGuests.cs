@@ -84,6 +84,7 @@ namespace Partition.Host.Guests
             paths.AddRange(AttackSuite.WriteImages(directory));
             paths.AddRange(WriteSharedMemoryRing(directory));
             paths.AddRange(WriteStateIsolation(directory));
+            paths.AddRange(WriteApic(directory));
             return paths.ToArray();
         }
 
@@ -118,6 +119,19 @@ namespace Partition.Host.Guests
                 File.WriteAllBytes(paths[i], TestGuest.StateIsolation(0x200000, 0x3F8, seed, StateIsolationPasses));
             }
             return paths;
+        }
+
+        /// <summary>Measurements per figure of configs/apic.json's guest (apic.bin, what 'partition bench' runs), and of apic-quick.bin (the system test's).</summary>
+        public const int ApicIterations = 1000, ApicQuickIterations = 50;
+
+        /// <summary>The two-vCPU local APIC guest of configs/apic.json: apic.bin, and apic-quick.bin with fewer measurements.</summary>
+        public static string[] WriteApic(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            string full = Path.Combine(directory, "apic.bin"), quick = Path.Combine(directory, "apic-quick.bin");
+            File.WriteAllBytes(full, TestGuest.ApicGuest(0x200000, 0x3F8, ApicIterations));
+            File.WriteAllBytes(quick, TestGuest.ApicGuest(0x200000, 0x3F8, ApicQuickIterations));
+            return new[] { full, quick };
         }
 
         /// <summary>Writes the three images into <paramref name="directory"/>; returns their paths.</summary>

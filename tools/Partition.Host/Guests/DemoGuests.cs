@@ -85,6 +85,7 @@ namespace Partition.Host.Guests
             paths.AddRange(WriteSharedMemoryRing(directory));
             paths.AddRange(WriteStateIsolation(directory));
             paths.AddRange(WriteApic(directory));
+            paths.Add(WriteIpiAttacker(directory));
             return paths.ToArray();
         }
 
@@ -132,6 +133,15 @@ namespace Partition.Host.Guests
             File.WriteAllBytes(full, TestGuest.ApicGuest(0x200000, 0x3F8, ApicIterations));
             File.WriteAllBytes(quick, TestGuest.ApicGuest(0x200000, 0x3F8, ApicQuickIterations));
             return new[] { full, quick };
+        }
+
+        /// <summary>The two-vCPU attacker of configs/ipi-attack.json (ipi-attacker.bin).</summary>
+        public static string WriteIpiAttacker(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            string path = Path.Combine(directory, "ipi-attacker.bin");
+            File.WriteAllBytes(path, TestGuest.IpiAttacker(0x200000, 0x3F8));
+            return path;
         }
 
         /// <summary>Writes the three images into <paramref name="directory"/>; returns their paths.</summary>

@@ -171,7 +171,7 @@ namespace Partition.Host.Guests
         // vCPU 1 in long mode (from the trampoline): segments, stack, IDT, APIC enabled; then it
         // idles with interrupts on, spinning or in HLT as vCPU 0 asks, and switches to x2APIC
         // when told. At the last phase it halts with interrupts off.
-        private void EmitApicAp()
+        private void EmitApicAp(bool setLogicalId = false)
         {
             var a = _a;
             var ap64 = LabelOf("ap64");
@@ -185,6 +185,8 @@ namespace Partition.Host.Guests
             a.lgdt(__[LabelOf("gdtr")]);
             a.lidt(__[LabelOf("idtr1")]);
             XapicWrite(0xF0, 0x1FF);
+            if (setLogicalId)
+                XapicWrite(0xD0, 2u << 24); // LDR: bit 1 in the flat model
             a.mov(__byte_ptr[LabelOf("apReady")], 1);
 
             var idle = a.CreateLabel();
@@ -256,6 +258,15 @@ namespace Partition.Host.Guests
                     a.mov(__qword_ptr[LabelOf("timerTsc")], rax);
                     a.mov(__byte_ptr[LabelOf("timerFlag")], 1);
                 });
+            }
+            EmitExceptionStubs();
+        }
+
+        // Exception stubs of both vCPUs, the report they jump to, and the timeout report of WaitFor.
+        private void EmitExceptionStubs()
+        {
+            var a = _a;
+            for (int cpu = 0; cpu < 2; cpu++)
                 for (int vector = 0; vector < 32; vector++)
                 {
                     var stub = LabelOf($"exception{cpu}_{vector}");
@@ -265,7 +276,12 @@ namespace Partition.Host.Guests
                     a.mov(r15d, cpu);
                     a.jmp(LabelOf("exceptionCommon"));
                 }
-            }
+            EmitExceptionCommon();
+        }
+
+        private void EmitExceptionCommon()
+        {
+            var a = _a;
             var common = LabelOf("exceptionCommon");
             a.Label(ref common);
             _labels["exceptionCommon"] = common;
@@ -563,7 +579,11 @@ namespace Partition.Host.Guests
 
         // A vCPU's IDT: 64-bit interrupt gates, selector 0x08 (SDM Vol. 3A, 6.14.1), for the
         // exceptions and the three vectors used; the rest not present.
-        private byte[] Idt(int cpu)
+        private byte[] Idt(int cpu) =>
+            Idt(cpu, (PingVector, $"ping{cpu}"), (PongVector, $"pong{cpu}"), (TimerVector, $"timer{cpu}"));
+
+        // The exception stubs "exception{cpu}_{vector}", then the given gates (which may replace an exception's).
+        private byte[] Idt(int cpu, params (int Vector, string Handler)[] gates)
         {
             var bytes = new byte[256 * 16];
             void Gate(int vector, ulong handler)
@@ -577,9 +597,8 @@ namespace Partition.Host.Guests
             }
             for (int vector = 0; vector < 32; vector++)
                 Gate(vector, _address($"exception{cpu}_{vector}"));
-            Gate(PingVector, _address($"ping{cpu}"));
-            Gate(PongVector, _address($"pong{cpu}"));
-            Gate(TimerVector, _address($"timer{cpu}"));
+            foreach (var (vector, handler) in gates)
+                Gate(vector, _address(handler));
             return bytes;
         }
 

@@ -38,6 +38,15 @@ namespace Partition.Tests.SystemTests
             Assert.That(Result.Serial, Does.Not.Contain("unexpected exception"), Result.Report());
         }
 
+        [Test]
+        public void Init_clears_the_debug_registers_the_hypervisor_switches_lazily()
+        {
+            // vCPU 1 (alone on its core, so its DR0-DR3 stay in the processor between its
+            // slices) wrote DR0 on its first start; INIT must clear it (SDM Vol. 3A, table 10-1).
+            BootScenario.AssertContains(Result,
+                $"\n[apic] vCPU 1 restarted by INIT and SIPI: DR0 reads 0x0000000000000000 (0 after INIT, SDM Vol. 3A table 10-1; before it, 0x{TestGuest.ApDr0Pattern:X16})\n");
+        }
+
         public static string[] Figures() => Array.ConvertAll(TestGuest.ApicFigures, f => f.Name);
 
         [TestCaseSource(nameof(Figures))]

@@ -53,6 +53,9 @@ namespace Partition.Host.Guests
         private const uint X2apicIcr = 0x830, X2apicEoi = 0x80B, X2apicSvr = 0x80F, X2apicLvtTimer = 0x832,
             X2apicInitialCount = 0x838, X2apicDivide = 0x83E, MsrTscDeadline = 0x6E0, MsrApicBase = 0x1B;
         private const ulong ApStack = 0x3E_0000;
+
+        /// <summary>What vCPU 1 puts into DR0 on its first start.</summary>
+        public const ulong ApDr0Pattern = 0x0000_1234_5678_9000;
         private const int WaitLimit = 20_000_000;
 
         private void EmitApicGuest(int iterations)
@@ -62,6 +65,9 @@ namespace Partition.Host.Guests
             Text("apStarted", "vCPU 1 started by INIT and SIPI, in long mode\n");
             Text("x2apic", "both vCPUs in x2APIC mode\n");
             Text("done", "apic done\n");
+            Text("restarted", "vCPU 1 restarted by INIT and SIPI: DR0 reads ");
+            Text("dr0Expected", " (0 after INIT, SDM Vol. 3A table 10-1; before it, ");
+            Text("close", ")\n");
             Text("figure", "apic ");
             Text("mean", ": mean ");
             Text("min", " ticks, min ");
@@ -78,7 +84,7 @@ namespace Partition.Host.Guests
             Data("number", new byte[24]);
             foreach (string v in new[] { "apReady", "phase", "apPhase", "apHalts", "pongWanted", "x2apicMode",
                          "pingAt0", "pingAt1", "pongAt0", "pongAt1", "pingsSent", "pongsSent",
-                         "apFlag", "apTsc", "bspFlag", "bspTsc", "timerFlag", "timerTsc" })
+                         "apFlag", "apTsc", "bspFlag", "bspTsc", "timerFlag", "timerTsc", "apStarts", "apDr0" })
                 Data(v, new byte[8]);
             Data("gdt", Qwords(0, 0x00AF_9A00_0000_FFFF, 0x00CF_9200_0000_FFFF));
             Data("gdtr", Gdtr(_address("gdt")));
@@ -157,6 +163,20 @@ namespace Partition.Host.Guests
             Print("vcpu1Took");
             PrintVariable("pongAt1");
             Print("newline");
+            // INIT and SIPI again, to a vCPU 1 that set DR0 on its first start: INIT must clear
+            // DR0-DR3 (the hypervisor switches them lazily; they must not survive in the processor).
+            WaitAWhile();
+            a.mov(__byte_ptr[LabelOf("apReady")], 0);
+            SendX2apicIpi(1, 0x0000_4500);
+            SendX2apicIpi(1, 0x0000_4600 | (uint)(ApicTrampoline >> 12));
+            WaitFor("apReady", "vCPU 1 to start again");
+            Print("restarted");
+            a.mov(rax, __qword_ptr[LabelOf("apDr0")]);
+            a.call(LabelOf("printHex"));
+            Print("dr0Expected");
+            a.mov(rax, ApDr0Pattern);
+            a.call(LabelOf("printHex"));
+            Print("close");
             Print("done");
             a.cli();
             a.hlt();
@@ -184,6 +204,20 @@ namespace Partition.Host.Guests
             a.mov(rsp, ApStack);
             a.lgdt(__[LabelOf("gdtr")]);
             a.lidt(__[LabelOf("idtr1")]);
+            // First start: a breakpoint address in DR0 (not enabled in DR7); later starts (after
+            // INIT) keep what DR0 reads.
+            var firstStart = a.CreateLabel();
+            var started = a.CreateLabel();
+            a.inc(__qword_ptr[LabelOf("apStarts")]);
+            a.cmp(__qword_ptr[LabelOf("apStarts")], 1);
+            a.je(firstStart);
+            a.mov(rax, dr0);
+            a.mov(__qword_ptr[LabelOf("apDr0")], rax);
+            a.jmp(started);
+            a.Label(ref firstStart);
+            a.mov(rax, ApDr0Pattern);
+            a.mov(dr0, rax);
+            a.Label(ref started);
             XapicWrite(0xF0, 0x1FF);
             if (setLogicalId)
                 XapicWrite(0xD0, 2u << 24); // LDR: bit 1 in the flat model

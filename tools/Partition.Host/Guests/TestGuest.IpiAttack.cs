@@ -55,7 +55,7 @@ namespace Partition.Host.Guests
             Text("timeout", "TIMEOUT waiting for ");
             Data("number", new byte[24]);
             foreach (string v in new[] { "apReady", "phase", "apPhase", "apHalts", "x2apicMode",
-                         "fixed0", "fixed1", "other0", "other1", "nmi0", "nmi1" })
+                         "fixed0", "fixed1", "other0", "other1", "nmi0", "nmi1", "apStarts", "apDr0" })
                 Data(v, new byte[8]);
             Data("gdt", Qwords(0, 0x00AF_9A00_0000_FFFF, 0x00CF_9200_0000_FFFF));
             Data("gdtr", Gdtr(_address("gdt")));

@@ -377,13 +377,15 @@ namespace Partition.Kernel
 
         /// <summary>
         /// Puts the vCPU's own MSRs and debug registers (<see cref="GuestMsrs"/>) into this
-        /// processor, saving those of the vCPU that had it, unless they are there already.
+        /// processor, saving those of the vCPU that had it, unless they are there already (and
+        /// were not reset since, by an INIT).
         /// </summary>
         private void TakeProcessorState(VirtualCpu vcpu)
         {
-            if (_processorStateOwner == vcpu)
+            if (_processorStateOwner == vcpu && !vcpu.Msrs.LoadPending)
                 return;
-            _processorStateOwner?.Msrs.Save();
+            if (_processorStateOwner != vcpu)
+                _processorStateOwner?.Msrs.Save();
             vcpu.Msrs.Load();
             _processorStateOwner = vcpu;
         }

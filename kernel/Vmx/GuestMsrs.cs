@@ -55,7 +55,15 @@ namespace Partition.Kernel
             MiscEnable = MsrPolicy.MiscEnableFastStrings | MsrPolicy.MiscEnableBtsUnavailable | MsrPolicy.MiscEnablePebsUnavailable;
             MtrrDefaultType = MsrPolicy.MtrrEnable | MsrPolicy.MemoryTypeWriteBack;
             Cstar = TscAux = 0; // IA32_TSC_ADJUST keeps its value across INIT, as the TSC does
+            LoadPending = true;
         }
+
+        /// <summary>
+        /// Set by <see cref="Reset"/>: the values here are newer than the processor's, even on a
+        /// core whose processor already holds this vCPU's (an INIT while it owned them), so the
+        /// next run must load them rather than keep what is there.
+        /// </summary>
+        public bool LoadPending { get; private set; }
 
         /// <summary>Reads the vCPU's values out of the processor (it is leaving it, or another vCPU comes).</summary>
         public void Save()
@@ -75,6 +83,7 @@ namespace Partition.Kernel
                 Cpu.WriteMsr(Switched(i), _values[i]);
             fixed (ulong* debug = _debug)
                 Cpu.WriteDebugRegisters(debug);
+            LoadPending = false;
         }
 
         /// <summary>The saved value of a switched MSR (for tests and reports).</summary>

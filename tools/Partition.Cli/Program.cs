@@ -44,8 +44,10 @@ namespace Partition.Cli
             "      Run the exit benchmark in Bochs: a guest times 10,000 null VMCALLs, CPUID\n" +
             "      exits and I/O exits with RDTSC (one tick = one emulated instruction). Prints\n" +
             "      the figures, then the scheduling figures (same-core switch cost, resume- and\n" +
-            "      clear-based; shares beside configured shares; migration latency), and appends\n" +
-            "      them to artifacts/benchmarks/exits.txt.\n" +
+            "      clear-based; shares beside configured shares; migration latency), then the\n" +
+            "      local APIC figures of configs/apic.json (IPIs in xAPIC and x2APIC mode, one way\n" +
+            "      and round trip, to a halted vCPU; TSC-deadline and one-shot timer expiry; HLT\n" +
+            "      wake-up) as a table, and appends them to artifacts/benchmarks/exits.txt.\n" +
             "  help\n" +
             "      Show this text.\n";
 
@@ -99,14 +101,21 @@ namespace Partition.Cli
             var layout = RepositoryLayout.Find(AppContext.BaseDirectory);
             var exitLines = Partition.Host.Guests.BenchmarkRun.Run(layout, timeout, out var result);
             var lines = new List<string>(exitLines);
-            if (exitLines.Count != 0)
-                lines.AddRange(Partition.Host.Guests.BenchmarkRun.RunScheduling(layout, timeout));
             if (exitLines.Count == 0)
             {
                 Console.Error.WriteLine("partition bench: the benchmark printed no figures.");
                 Console.Error.WriteLine(result.Report());
                 return 1;
             }
+            lines.AddRange(Partition.Host.Guests.BenchmarkRun.RunScheduling(layout, timeout));
+            var apic = Partition.Host.Guests.BenchmarkRun.RunApic(layout, timeout, out var apicResult);
+            if (apic.Count != Partition.Host.Guests.TestGuest.ApicFigures.Length)
+            {
+                Console.Error.WriteLine($"partition bench: the local APIC guest printed {apic.Count} of {Partition.Host.Guests.TestGuest.ApicFigures.Length} figures.");
+                Console.Error.WriteLine(apicResult.Report());
+            }
+            foreach (var figure in apic)
+                lines.Add(figure.Line);
             string record = Path.Combine(layout.Root, "artifacts", "benchmarks", "exits.txt");
             Directory.CreateDirectory(Path.GetDirectoryName(record)!);
             string commit = "unknown";
@@ -122,6 +131,11 @@ namespace Partition.Cli
             {
                 Console.Out.WriteLine(line);
                 writer.WriteLine(line);
+            }
+            if (apic.Count != 0)
+            {
+                Console.Out.WriteLine();
+                Console.Out.Write(Partition.Host.Guests.BenchmarkRun.FormatApicTable(apic));
             }
             Console.Error.WriteLine($"Recorded in {layout.Display(record)}");
             return 0;

@@ -83,6 +83,58 @@ namespace Partition.Host.Guests
             return run.WaitForSerial(new[] { "All partitions have halted or stopped" }, timeout).Serial;
         }
 
+        /// <summary>One local APIC figure as the APIC guest printed it: ticks over <see cref="Count"/> measurements.</summary>
+        public sealed record ApicFigure(string Name, string What, ulong Mean, ulong Min, ulong Max, int Count)
+        {
+            /// <summary>The line recorded in artifacts/benchmarks/exits.txt.</summary>
+            public string Line => $"apic {Name}: mean {Mean} ticks, min {Min}, max {Max} over {Count}";
+        }
+
+        /// <summary>
+        /// The local APIC benchmark: configs/apic.json (two vCPUs on two dedicated cores) with
+        /// <see cref="TestGuest.ApicGuest"/> at <see cref="DemoGuests.ApicIterations"/>
+        /// measurements per figure. Returns the figures in the guest's order; none if it did not finish.
+        /// </summary>
+        public static IReadOnlyList<ApicFigure> RunApic(RepositoryLayout layout, TimeSpan timeout, out RunResult result)
+        {
+            string directory = layout.NewRunDirectory("benchmark-apic");
+            var builder = new IsoBuilder(KernelImage.EnsureBuilt(layout), "exit=poweroff");
+            builder.Modules.AddRange(ExampleBoot.Modules(layout, directory, Path.Combine("configs", "apic.json"), ExampleBoot.Flat(("apic", "apic.bin"))));
+            string iso = Path.Combine(directory, "bench.iso");
+            builder.Build(iso);
+            using var run = new BochsRun(iso, directory, new BochsOptions { CpuCount = 2 });
+            run.Start();
+            result = run.WaitForSerial(new[] { "[apic] apic done" }, timeout);
+            return ParseApicFigures(result.Serial);
+        }
+
+        /// <summary>The "[apic] apic NAME: mean M ticks, min A, max B over N" lines of a serial log, for the figures <see cref="TestGuest.ApicFigures"/> names.</summary>
+        public static IReadOnlyList<ApicFigure> ParseApicFigures(string serial)
+        {
+            var figures = new List<ApicFigure>();
+            foreach (var (name, what) in TestGuest.ApicFigures)
+            {
+                var match = System.Text.RegularExpressions.Regex.Match(serial,
+                    $@"(?m)^\[apic\] apic {System.Text.RegularExpressions.Regex.Escape(name)}: mean (\d+) ticks, min (\d+), max (\d+) over (\d+)\r?$");
+                if (match.Success)
+                    figures.Add(new ApicFigure(name, what, ulong.Parse(match.Groups[1].Value), ulong.Parse(match.Groups[2].Value),
+                        ulong.Parse(match.Groups[3].Value), int.Parse(match.Groups[4].Value)));
+            }
+            return figures;
+        }
+
+        /// <summary>The APIC figures as a table: name, mean, min, max (ticks), what was measured.</summary>
+        public static string FormatApicTable(IReadOnlyList<ApicFigure> figures)
+        {
+            var text = new StringBuilder();
+            int count = figures.Count == 0 ? 0 : figures[0].Count;
+            text.AppendLine($"Local APIC, ticks (= emulated instructions), {count} measurements each:");
+            text.AppendLine($"  {"figure",-22} {"mean",7} {"min",7} {"max",7}  measured");
+            foreach (var f in figures)
+                text.AppendLine($"  {f.Name,-22} {f.Mean,7} {f.Min,7} {f.Max,7}  {f.What}");
+            return text.ToString();
+        }
+
         /// <summary>Boots the benchmark and returns its "bench NAME: ..." lines (without the partition prefix).</summary>
         public static IReadOnlyList<string> Run(RepositoryLayout layout, TimeSpan timeout, out RunResult result)
         {

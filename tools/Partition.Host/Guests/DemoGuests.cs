@@ -83,6 +83,9 @@ namespace Partition.Host.Guests
             paths.Add(WriteWild(directory));
             paths.AddRange(AttackSuite.WriteImages(directory));
             paths.AddRange(WriteSharedMemoryRing(directory));
+            paths.AddRange(WriteStateIsolation(directory));
+            paths.AddRange(WriteApic(directory));
+            paths.Add(WriteIpiAttacker(directory));
             return paths.ToArray();
         }
 
@@ -97,6 +100,48 @@ namespace Partition.Host.Guests
             File.WriteAllBytes(writer, TestGuest.SharedWriter(0x200000, 0x3F8, RingAtWriter));
             File.WriteAllBytes(reader, TestGuest.SharedReader(0x200000, 0x3F8, RingAtReader));
             return new[] { writer, reader };
+        }
+
+        /// <summary>How many times each guest of configs/state-isolation.json checks its state (about 300 instructions a pass).</summary>
+        public const int StateIsolationPasses = 30000;
+
+        /// <summary>The partitions of configs/state-isolation.json and their seeds.</summary>
+        public static readonly (string Partition, uint Seed)[] StateIsolationGuests = { ("state-a", 1), ("state-b", 2), ("state-c", 3) };
+
+        /// <summary>The state-isolation guests, one image per seed (state-a.bin, ...).</summary>
+        public static string[] WriteStateIsolation(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            var paths = new string[StateIsolationGuests.Length];
+            for (int i = 0; i < paths.Length; i++)
+            {
+                var (partition, seed) = StateIsolationGuests[i];
+                paths[i] = Path.Combine(directory, partition + ".bin");
+                File.WriteAllBytes(paths[i], TestGuest.StateIsolation(0x200000, 0x3F8, seed, StateIsolationPasses));
+            }
+            return paths;
+        }
+
+        /// <summary>Measurements per figure of configs/apic.json's guest (apic.bin, what 'partition bench' runs), and of apic-quick.bin (the system test's).</summary>
+        public const int ApicIterations = 1000, ApicQuickIterations = 50;
+
+        /// <summary>The two-vCPU local APIC guest of configs/apic.json: apic.bin, and apic-quick.bin with fewer measurements.</summary>
+        public static string[] WriteApic(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            string full = Path.Combine(directory, "apic.bin"), quick = Path.Combine(directory, "apic-quick.bin");
+            File.WriteAllBytes(full, TestGuest.ApicGuest(0x200000, 0x3F8, ApicIterations));
+            File.WriteAllBytes(quick, TestGuest.ApicGuest(0x200000, 0x3F8, ApicQuickIterations));
+            return new[] { full, quick };
+        }
+
+        /// <summary>The two-vCPU attacker of configs/ipi-attack.json (ipi-attacker.bin).</summary>
+        public static string WriteIpiAttacker(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            string path = Path.Combine(directory, "ipi-attacker.bin");
+            File.WriteAllBytes(path, TestGuest.IpiAttacker(0x200000, 0x3F8));
+            return path;
         }
 
         /// <summary>Writes the three images into <paramref name="directory"/>; returns their paths.</summary>

@@ -283,7 +283,7 @@ namespace Partition.Kernel
             WriteDenial(vm, action, null, number, hexDigits, outcome);
             HypervisorConsole.WriteLine(why);
             if (last)
-                WriteBudgetSpent(vm);
+                WriteBudgetSpent(vm, kind);
             HypervisorConsole.EndLine();
         }
 
@@ -299,7 +299,7 @@ namespace Partition.Kernel
             WriteDenial(vm, action, subject, number, hexDigits, outcome);
             HypervisorConsole.WriteLine();
             if (last)
-                WriteBudgetSpent(vm);
+                WriteBudgetSpent(vm, kind);
             HypervisorConsole.EndLine();
         }
 
@@ -316,11 +316,14 @@ namespace Partition.Kernel
             HypervisorConsole.Write(outcome);
         }
 
-        private static void WriteBudgetSpent(VirtualMachine vm)
+        private static void WriteBudgetSpent(VirtualMachine vm, DenialKind kind)
         {
             HypervisorConsole.Write("partition ");
             HypervisorConsole.Write(vm.Name);
-            HypervisorConsole.WriteLine(": further refused accesses are counted, not reported ('stats' shows them)");
+            HypervisorConsole.Write(kind == DenialKind.Port ? ": further refused port accesses"
+                : kind == DenialKind.Msr ? ": further refused MSR accesses"
+                : kind == DenialKind.Hypercall ? ": further refused management hypercalls" : ": further IPIs outside the partition");
+            HypervisorConsole.WriteLine(" are counted, not reported ('stats' shows them)");
         }
 
         public static void Report(string subject, string outcome) => Report(subject, outcome.AsSpan());

@@ -15,7 +15,8 @@ namespace Partition.Kernel
 
     /// <summary>
     /// One partition's refused accesses: all of them counted (for 'stats' and the summary), the
-    /// first <see cref="ReportLimit"/> also reported on the console. Every core shares the
+    /// first <see cref="ReportLimit"/> of each kind also reported on the console (so that a
+    /// partition's many port probes do not hide its first refused MSR). Every core shares the
     /// console, so a guest that repeats a refused access must not be able to flood it.
     /// </summary>
     public sealed class DenialLog
@@ -23,7 +24,6 @@ namespace Partition.Kernel
         public const int ReportLimit = 8;
 
         private readonly ulong[] _counts = new ulong[4];
-        private int _reported;
 
         public ulong Count(DenialKind kind) => _counts[(int)kind];
 
@@ -35,13 +35,9 @@ namespace Partition.Kernel
         /// </summary>
         public bool Record(DenialKind kind, out bool lastReported)
         {
-            _counts[(int)kind]++;
-            lastReported = false;
-            if (_reported >= ReportLimit)
-                return false;
-            _reported++;
-            lastReported = _reported == ReportLimit;
-            return true;
+            ulong count = ++_counts[(int)kind];
+            lastReported = count == ReportLimit;
+            return count <= ReportLimit;
         }
 
         /// <summary>For a restart: the partition starts with a clean record and a fresh report budget.</summary>
@@ -49,7 +45,6 @@ namespace Partition.Kernel
         {
             for (int i = 0; i < _counts.Length; i++)
                 _counts[i] = 0;
-            _reported = 0;
         }
     }
 }

@@ -170,7 +170,7 @@ namespace Partition.Tests.Unit
             Assert.That(_cpu.ConsoleText, Does.Contain("partition alpha: WRMSR 0x0000003A refused: #GP\n"));
             Assert.That(_cpu.ConsoleText, Does.Contain("partition alpha: RDMSR 0x0000003A refused: #GP\n"));
             Assert.That(System.Text.RegularExpressions.Regex.Matches(_cpu.ConsoleText, "refused: #GP").Count, Is.EqualTo(DenialLog.ReportLimit));
-            Assert.That(_cpu.ConsoleText, Does.Contain("partition alpha: further refused accesses are counted, not reported ('stats' shows them)\n"));
+            Assert.That(_cpu.ConsoleText, Does.Contain("partition alpha: further refused MSR accesses are counted, not reported ('stats' shows them)\n"));
         }
 
         [Test]

@@ -238,7 +238,7 @@ namespace Partition.Kernel
                 if (vcpu.Index != 0)
                     continue;
                 vcpu.Machine.Uart?.Flush();
-                PartitionHost.PrintSummary(vcpu.Machine);
+                PartitionHost.PrintSummary(vcpu.Machine, atEnd: true);
             }
             PartitionHost.PrintCoreStatistics(Core, Migrations);
             HypervisorConsole.Write("  kicks (NMIs) to this core: ");

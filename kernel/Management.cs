@@ -526,7 +526,7 @@ namespace Partition.Kernel
         private static void Stats()
         {
             foreach (var vm in s_machines)
-                PartitionHost.PrintSummary(vm);
+                PartitionHost.PrintSummary(vm, atEnd: false);
             for (int cpu = 0; cpu < Smp.CpuCount; cpu++)
                 if (CoreRunner.Of(cpu) is { } runner)
                     PartitionHost.PrintCoreStatistics(runner.Core, runner.Migrations);

@@ -548,12 +548,18 @@ namespace Partition.Kernel
             separator = ", ";
         }
 
-        public static void PrintSummary(VirtualMachine vm)
+        /// <summary>
+        /// One line on a partition: its state, exits by reason, refusals. <paramref name="atEnd"/>:
+        /// the run is over (a partition still runnable then was cut off by the time limit);
+        /// otherwise these are live figures ('stats').
+        /// </summary>
+        public static void PrintSummary(VirtualMachine vm, bool atEnd)
         {
             HypervisorConsole.Write("Partition ");
             HypervisorConsole.Write(vm.Name);
             HypervisorConsole.Write(vm.State == VirtualMachineState.Halted ? " halted"
-                : vm.State == VirtualMachineState.Stopped ? " stopped" : vm.Paused ? " paused" : " still runnable at the time limit");
+                : vm.State == VirtualMachineState.Stopped ? " stopped" : vm.Paused ? " paused"
+                : atEnd ? " still runnable at the time limit" : " running");
             if (vm.State != VirtualMachineState.Runnable && vm.StopReason != null)
             {
                 HypervisorConsole.Write(" (");

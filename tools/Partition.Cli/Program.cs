@@ -116,6 +116,17 @@ namespace Partition.Cli
             }
             foreach (var figure in apic)
                 lines.Add(figure.Line);
+            var linux = Partition.Host.Guests.BenchmarkRun.RunLinux(layout, Partition.Host.Linux.LinuxArtifacts.GuestKernel(layout),
+                Partition.Host.Linux.LinuxArtifacts.GuestInitramfs(layout), timeout, out var linuxResult);
+            if (linux == null)
+            {
+                Console.Error.WriteLine("partition bench: Linux did not come up (build its images with 'partition linux').");
+                Console.Error.WriteLine(linuxResult.Report());
+            }
+            else
+            {
+                lines.AddRange(linux.Lines);
+            }
             string record = Path.Combine(layout.Root, "artifacts", "benchmarks", "exits.txt");
             Directory.CreateDirectory(Path.GetDirectoryName(record)!);
             string commit = "unknown";

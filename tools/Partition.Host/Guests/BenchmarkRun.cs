@@ -83,6 +83,92 @@ namespace Partition.Host.Guests
             return run.WaitForSerial(new[] { "All partitions have halted or stopped" }, timeout).Serial;
         }
 
+        /// <summary>Linux in a partition: its boot and its idle cost, from one run.</summary>
+        public sealed record LinuxFigures(ulong BootTicks, double IdleExitsPerSecond, double IdleSeconds, string Kernel)
+        {
+            public IEnumerable<string> Lines => new[]
+            {
+                $"linux boot: {BootTicks} ticks from the partitions' start to linux up ({Kernel})",
+                $"linux idle: {IdleExitsPerSecond:F0} exits per second (over {IdleSeconds:F0} s, heartbeat only)",
+            };
+        }
+
+        /// <summary>When the idle window of <see cref="RunLinux"/> opens and closes, in ms after the partitions start.</summary>
+        public const int LinuxIdleFrom = 30000, LinuxIdleTo = 40000;
+
+        /// <summary>
+        /// Linux boot and idle cost: the project's guest kernel with one vCPU on a dedicated core
+        /// beside a spinning bare-metal host partition (two CPUs); "stats" at two times once it is
+        /// up gives its exits in between. Null if it did not boot.
+        /// </summary>
+        public static LinuxFigures? RunLinux(RepositoryLayout layout, string kernel, string initramfs, TimeSpan timeout, out RunResult result)
+        {
+            string directory = layout.NewRunDirectory("benchmark-linux");
+            string config = Path.Combine(directory, "linux-bench.json");
+            File.WriteAllText(config, """
+                {
+                  "version": 1,
+                  "description": "Linux boot and idle cost: one vCPU on a dedicated core.",
+                  "machine": { "cores": 2, "memory": "256 MiB" },
+                  "partitions": [
+                    {
+                      "name": "host", "role": "host",
+                      "vcpus": [ { "core": 0 } ],
+                      "memory": [ { "size": "4 MiB" } ],
+                      "boot": { "type": "flat", "image": "spin.bin", "load_address": "0x200000", "mode": "long64" },
+                      "devices": { "uart": { "port": "0x3F8" } }
+                    },
+                    {
+                      "name": "linux", "role": "guest",
+                      "vcpus": [ { "core": 1 } ],
+                      "memory": [ { "size": "64 MiB" } ],
+                      "boot": { "type": "linux", "kernel": "bzImage", "initrd": "initramfs.cpio", "cmdline": "console=ttyS0" },
+                      "devices": { "uart": { "port": "0x3F8" } }
+                    }
+                  ]
+                }
+                """);
+            string images = Path.Combine(directory, "images");
+            DemoGuests.WriteAll(images);
+            string script = Path.Combine(directory, "script.txt");
+            File.WriteAllText(script, $"{LinuxIdleFrom} stats\n{LinuxIdleTo} stats\n");
+            var builder = new IsoBuilder(KernelImage.EnsureBuilt(layout), $"exit=poweroff timestamps=on stop_after_ms={LinuxIdleTo + 500}");
+            builder.Modules.Add(new IsoModule(config, "partition-config"));
+            builder.Modules.Add(new IsoModule(Path.Combine(images, "spin.bin"), "guest-image host image"));
+            builder.Modules.Add(new IsoModule(kernel, "guest-image linux kernel"));
+            builder.Modules.Add(new IsoModule(initramfs, "guest-image linux initrd"));
+            builder.Modules.Add(new IsoModule(script, "console-script"));
+            string iso = Path.Combine(directory, "bench.iso");
+            builder.Build(iso);
+            using var run = new BochsRun(iso, directory, new BochsOptions { CpuCount = 2, MemoryMegabytes = 256 });
+            run.Start();
+            result = run.WaitForSerial(new[] { "All partitions have halted or stopped" }, timeout);
+            return ParseLinuxFigures(result.Serial);
+        }
+
+        /// <summary>
+        /// The figures of a <see cref="RunLinux"/> log: boot ticks from "Partitions start N ms"
+        /// and "TSC: T ticks per ms" to the "[linux S] linux up" line; idle exits from the
+        /// partition's exit totals in the two "stats" outputs.
+        /// </summary>
+        public static LinuxFigures? ParseLinuxFigures(string serial)
+        {
+            var rate = System.Text.RegularExpressions.Regex.Match(serial, @"(?m)^TSC: (\d+) ticks per ms");
+            var start = System.Text.RegularExpressions.Regex.Match(serial, @"(?m)^Partitions start (\d+) ms after power-on");
+            var up = System.Text.RegularExpressions.Regex.Match(serial, @"(?m)^\[linux (\d+)\.(\d{3})\] linux up: \d+ CPUs, \d+ KiB, kernel (\S+)");
+            if (!rate.Success || !start.Success || !up.Success)
+                return null;
+            ulong ticksPerMs = ulong.Parse(rate.Groups[1].Value);
+            ulong upMs = ulong.Parse(up.Groups[1].Value) * 1000 + ulong.Parse(up.Groups[2].Value);
+            ulong bootTicks = (upMs - ulong.Parse(start.Groups[1].Value)) * ticksPerMs;
+            var totals = System.Text.RegularExpressions.Regex.Matches(serial, @"\nPartition linux running; exits: [^\n]* total (\d+)");
+            if (totals.Count < 2)
+                return new LinuxFigures(bootTicks, 0, 0, up.Groups[3].Value);
+            double seconds = (LinuxIdleTo - LinuxIdleFrom) / 1000.0;
+            double exits = ulong.Parse(totals[1].Groups[1].Value) - ulong.Parse(totals[0].Groups[1].Value);
+            return new LinuxFigures(bootTicks, exits / seconds, seconds, up.Groups[3].Value);
+        }
+
         /// <summary>One local APIC figure as the APIC guest printed it: ticks over <see cref="Count"/> measurements.</summary>
         public sealed record ApicFigure(string Name, string What, ulong Mean, ulong Min, ulong Max, int Count)
         {

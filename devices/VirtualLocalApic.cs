@@ -102,6 +102,13 @@ namespace Partition.Devices
         private readonly long[] _incoming = new long[4];
         private readonly long[] _incomingLevel = new long[4];
         private long _incomingEvents;
+
+        // Set by Post after it has set its bits, cleared by the owner before it merges: the one
+        // word the owner reads on every VM entry to know whether anything was posted.
+        private long _posted;
+
+        // Vectors in the IRR (kept by every change to it), so the entry path need not scan it.
+        private int _irrCount;
         private const long EventNmi = 1, EventInit = 2, EventStartup = 4;
         private const int StartupVectorShift = 8;
 
@@ -141,6 +148,7 @@ namespace Partition.Devices
         /// </summary>
         public void Reset()
         {
+            _irrCount = 0;
             _xapicLdr = 0;
             _dfr = 0xFFFFFFFF;
             for (int i = 0; i < 8; i++)
@@ -163,6 +171,13 @@ namespace Partition.Devices
         /// </summary>
         public void Post(in InterruptMessage message)
         {
+            PostBits(message);
+            fixed (long* posted = &_posted)
+                Cpu.CompareExchange(posted, 1, 0);
+        }
+
+        private void PostBits(in InterruptMessage message)
+        {
             switch (message.Mode)
             {
                 case DeliveryMode.Fixed:
@@ -184,15 +199,13 @@ namespace Partition.Devices
         }
 
         /// <summary>True if other CPUs have posted something the owner has not merged yet (a racy hint: read without a lock).</summary>
-        public bool HasIncoming
-        {
-            get
-            {
-                fixed (long* events = &_incomingEvents)
-                fixed (long* bits = _incoming)
-                    return *events != 0 || (bits[0] | bits[1] | bits[2] | bits[3]) != 0;
-            }
-        }
+        public bool HasIncoming => _posted != 0;
+
+        /// <summary>
+        /// True if the APIC may have something for the CPU: a vector in the IRR or an NMI. When
+        /// false (the common case) the entry path has nothing to look at.
+        /// </summary>
+        public bool HasPending => _irrCount != 0 || PendingNmi;
 
         /// <summary>An NMI waits for delivery to the vCPU.</summary>
         public bool PendingNmi { get; set; }
@@ -206,6 +219,9 @@ namespace Partition.Devices
         {
             init = false;
             startupVector = -1;
+            // Cleared first: a Post that comes during the merge sets it again.
+            fixed (long* posted = &_posted)
+                Cpu.CompareExchange(posted, 0, 1);
             long events = Exchange(ref _incomingEvents);
             if ((events & EventNmi) != 0)
                 PendingNmi = true;
@@ -240,6 +256,7 @@ namespace Partition.Devices
             }
             if (!Enabled)
                 return;
+            _irrCount += BitCount(word & ~_irr[index]);
             _irr[index] |= word;
             _tmr[index] = (_tmr[index] & ~word) | (levelWord & word);
         }
@@ -271,6 +288,8 @@ namespace Partition.Devices
         {
             get
             {
+                if (_irrCount == 0)
+                    return -1;
                 int irrv = Highest(_irr);
                 if (irrv < 0 || ((uint)irrv & 0xF0) <= (ProcessorPriority & 0xF0))
                     return -1;
@@ -281,6 +300,8 @@ namespace Partition.Devices
         /// <summary>The CPU takes <paramref name="vector"/> (the hypervisor injected it): IRR to ISR (SDM 11.8.4).</summary>
         public void Acknowledge(int vector)
         {
+            if ((_irr[vector >> 5] & 1u << (vector & 31)) != 0)
+                _irrCount--;
             _irr[vector >> 5] &= ~(1u << (vector & 31));
             _isr[vector >> 5] |= 1u << (vector & 31);
         }
@@ -677,6 +698,14 @@ namespace Partition.Devices
         }
 
         // ---- Bit helpers ----------------------------------------------------------------------
+
+        private static int BitCount(uint word)
+        {
+            int count = 0;
+            for (; word != 0; word &= word - 1)
+                count++;
+            return count;
+        }
 
         private static int Highest(uint[] bits)
         {

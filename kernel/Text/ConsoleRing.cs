@@ -28,6 +28,9 @@ namespace Partition.Kernel
 
         public int Capacity => _bytes.Length;
 
+        /// <summary>A hint, without a locked instruction: false means the ring was empty a moment ago.</summary>
+        public bool MayHavePending => _tail != _head;
+
         /// <summary>Bytes waiting for the UART.</summary>
         public long Pending
         {

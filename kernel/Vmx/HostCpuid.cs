@@ -16,7 +16,11 @@ namespace Partition.Kernel
             Cpu.Cpuid(0x8000_0000, 0, out uint extended, out _, out _, out _);
             MaxBasic = basic;
             MaxExtended = extended;
+            HasTscAux = (Leaf(0x8000_0001, 0).Edx & 1u << 27) != 0 || (Leaf(7, 0).Ecx & 1u << 22) != 0;
         }
+
+        /// <summary>The processor has IA32_TSC_AUX (it has RDTSCP or RDPID).</summary>
+        public static bool HasTscAux { get; private set; }
 
         /// <summary>The host's answer for a leaf (zeros beyond its highest leaves, rather than the highest leaf's data).</summary>
         public static CpuidResult Leaf(uint leaf, uint subleaf)

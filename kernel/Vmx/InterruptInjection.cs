@@ -41,6 +41,13 @@ namespace Partition.Kernel
                 }
             }
             lapic.UpdateTimer(vcpu.GuestTsc(now));
+            if (!lapic.HasPending)
+            {
+                // The common case: nothing to deliver, and no window was asked for.
+                if (vcpu.InterruptWindowExiting || vcpu.NmiWindowExiting)
+                    SetWindows(vcpu, false, false);
+                return true;
+            }
             bool nmi = lapic.PendingNmi;
             int vector = lapic.DeliverableVector;
             if (!nmi && vector < 0)

@@ -37,16 +37,8 @@ namespace Partition.Kernel
         /// </summary>
         public const ulong ArchCapabilitiesXapicDisable = 1UL << 21;
 
-        /// <summary>True if the processor has IA32_TSC_AUX (RDTSCP or RDPID): it is then passed through and switched.</summary>
-        public static bool HostHasTscAux
-        {
-            get
-            {
-                var extended = HostCpuid.Leaf(0x8000_0001, 0);
-                var structured = HostCpuid.Leaf(7, 0);
-                return (extended.Edx & 1u << 27) != 0 || (structured.Ecx & 1u << 22) != 0;
-            }
-        }
+        /// <summary>True if the processor has IA32_TSC_AUX (RDTSCP or RDPID): it is then passed through and switched (read at boot).</summary>
+        public static bool HostHasTscAux => HostCpuid.HasTscAux;
 
         /// <summary>
         /// The emulated MSRs' reads (SDM Vol. 4 for each): false if the MSR is not emulated, or

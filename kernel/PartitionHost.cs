@@ -25,6 +25,7 @@ namespace Partition.Kernel
             Capabilities = capabilities;
             HostTables = hostTables;
             HostCpuid.Initialize();
+            XsaveSupport.Initialize();
             ExitDispatch.Initialize();
         }
 

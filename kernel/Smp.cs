@@ -133,6 +133,7 @@ namespace Partition.Kernel
             Lapic.Enable();
             s_svr[cpu] = Lapic.SpuriousVectorRegister;
             VmxEnableError error = VmxRoot.EnterWithRegion(s_capabilities, s_vmxonRegions[cpu]);
+            XsaveSupport.EnableOnThisCpu();
             Write(cpu, error == VmxEnableError.None ? Online : Failed);
             if (error != VmxEnableError.None)
                 Machine.Halt();

@@ -48,6 +48,9 @@ namespace Partition.Kernel
         public static partial void Halt() => ArchHalt();
         public static partial void UnblockNmis() => ArchUnblockNmis();
         public static partial void WriteBackAndInvalidateCaches() => ArchWbinvd();
+        public static partial ulong ReadXcr(uint index) => ArchXgetbv(index);
+        public static partial void WriteXcr(uint index, ulong value) => ArchXsetbv(index, value);
+        public static partial void SwitchAvxState() => ArchSwitchAvxState();
         public static partial void DisableInterrupts() => ArchDisableInterrupts();
         public static partial void Pause() => ArchPause();
 
@@ -83,6 +86,9 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_compare_exchange64")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern long ArchCompareExchange64(long* location, long value, long comparand);
         [RuntimeImport("*", "arch_current_apic_id")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchCurrentApicId();
         [RuntimeImport("*", "arch_ap_trampoline_info")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchApTrampolineInfo(ulong* info);
+        [RuntimeImport("*", "arch_xgetbv")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchXgetbv(uint index);
+        [RuntimeImport("*", "arch_xsetbv")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchXsetbv(uint index, ulong value);
+        [RuntimeImport("*", "arch_switch_avx_state")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchSwitchAvxState();
         [RuntimeImport("*", "arch_wbinvd")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchWbinvd();
         [RuntimeImport("*", "arch_unblock_nmis")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchUnblockNmis();
         [RuntimeImport("*", "arch_halt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchHalt();

@@ -67,6 +67,15 @@ namespace Partition.Kernel
         /// </summary>
         public static partial void ApTrampolineInfo(ulong* info);
 
+        /// <summary>XGETBV: the extended control register <paramref name="index"/> (XCR0 = 0).</summary>
+        public static partial ulong ReadXcr(uint index);
+
+        /// <summary>XSETBV (needs CR4.OSXSAVE).</summary>
+        public static partial void WriteXcr(uint index, ulong value);
+
+        /// <summary>From now on VM entries and exits also switch the guest's AVX state (see boot.asm's arch_vm_enter).</summary>
+        public static partial void SwitchAvxState();
+
         /// <summary>WBINVD.</summary>
         public static partial void WriteBackAndInvalidateCaches();
 

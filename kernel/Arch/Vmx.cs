@@ -33,7 +33,10 @@ namespace Partition.Kernel
         public ulong Rax, Rbx, Rcx, Rdx, Rsi, Rdi, Rbp, R8, R9, R10, R11, R12, R13, R14, R15, Cr2;
 
         public const int FxsaveOffset = 128;
-        public const int Size = FxsaveOffset + 512;
+
+        /// <summary>The XSAVE area at <see cref="FxsaveOffset"/>: FXSAVE's 512 bytes, the 64-byte header, AVX's 256 at 576.</summary>
+        public const int XsaveAreaSize = 832;
+        public const int Size = FxsaveOffset + XsaveAreaSize;
 
         /// <summary>Every register 0 and the x87/SSE state as after reset (SDM Vol. 3A, table 10-1).</summary>
         public static unsafe void Reset(GuestRegisters* registers)

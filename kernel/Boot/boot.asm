@@ -479,6 +479,29 @@ arch_current_apic_id:
 ; void arch_unblock_nmis(): IRETQ to the next instruction with the current stack, flags and
 ; selectors. After a VM exit caused by an NMI, NMIs stay blocked until an IRET (SDM Vol. 3C,
 ; 28.2.1); this is that IRET.
+; ulong arch_xgetbv(uint index), void arch_xsetbv(uint index, ulong value): XCRs (SDM Vol. 2D, XSETBV).
+global arch_xgetbv, arch_xsetbv, arch_switch_avx_state
+arch_xgetbv:
+    mov ecx, edi
+    xgetbv
+    shl rdx, 32
+    or rax, rdx
+    ret
+
+arch_xsetbv:
+    mov ecx, edi
+    mov rax, rsi
+    mov rdx, rsi
+    shr rdx, 32
+    xsetbv
+    ret
+
+; void arch_switch_avx_state(): from now on the VM entry and exit also restore and save the
+; guest's AVX state (XSAVE component 2) besides what FXSAVE covers. Needs CR4.OSXSAVE.
+arch_switch_avx_state:
+    mov byte [rel switch_avx], 1
+    ret
+
 global arch_wbinvd
 arch_wbinvd:
     wbinvd
@@ -647,7 +670,8 @@ GR_R13 equ 96
 GR_R14 equ 104
 GR_R15 equ 112
 GR_CR2 equ 120
-GR_FXSAVE equ 128                       ; 512 bytes, 16-byte aligned
+GR_FXSAVE equ 128                       ; an XSAVE area: 512 bytes of FXSAVE, the 64-byte header, AVX at 576 (64-byte aligned)
+XSAVE_AVX equ 4                         ; XSAVE component 2: the upper halves of YMM0-15
 VMCS_HOST_RSP equ 0x6C14
 VMCS_HOST_RIP equ 0x6C16
 
@@ -669,6 +693,12 @@ arch_vm_enter:
     jbe .write_failed
 
     fxrstor64 [rdi + GR_FXSAVE]
+    cmp byte [rel switch_avx], 0
+    je .no_avx_restore
+    mov eax, XSAVE_AVX                  ; RFBM = XCR0 & {AVX}: nothing when the guest has not enabled it
+    xor edx, edx
+    xrstor64 [rdi + GR_FXSAVE]
+.no_avx_restore:
     mov rax, [rdi + GR_CR2]
     mov cr2, rax
     mov rax, [rdi + GR_RAX]
@@ -732,6 +762,12 @@ vm_exit_entry:
     mov rax, cr2
     mov [rdi + GR_CR2], rax
     fxsave64 [rdi + GR_FXSAVE]
+    cmp byte [rel switch_avx], 0
+    je .no_avx_save
+    mov eax, XSAVE_AVX
+    xor edx, edx
+    xsave64 [rdi + GR_FXSAVE]
+.no_avx_save:
     pop r15
     pop r14
     pop r13
@@ -847,6 +883,8 @@ boot_gdt_pointer:
     dq boot_gdt
 boot_info:
     dd 0
+switch_avx:
+    db 0
 msg_not_multiboot2:
     db "Partition: not started by a Multiboot2 loader (bad magic in eax); halting", 13, 10, 0
 msg_no_long_mode:

@@ -10,8 +10,8 @@ namespace Partition.Kernel
     /// running, ARAT), IA32_TSC_ADJUST, the hypervisor bit and the "Partition HV" leaves.</item>
     /// <item>Withheld: VMX and SMX (no nested virtualization), the PMU, MONITOR/MWAIT (their
     /// instructions exit), machine-check architecture, thermal and power management, debug
-    /// store, XSAVE and everything built on it (AVX, AVX-512, MPX, PKU, AMX; only x87 and SSE
-    /// state is switched), PCID and INVPCID, TSX, SGX, processor trace, speculation-control
+    /// store, the XSAVE components nothing switches (AVX-512, MPX, PKU, AMX: XSAVE offers x87,
+    /// SSE and AVX, <see cref="XsaveSupport"/>), XSAVES, PCID and INVPCID, TSX, SGX, processor trace, speculation-control
     /// MSRs, 5-level paging.</item>
     /// <item>Topology: vCPU <c>i</c> has APIC ID <c>i</c>; the partition is one package of
     /// single-threaded cores (leaves 1, 4 and 0xB agree).</item>
@@ -30,6 +30,10 @@ namespace Partition.Kernel
         // Leaf 1 ECX and EDX: the bits passed through from the host (everything else is 0).
         private const uint Leaf1EcxKept = 1u << 0 | 1u << 1 | 1u << 9 | 1u << 13 | 1u << 19 | 1u << 20 | 1u << 22 | 1u << 23 | 1u << 25 | 1u << 30;
         private const uint Leaf1EcxX2Apic = 1u << 21, Leaf1EcxTscDeadline = 1u << 24, Leaf1EcxHypervisor = 1u << 31;
+        private const uint Leaf1EcxXsave = 1u << 26, Leaf1EcxOsxsave = 1u << 27;
+        // AVX and the VEX-encoded extensions built on its state: FMA, AVX, F16C.
+        private const uint Leaf1EcxAvxFamily = 1u << 12 | 1u << 28 | 1u << 29;
+        private const uint Leaf7EbxAvx2 = 1u << 5;
         // FPU VME DE PSE TSC MSR PAE CX8 APIC SEP MTRR PGE CMOV PAT PSE36 CLFSH MMX FXSR SSE SSE2 SS
         // (not MCE, MCA, PSN, DS, ACPI, TM, PBE); APIC is set whatever the host says (emulated).
         private const uint Leaf1EdxKept = 0x0F8B_BB7F;
@@ -67,8 +71,12 @@ namespace Partition.Kernel
         /// <paramref name="rdtscp"/>: the VMCS enables RDTSCP (and with it RDPID); without that
         /// control both raise #UD in a guest, so CPUID must not offer them.
         /// </remarks>
+        /// <remarks>
+        /// <paramref name="xsaveMask"/>: the XCR0 bits guests may set (0: no XSAVE offered);
+        /// <paramref name="xcr0"/> the vCPU's XCR0 now; <paramref name="osxsave"/> its CR4.OSXSAVE.
+        /// </remarks>
         public static CpuidResult Answer(uint leaf, uint subleaf, CpuidResult host, uint hostMaxBasic, uint hostMaxExtended,
-            uint apicId, int vcpuCount, ulong tscHz, bool rdtscp)
+            uint apicId, int vcpuCount, ulong tscHz, bool rdtscp, ulong xsaveMask, ulong xcr0, bool osxsave)
         {
             var r = new CpuidResult();
             if (leaf >= 0x8000_0000)
@@ -114,6 +122,10 @@ namespace Partition.Kernel
                     r.Eax = host.Eax;                         // family, model, stepping
                     r.Ebx = (host.Ebx & 0xFFFF) | (uint)LogicalCountField(vcpuCount) << 16 | apicId << 24;
                     r.Ecx = host.Ecx & Leaf1EcxKept | Leaf1EcxX2Apic | Leaf1EcxTscDeadline | Leaf1EcxHypervisor;
+                    if (xsaveMask != 0)
+                        r.Ecx |= Leaf1EcxXsave | (osxsave ? Leaf1EcxOsxsave : 0);
+                    if ((xsaveMask & XsaveSupport.Avx) != 0)
+                        r.Ecx |= host.Ecx & Leaf1EcxAvxFamily;
                     r.Edx = host.Edx & Leaf1EdxKept | Leaf1EdxApic | (vcpuCount > 1 ? Leaf1EdxHtt : 0);
                     return r;
                 case 2:
@@ -139,12 +151,14 @@ namespace Partition.Kernel
                 case 7:
                     if (subleaf != 0)
                         return r;
-                    r.Ebx = host.Ebx & Leaf7EbxKept | Leaf7EbxTscAdjust;
+                    r.Ebx = host.Ebx & Leaf7EbxKept | Leaf7EbxTscAdjust | ((xsaveMask & XsaveSupport.Avx) != 0 ? host.Ebx & Leaf7EbxAvx2 : 0);
                     r.Ecx = host.Ecx & Leaf7EcxKept & (rdtscp ? ~0u : ~(1u << 22));
                     r.Edx = host.Edx & Leaf7EdxKept;
                     return r;
                 case 0xB:
                     return Topology(subleaf, apicId, vcpuCount);
+                case 0xD:
+                    return Xsave(subleaf, host, xsaveMask, xcr0);
                 case 0x15:
                     r.Eax = 1;                                // TSC = crystal × EBX / EAX
                     r.Ebx = 1;
@@ -161,6 +175,32 @@ namespace Partition.Kernel
                 default:
                     return r;                                 // 3, 5, 8-0xA, 0xC-0x14: nothing offered
             }
+        }
+
+        // Leaf 0xD (SDM Vol. 1, 13.2): the components offered, the standard-format sizes for the
+        // current XCR0 and for all offered, XSAVEOPT only among the extensions (XSAVEC and
+        // XSAVES need more than is switched), and AVX's place in the area.
+        private static CpuidResult Xsave(uint subleaf, CpuidResult host, ulong xsaveMask, ulong xcr0)
+        {
+            var r = new CpuidResult();
+            if (xsaveMask == 0)
+                return r;
+            if (subleaf == 0)
+            {
+                r.Eax = (uint)xsaveMask;
+                r.Ebx = XsaveSupport.AreaSize(xcr0);
+                r.Ecx = XsaveSupport.AreaSize(xsaveMask);
+            }
+            else if (subleaf == 1)
+            {
+                r.Eax = host.Eax & 1u;
+            }
+            else if (subleaf == 2 && (xsaveMask & XsaveSupport.Avx) != 0)
+            {
+                r.Eax = 256;
+                r.Ebx = 576;
+            }
+            return r;
         }
 
         // Leaf 1 EBX[23:16]: addressable logical processor IDs in the package, a power of two.

@@ -82,6 +82,7 @@ namespace Partition.Kernel
             Set(t, ExitReason.Mwait, &InjectInvalidOpcode, false);
             Set(t, ExitReason.Rdpmc, &InjectGeneralProtection, false);
             Set(t, ExitReason.Wbinvd, &WriteBackCaches, false);
+            Set(t, ExitReason.Xsetbv, &Xsetbv, false);
             Set(t, ExitReason.Invd, &WriteBackCaches, false);
             Set(t, ExitReason.ControlRegisterAccess, &ControlRegisterAccess, true);
             Set(t, ExitReason.EptViolation, &EptViolation, true);
@@ -209,9 +210,13 @@ namespace Partition.Kernel
             else if (leaf >= CpuidPolicy.HypervisorLeaf && leaf <= 0x4FFFFFFF)
                 answer = default;
             else
+            {
+                // CPUID.1:ECX.OSXSAVE mirrors the guest's own CR4.OSXSAVE (its read shadow owns nothing there).
+                bool osxsave = leaf == 1 && (c.Read(VmcsField.GuestCr4) & 1UL << 18) != 0;
                 answer = CpuidPolicy.Answer(leaf, subleaf, HostCpuid.Leaf(leaf, subleaf), HostCpuid.MaxBasic, HostCpuid.MaxExtended,
                     (uint)c.Vcpu.Index, c.Vcpu.Machine.Vcpus.Length, Tsc.TicksPerMillisecond * 1000,
-                    PartitionHost.Capabilities.SecondaryProcessorBased.CanSet(3));
+                    PartitionHost.Capabilities.SecondaryProcessorBased.CanSet(3), XsaveSupport.GuestMask, c.Vcpu.Msrs.Xcr0, osxsave);
+            }
             r->Rax = answer.Eax;
             r->Rbx = answer.Ebx;
             r->Rcx = answer.Ecx;
@@ -373,6 +378,24 @@ namespace Partition.Kernel
         {
             if (c.Vcpu.Machine.Spec.HostPorts != null)
                 Cpu.WriteBackAndInvalidateCaches();
+            AdvanceRip(ref c);
+            return ExitAction.Resume;
+        }
+
+        /// <summary>
+        /// XSETBV (it always exits): XCR0 may enable only what <see cref="XsaveSupport"/> offers,
+        /// in a valid combination; anything else, or another XCR, is #GP as on a processor
+        /// without those features. The vCPU owns this core's processor state now, so the value
+        /// goes straight into XCR0, and with the vCPU's lazily switched state after that.
+        /// </summary>
+        private static ExitAction Xsetbv(ref ExitContext c)
+        {
+            GuestRegisters* r = c.Vcpu.Registers;
+            ulong value = (r->Rdx << 32) | (uint)r->Rax;
+            if ((uint)r->Rcx != 0 || !XsaveSupport.IsValidXcr0(value))
+                return InjectGeneralProtection(ref c);
+            Cpu.WriteXcr(0, value);
+            c.Vcpu.Msrs.Xcr0 = value;
             AdvanceRip(ref c);
             return ExitAction.Resume;
         }

@@ -7,7 +7,8 @@ namespace Partition.Kernel
     /// (no MOV-DR exiting). The hypervisor itself uses none of them, so they stay in the
     /// processor while the vCPU's core runs only it, and are saved and loaded here when the
     /// core switches to another vCPU or the vCPU leaves the core (lazy switching: the exit
-    /// path pays nothing). Also the values of the MSRs the hypervisor emulates for it.
+    /// path pays nothing). XCR0 is switched the same way (<see cref="XsaveSupport"/>). Also the
+    /// values of the MSRs the hypervisor emulates for it.
     /// </summary>
     public sealed unsafe class GuestMsrs
     {
@@ -38,6 +39,9 @@ namespace Partition.Kernel
         /// <summary>IA32_CSTAR, which Intel processors never use (SYSCALL in compatibility mode is #UD): kept here, never loaded.</summary>
         public ulong Cstar;
 
+        /// <summary>XCR0 as the guest set it with XSETBV (1 after reset: x87 only); the processor's while the vCPU owns its core.</summary>
+        public ulong Xcr0;
+
         /// <summary>IA32_TSC_ADJUST: the vCPU's TSC offset (<see cref="VirtualCpu.TscOffset"/>).</summary>
         public ulong TscAdjust;
 
@@ -55,6 +59,7 @@ namespace Partition.Kernel
             MiscEnable = MsrPolicy.MiscEnableFastStrings | MsrPolicy.MiscEnableBtsUnavailable | MsrPolicy.MiscEnablePebsUnavailable;
             MtrrDefaultType = MsrPolicy.MtrrEnable | MsrPolicy.MemoryTypeWriteBack;
             Cstar = TscAux = 0; // IA32_TSC_ADJUST keeps its value across INIT, as the TSC does
+            Xcr0 = XsaveSupport.X87;
             LoadPending = true;
         }
 
@@ -73,6 +78,8 @@ namespace Partition.Kernel
                 _values[i] = Cpu.ReadMsr(Switched(i));
             fixed (ulong* debug = _debug)
                 Cpu.ReadDebugRegisters(debug);
+            if (XsaveSupport.GuestMask != 0)
+                Xcr0 = Cpu.ReadXcr(0);
         }
 
         /// <summary>Puts the vCPU's values into the processor before it runs there.</summary>
@@ -83,6 +90,8 @@ namespace Partition.Kernel
                 Cpu.WriteMsr(Switched(i), _values[i]);
             fixed (ulong* debug = _debug)
                 Cpu.WriteDebugRegisters(debug);
+            if (XsaveSupport.GuestMask != 0)
+                Cpu.WriteXcr(0, Xcr0);
             LoadPending = false;
         }
 

@@ -69,6 +69,9 @@ namespace Partition.Kernel
         public static partial void Halt() => throw new FakeCpuHalted();
         public static partial void UnblockNmis() => FakeCpu.Current.Log.Add("iretq (unblock NMIs)");
         public static partial void WriteBackAndInvalidateCaches() => FakeCpu.Current.Log.Add("wbinvd");
+        public static partial ulong ReadXcr(uint index) => index == 0 ? FakeCpu.Current.Xcr0 : throw new FakeCpuFault("#GP: XGETBV of a reserved XCR");
+        public static partial void WriteXcr(uint index, ulong value) => FakeCpu.Current.Xcr0 = value;
+        public static partial void SwitchAvxState() => FakeCpu.Current.Log.Add("switch AVX state");
         public static partial void DisableInterrupts() => FakeCpu.Current.Log.Add("cli");
         public static partial void Pause() { }
     }
@@ -98,6 +101,8 @@ namespace Partition.Kernel
         public ulong Cr3 { get; set; } = 0x108000;
         public ulong Cr4 { get; set; } = 0x20;
         public ulong Tsc { get; set; }
+
+        public ulong Xcr0 { get; set; } = 1;
 
         /// <summary>DR0, DR1, DR2, DR3, DR6.</summary>
         public ulong[] DebugRegisters { get; } = new ulong[5];

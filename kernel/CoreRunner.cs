@@ -128,9 +128,30 @@ namespace Partition.Kernel
             if (posted)
                 _requests[_requestCount++] = request;
             _lock.Exit();
-            if (posted && Smp.CpuCount > 1 && (uint)global::Partition.Kernel.Cpu.CurrentApicId() != Smp.ApicIdOf(Cpu))
+            // Kicked even when full: the core then drains what it has and sees the rest.
+            if (Smp.CpuCount > 1 && (uint)global::Partition.Kernel.Cpu.CurrentApicId() != Smp.ApicIdOf(Cpu))
                 Kick();
             return posted;
+        }
+
+        /// <summary>
+        /// Posts a request that must not be lost (the second half of a migration, a restarted
+        /// vCPU's return): while the core's mailbox is full, waits for it to drain, draining this
+        /// core's own meanwhile (two cores posting to each other cannot wait on each other).
+        /// </summary>
+        private void PostSurely(CoreRunner target, CoreRequest request)
+        {
+            while (!target.Post(request))
+            {
+                if (target == this)
+                {
+                    // Its own mailbox: handle what is there first (this is the run loop's CPU).
+                    DrainRequests();
+                    continue;
+                }
+                DrainRequests();
+                global::Partition.Kernel.Cpu.Pause();
+            }
         }
 
         /// <summary>
@@ -282,6 +303,8 @@ namespace Partition.Kernel
                     if (startup >= 0)
                         StartUp(entity, startup);
                 }
+                if (vcpu.Machine.Paused && vcpu.Machine.NotePausedOff(vcpu))
+                    Management.Report(vcpu.Machine.Name, ": paused (every vCPU off its core)");
                 bool runnable = !vcpu.Machine.Paused && vcpu.Activity == VcpuActivity.Running;
                 if (runnable && !entity.Runnable && Core.Policy is WeightedPolicy weighted)
                     weighted.Wake(entity);
@@ -421,6 +444,17 @@ namespace Partition.Kernel
             vcpu.Machine.Unpark(vcpu);
         }
 
+        // A vCPU that is on no core's schedule (a migration found no room): counted done as Retire
+        // counts one, so that the run still ends and the partition can restart.
+        private void RetireOffSchedule(VirtualCpu vcpu)
+        {
+            vcpu.Retired = true;
+            vcpu.MigrationCommandTsc = 0;
+            if (vcpu.Machine.VcpuLeft())
+                vcpu.Machine.Scrub();
+            Finished();
+        }
+
         // A vCPU of a partition that halted or was stopped: written back, off the schedule,
         // counted done. The last of its partition's vCPUs to leave scrubs its memory.
         private void Retire(SchedulerEntity entity)
@@ -429,6 +463,12 @@ namespace Partition.Kernel
             entity.Runnable = false;
             vcpu.Retired = true;
             ReleaseProcessorState(vcpu, save: false);
+            // A migration under way ends here too: the partition stays migratable and restartable.
+            if (vcpu.MigrationCommandTsc != 0)
+            {
+                vcpu.MigrationCommandTsc = 0;
+                vcpu.EndMigration();
+            }
             if (vcpu.Vmcs.ActiveCpu == Cpu)
                 vcpu.Vmcs.Clear(Cpu);
             if (Core.Loaded == entity)
@@ -477,14 +517,24 @@ namespace Partition.Kernel
                     ReleaseProcessorState(vcpu, save: true);
                     Core.Policy.Remove(entity);
                     Migrations++;
-                    Of(request.TargetCore).Post(new CoreRequest { Kind = CoreRequestKind.Adopt, Vcpu = vcpu, TargetCore = request.TargetCore, CommandTsc = request.CommandTsc });
+                    PostSurely(Of(request.TargetCore), new CoreRequest { Kind = CoreRequestKind.Adopt, Vcpu = vcpu, TargetCore = request.TargetCore, CommandTsc = request.CommandTsc });
                     break;
                 case CoreRequestKind.Adopt:
                     if (!Core.Policy.TryAdd(entity))
                     {
-                        // The core filled up since the command was checked: back where it came from.
-                        Management.Report(vcpu.Name, ": the destination core has no room any more; it stays where it was");
-                        Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Adopt, Vcpu = vcpu, TargetCore = vcpu.Core });
+                        if (Cpu != vcpu.Core)
+                        {
+                            // The core filled up since the command was checked: back where it came from.
+                            Management.Report(vcpu.Name, ": the destination core has no room any more; it stays where it was");
+                            PostSurely(Of(vcpu.Core), new CoreRequest { Kind = CoreRequestKind.Adopt, Vcpu = vcpu, TargetCore = vcpu.Core });
+                            break;
+                        }
+                        // Its own core filled up meanwhile too (another vCPU took a dedicated
+                        // core): it cannot run anywhere now. The partition stops, with the reason,
+                        // rather than a vCPU being lost; restart puts it back on this core.
+                        PartitionHost.Stop(vcpu.Machine, "a migration found no core with room for its vCPU");
+                        vcpu.EndMigration();
+                        RetireOffSchedule(vcpu);
                         break;
                     }
                     vcpu.PreviousCore = vcpu.Core;
@@ -520,11 +570,18 @@ namespace Partition.Kernel
                     }
                     Management.Report(vm.Name, ": restarted from its image, memory scrubbed");
                     foreach (var each in vm.Vcpus)
-                        Of(each.Core).Post(new CoreRequest { Kind = CoreRequestKind.Rejoin, Vcpu = each });
+                        PostSurely(Of(each.Core), new CoreRequest { Kind = CoreRequestKind.Rejoin, Vcpu = each });
                     break;
                 }
                 case CoreRequestKind.Rejoin:
-                    // Back on this core's schedule; the sweep decides whether it may run.
+                    // Back on this core's schedule (after a failed migration it is not in the
+                    // policy yet); the sweep decides whether it may run.
+                    if (!Core.Policy.Contains(entity) && !Core.Policy.TryAdd(entity))
+                    {
+                        PartitionHost.Stop(vcpu.Machine, "its core has no room for its vCPU any more");
+                        RetireOffSchedule(vcpu);
+                        break;
+                    }
                     vcpu.Retired = false;
                     break;
             }

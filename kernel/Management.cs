@@ -393,7 +393,11 @@ namespace Partition.Kernel
                 return RefuseAboutCore(outcome, name, ": refused: core ", core, " is dedicated to another vCPU");
             if (!vcpu.TryBeginMigration())
                 return Refuse(outcome, name, ": refused: a migration of it is already under way");
-            CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Evict, Vcpu = vcpu, TargetCore = (int)core, CommandTsc = Tsc.Now });
+            if (!CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Evict, Vcpu = vcpu, TargetCore = (int)core, CommandTsc = Tsc.Now }))
+            {
+                vcpu.EndMigration();
+                return RefuseAboutCore(outcome, name, ": refused: core ", (ulong)vcpu.Core, " has too many requests waiting; try again");
+            }
             outcome.Clear().Append(vcpu.Name).Append(": moving from core ").AppendDecimal((ulong)vcpu.Core).Append(" to core ").AppendDecimal(core);
             return true;
         }
@@ -462,11 +466,12 @@ namespace Partition.Kernel
                 return Refuse(outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
             if (vm.Paused == pause)
                 return Refuse(outcome, name, pause ? ": refused: already paused" : ": refused: not paused");
-            vm.Paused = pause;
-            // Each core holding one of its vCPUs takes note (and a guest running there exits).
+            vm.BeginPauseOrResume(pause);
+            // Each core holding one of its vCPUs takes note (and a guest running there exits);
+            // the last to do so reports "paused" (CoreRunner's sweep).
             foreach (var vcpu in vm.Vcpus)
                 CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = vcpu });
-            outcome.Clear().Append(name).Append(pause ? ": paused" : ": resumed");
+            outcome.Clear().Append(name).Append(pause ? ": pausing (its vCPUs leave their cores)" : ": resumed");
             return true;
         }
 

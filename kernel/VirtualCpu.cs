@@ -152,6 +152,9 @@ namespace Partition.Kernel
 
         public VcpuActivity Activity { get; set; }
 
+        /// <summary>Its partition is paused and its core has taken it off (VirtualMachine.NotePausedOff).</summary>
+        public bool PausedOff { get; set; }
+
         /// <summary>Off its core's schedule because its partition halted or was stopped (until a restart).</summary>
         public bool Retired { get; set; }
 

@@ -567,6 +567,28 @@ namespace Partition.Kernel
             State = VirtualMachineState.Halted;
         }
 
+        private long _vcpusPausedOff;
+
+        /// <summary>Pauses or resumes the partition: its cores' sweeps see it, and note each vCPU off its core (<see cref="NotePausedOff"/>).</summary>
+        public void BeginPauseOrResume(bool pause)
+        {
+            foreach (var vcpu in Vcpus)
+                vcpu.PausedOff = false;
+            fixed (long* count = &_vcpusPausedOff)
+                Cpu.CompareExchange(count, 0, *count);
+            Paused = pause;
+        }
+
+        /// <summary>A core's sweep found a vCPU of this paused partition off its core; true for the last of them.</summary>
+        public bool NotePausedOff(VirtualCpu vcpu)
+        {
+            if (vcpu.PausedOff)
+                return false;
+            vcpu.PausedOff = true;
+            fixed (long* count = &_vcpusPausedOff)
+                return Cpu.AtomicAdd(count, 1) + 1 == Vcpus.Length;
+        }
+
         /// <summary>Set by a guest's reset: the last vCPU to leave its core restarts the partition.</summary>
         public bool RestartWhenDown { get; set; }
 

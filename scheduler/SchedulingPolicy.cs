@@ -77,6 +77,14 @@ namespace Partition.Scheduler
             return false;
         }
 
+        public bool Contains(SchedulerEntity entity)
+        {
+            for (int i = 0; i < Count; i++)
+                if (Entities[i] == entity)
+                    return true;
+            return false;
+        }
+
         /// <summary>True if another entity can be added (a dedicated core holds one).</summary>
         public virtual bool HasRoom => Count < MaxEntities;
 

@@ -41,7 +41,8 @@ namespace Partition.Tests.SystemTests
             BootScenario.AssertContains(result, "\nmigrate alpha: moving from core 0 to core 1\n");
             Assert.That(Regex.Matches(result.Serial, @"\nMigrated alpha from core 1 to core 0: \d+ ticks from the command to its next guest instruction\n").Count, Is.EqualTo(1), result.Report());
             Assert.That(Regex.Matches(result.Serial, @"\nMigrated alpha from core 0 to core 1: \d+ ticks from the command to its next guest instruction\n").Count, Is.EqualTo(1), result.Report());
-            BootScenario.AssertContains(result, "\npause gamma: paused\n");
+            BootScenario.AssertContains(result, "\npause gamma: pausing (its vCPUs leave their cores)\n");
+            BootScenario.AssertContains(result, "\ngamma: paused (every vCPU off its core)\n");
             BootScenario.AssertContains(result, "\npause gamma: refused: already paused\n");
             BootScenario.AssertContains(result, "\nresume gamma: resumed\n");
             BootScenario.AssertContains(result, "\n  core 1: dedicated, vCPUs alpha, load ");

@@ -115,10 +115,12 @@ namespace Partition.Tests.Unit
         {
             var outcome = new TextBuffer();
             Management.PauseOrResume("beta", true, outcome);
-            Assert.That(outcome.ToString(), Is.EqualTo("beta: paused"));
+            Assert.That(outcome.ToString(), Is.EqualTo("beta: pausing (its vCPUs leave their cores)"), "what was asked, not yet what happened");
+            Assert.That(_cpu.ConsoleText, Does.Not.Contain("beta: paused"));
             for (int i = 0; i < 4; i++)
                 RunOn(0);
             Assert.That(_beta.Cpu0.Entity.Slices, Is.Zero);
+            Assert.That(_cpu.ConsoleText, Does.Contain("beta: paused (every vCPU off its core)\n"), "reported once its core has taken it off");
             Assert.That(_gamma.Cpu0.Entity.Slices, Is.EqualTo(4));
             Management.PauseOrResume("beta", false, outcome);
             Assert.That(outcome.ToString(), Is.EqualTo("beta: resumed"));

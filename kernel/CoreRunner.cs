@@ -376,25 +376,34 @@ namespace Partition.Kernel
         /// </summary>
         private bool MakeCurrent(SchedulerEntity entity)
         {
-            if (Core.Loaded == entity)
-                return true;
             var vcpu = (VirtualCpu)entity.Owner;
-            if (Core.Loaded != null)
-                Core.Switches++;
-            VmcsError loaded = vcpu.Vmcs.Load(Cpu);
-            if (loaded != VmcsError.None)
+            if (Core.Loaded != entity)
             {
-                PartitionHost.Stop(vcpu.Machine, Vmcs.Describe(loaded));
-                Retire(entity);
-                return false;
+                if (Core.Loaded != null)
+                    Core.Switches++;
+                VmcsError loaded = vcpu.Vmcs.Load(Cpu);
+                if (loaded != VmcsError.None)
+                {
+                    PartitionHost.Stop(vcpu.Machine, Vmcs.Describe(loaded));
+                    Retire(entity);
+                    return false;
+                }
+                Core.Loaded = entity;
             }
-            Core.Loaded = entity;
             if (vcpu.HostCpu != Cpu)
             {
                 var writer = new VmcsSetup.FieldWriter(vcpu.Vmcs, Cpu);
                 VmcsSetup.WriteHostState(ref writer, PartitionHost.TablesOf(Cpu));
                 vcpu.HostCpu = Cpu;
+                // What this core's TLB holds for its VPID is from before it ran elsewhere.
+                vcpu.FlushTlbOnEntry = true;
             }
+            if (vcpu.FlushTlbOnEntry && PartitionHost.Capabilities.UsesVpid)
+            {
+                Vmx.InvalidateVpid(1, vcpu.Vpid);
+                Vmx.InvalidateEpt(1, vcpu.Machine.Ept.Pointer);
+            }
+            vcpu.FlushTlbOnEntry = false;
             return true;
         }
 

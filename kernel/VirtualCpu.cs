@@ -58,6 +58,24 @@ namespace Partition.Kernel
             }
         }
 
+        private static long s_nextVpid;
+
+        /// <summary>Its VPID: unique among all vCPUs, never 0 (which is the hypervisor's).</summary>
+        public ushort Vpid { get; } = NextVpid();
+
+        private static ushort NextVpid()
+        {
+            fixed (long* next = &s_nextVpid)
+                return (ushort)(Cpu.AtomicAdd(next, 1) % 0xFFFF + 1);
+        }
+
+        /// <summary>
+        /// Its TLB entries (VPID-tagged, and EPT-tagged combined ones) on the core it next runs
+        /// on may be stale: it has run elsewhere since, or was reset (a restart, a new VMCS
+        /// configuration). The next entry there flushes them first (INVVPID, INVEPT).
+        /// </summary>
+        public bool FlushTlbOnEntry { get; set; }
+
         /// <summary>The VM-entry controls without "IA-32e mode guest", which follows the guest's mode.</summary>
         public uint EntryControls { get; set; }
 
@@ -75,6 +93,7 @@ namespace Partition.Kernel
         {
             Lapic.Reset();
             Msrs.Reset();
+            FlushTlbOnEntry = true;
             WaitingForStartup = true;
             Machine.Park(this);
         }

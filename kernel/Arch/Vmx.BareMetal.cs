@@ -29,6 +29,16 @@ namespace Partition.Kernel
             return (VmxInstructionStatus)ArchInvept(type, descriptor);
         }
 
+        public static partial VmxInstructionStatus InvalidateVpid(ulong type, ushort vpid)
+        {
+            // INVVPID descriptor: the VPID in bits 15:0, reserved to 63, then a linear address (SDM Vol. 3C, 31.3 "INVVPID").
+            ulong* descriptor = stackalloc ulong[2];
+            descriptor[0] = vpid;
+            descriptor[1] = 0;
+            return (VmxInstructionStatus)ArchInvvpid(type, descriptor);
+        }
+
+        [RuntimeImport("*", "arch_invvpid")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchInvvpid(ulong type, ulong* descriptor);
         [RuntimeImport("*", "arch_vmxon")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmxon(ulong physicalAddress);
         [RuntimeImport("*", "arch_vmclear")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmclear(ulong physicalAddress);
         [RuntimeImport("*", "arch_vmptrld")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmptrld(ulong physicalAddress);

@@ -21,6 +21,9 @@ namespace Partition.Kernel
 
         /// <summary>INVEPT of the given type (1 single-context, 2 all-context) for an EPTP.</summary>
         public static partial VmxInstructionStatus InvalidateEpt(ulong type, ulong eptPointer);
+
+        /// <summary>INVVPID of the given type (1 single-context, 2 all-context) for a VPID.</summary>
+        public static partial VmxInstructionStatus InvalidateVpid(ulong type, ushort vpid);
     }
 
     /// <summary>

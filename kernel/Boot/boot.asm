@@ -605,7 +605,7 @@ arch_read_tsc:
     ret
 %endmacro
 
-global arch_vmxon, arch_vmxoff, arch_vmclear, arch_vmptrld, arch_vmread, arch_vmwrite, arch_invept
+global arch_vmxon, arch_vmxoff, arch_vmclear, arch_vmptrld, arch_vmread, arch_vmwrite, arch_invept, arch_invvpid
 global arch_vm_enter
 
 ; int arch_vmxon(ulong physicalAddress)
@@ -647,6 +647,11 @@ arch_vmwrite:
 ; int arch_invept(ulong type, void* descriptor)
 arch_invept:
     invept rdi, [rsi]
+    VMX_STATUS
+
+; int arch_invvpid(ulong type, void* descriptor)
+arch_invvpid:
+    invvpid rdi, [rsi]
     VMX_STATUS
 
 ; int arch_vm_enter(GuestRegisters* guest, int launched)

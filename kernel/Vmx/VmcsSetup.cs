@@ -83,8 +83,9 @@ namespace Partition.Kernel
             // RDTSCP and RDPID raise #UD in a guest unless "enable RDTSCP" is set (SDM 26.3):
             // offered when the CPU can, as CPUID then says (CpuidPolicy.OffersRdtscp).
             // WBINVD exits: ExitDispatch's cache policy decides (INVD always exits).
+            // A VPID per vCPU, so that entries and exits keep its TLB entries (SDM Vol. 3C, 29.1).
             uint proc2 = VmxControls.Adjust(caps.SecondaryProcessorBased, VmxControls.Proc2EnableEpt | VmxControls.Proc2UnrestrictedGuest
-                | VmxControls.Proc2WbinvdExiting, out uint bad3)
+                | VmxControls.Proc2WbinvdExiting | (caps.UsesVpid ? VmxControls.Proc2EnableVpid : 0), out uint bad3)
                 | (caps.SecondaryProcessorBased.Allowed1 & VmxControls.Proc2EnableRdtscp);
             // DR7 and IA32_DEBUGCTL are the guest's own: saved on exit, loaded on entry.
             uint exit = VmxControls.Adjust(caps.Exit, VmxControls.ExitHostAddressSpaceSize | VmxControls.ExitAcknowledgeInterrupt
@@ -105,6 +106,9 @@ namespace Partition.Kernel
             // IA-32e mode guest is set or cleared with the guest's mode (WriteGuestState).
             vcpu.EntryControls = entry & ~VmxControls.EntryIa32eModeGuest;
             w.Write(VmcsField.ExceptionBitmap, 0);
+            if (caps.UsesVpid)
+                w.Write(VmcsField.VirtualProcessorId, vcpu.Vpid);
+            vcpu.FlushTlbOnEntry = true;
             w.Write(VmcsField.TscOffset, vcpu.TscOffset);
             w.Write(VmcsField.IoBitmapA, vm.IoBitmapA != 0 ? vm.IoBitmapA : s_ioBitmapA);
             w.Write(VmcsField.IoBitmapB, vm.IoBitmapB != 0 ? vm.IoBitmapB : s_ioBitmapB);

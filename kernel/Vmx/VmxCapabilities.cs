@@ -91,6 +91,13 @@ namespace Partition.Kernel
         public bool InveptSingleContext => (EptVpid & (1UL << 25)) != 0;
         public bool InveptAllContext => (EptVpid & (1UL << 26)) != 0;
         public bool HasInvvpid => (EptVpid & (1UL << 32)) != 0;
+        public bool InvvpidSingleContext => (EptVpid & (1UL << 41)) != 0;
+
+        /// <summary>
+        /// VPIDs are used only with what keeping them coherent needs: INVVPID single-context,
+        /// and INVEPT single-context for the EPT-tagged mappings (SDM Vol. 3C, 29.4.3).
+        /// </summary>
+        public bool UsesVpid => HasVpid && HasInvvpid && InvvpidSingleContext && HasInvept && InveptSingleContext;
 
         /// <summary>Reads every VMX capability MSR that this CPU says it has.</summary>
         public static VmxCapabilities Read()

@@ -15,6 +15,7 @@ namespace Partition.Kernel
         public static partial VmxInstructionStatus Write(VmcsField field, ulong value) => FakeCpu.Current.Vmx.Write(FakeCpu.Current, field, value);
         public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched) => FakeCpu.Current.Vmx.Enter(FakeCpu.Current, guest, launched);
         public static partial VmxInstructionStatus InvalidateEpt(ulong type, ulong eptPointer) => FakeCpu.Current.Vmx.InvalidateEpt(FakeCpu.Current, type, eptPointer);
+        public static partial VmxInstructionStatus InvalidateVpid(ulong type, ushort vpid) => FakeCpu.Current.Vmx.InvalidateVpid(FakeCpu.Current, type, vpid);
     }
 
     /// <summary>
@@ -172,6 +173,13 @@ namespace Partition.Kernel
             RequireRoot(cpu, "INVEPT");
             Log.Add($"cpu{cpu.CpuIndex} invept {type} 0x{eptPointer:X}");
             return type is 1 or 2 ? VmxInstructionStatus.Succeeded : Fail(cpu, VmInstructionError.InvalidInveptInvvpidOperand);
+        }
+
+        public VmxInstructionStatus InvalidateVpid(FakeCpu cpu, ulong type, ushort vpid)
+        {
+            RequireRoot(cpu, "INVVPID");
+            Log.Add($"cpu{cpu.CpuIndex} invvpid {type} {vpid}");
+            return type is 1 or 2 && (type == 2 || vpid != 0) ? VmxInstructionStatus.Succeeded : Fail(cpu, VmInstructionError.InvalidInveptInvvpidOperand);
         }
 
         private Region RegionAt(ulong address)

@@ -85,6 +85,12 @@ namespace Partition.Tests.Unit
             Assert.That(_alpha.Cpu0.HostCpu, Is.EqualTo(0), "host state rewritten for CPU 0");
             Assert.That(_cpu.Vmx.Log, Has.Member($"cpu0 vmptrld 0x{alphaRegion:X}"));
             Assert.That(_cpu.Vmx.Log, Has.Member($"cpu0 vmlaunch 0x{alphaRegion:X}"), "a cleared VMCS is launched again");
+            // Its VPID's TLB entries on CPU 0 are from before it ran on CPU 1: flushed before it runs here.
+            int flush = _cpu.Vmx.Log.IndexOf($"cpu0 invvpid 1 {_alpha.Cpu0.Vpid}", _cpu.Vmx.Log.IndexOf($"cpu1 vmclear 0x{alphaRegion:X}"));
+            Assert.That(flush, Is.GreaterThan(0), "INVVPID single-context of its VPID on the destination");
+            Assert.That(flush, Is.LessThan(_cpu.Vmx.Log.IndexOf($"cpu0 vmlaunch 0x{alphaRegion:X}")), "before its first entry there");
+            Assert.That(_cpu.Vmx.Log, Has.Member($"cpu0 invept 1 0x{_alpha.Ept.Pointer:X}"), "and its EPT-tagged mappings");
+            Assert.That(_cpu.Vmx.Regions[alphaRegion].Fields[VmcsField.VirtualProcessorId.Encoding], Is.EqualTo((ulong)_alpha.Cpu0.Vpid));
             Assert.That(_cpu.ConsoleText, Does.Match(@"Migrated alpha from core 1 to core 0: \d+ ticks"));
             var region = _cpu.Vmx.Regions[alphaRegion];
             Assert.That(region.Fields[VmcsField.HostTrBase.Encoding], Is.EqualTo(PartitionHost.HostTables.TssBase), "CPU 0's TSS");

@@ -117,7 +117,21 @@ namespace Partition.Kernel
             HypervisorConsole.WriteDecimal(Tsc.Now / Tsc.TicksPerMillisecond);
             HypervisorConsole.WriteLine(" ms after power-on (TSC)");
             Smp.RunPartitions(machines, config.Configuration.Schedules, deadline);
-            HypervisorConsole.WriteLine("All partitions have halted or stopped");
+            // The last word on the run says what the summaries above say.
+            ulong runnable = 0;
+            foreach (var vm in machines)
+                if (vm.State == VirtualMachineState.Runnable)
+                    runnable++;
+            if (runnable == 0)
+            {
+                HypervisorConsole.WriteLine("Run over: all partitions have halted or stopped");
+            }
+            else
+            {
+                HypervisorConsole.Write("Run over: the time limit (stop_after_ms) came with ");
+                HypervisorConsole.WriteDecimal(runnable);
+                HypervisorConsole.WriteLine(runnable == 1 ? " partition still runnable" : " partitions still runnable");
+            }
         }
 
         /// <summary>APIC IDs of the processors in ACPI's MADT; without one, only the boot CPU is known.</summary>

@@ -157,7 +157,7 @@ namespace Partition.Tests.SystemTests
                 (LinuxArtifacts.GuestInitramfs(layout), $"guest-image {partitionName} initrd"),
             });
             string commandLine = "exit=poweroff timestamps=on" + (stopAfterMs > 0 ? $" stop_after_ms={stopAfterMs}" : "");
-            var fragments = stopAfterMs > 0 ? new[] { "All partitions have halted or stopped" } : new[] { $"] {Up}" };
+            var fragments = stopAfterMs > 0 ? new[] { "Run over: " } : new[] { $"] {Up}" };
             // 256 MiB of RAM: Debian's kernel needs 64 MiB just to decompress itself.
             return BootScenario.BochsExample(name, commandLine, config, images, script,
                 new BochsOptions { CpuCount = cpus, MemoryMegabytes = 256 }, TimeSpan.FromMinutes(10), fragments);

@@ -23,7 +23,7 @@ namespace Partition.Tests.SystemTests
 
         private static RunResult Boot(string name, string exampleConfig, int cpus, int stopAfterMs, string script, params (string Partition, string Image)[] guests) =>
             BootScenario.BochsExample(name, $"exit=poweroff stop_after_ms={stopAfterMs}", exampleConfig, ExampleBoot.Flat(guests), script, cpus,
-                Timeout, "All partitions have halted or stopped");
+                Timeout, "Run over: ");
 
         [Test]
         public void Migrate_moves_a_running_guest_and_back_with_its_progress_continuing()

@@ -23,7 +23,7 @@ namespace Partition.Tests.SystemTests
         {
             RunResult result = BootScenario.BochsExample("partitions-three-modes", "exit=poweroff", "configs/three-modes.json",
                 ExampleBoot.Flat(("real", "real.bin"), ("prot", "prot.bin"), ("long", "long.bin")), null, 1,
-                Timeout, "All partitions have halted or stopped");
+                Timeout, "Run over: ");
 
             BootScenario.AssertContains(result, "\nConfig: 3 partitions, valid\n");
             foreach (var (name, greeting) in new[] { ("real", "Hello from real mode"), ("prot", "Hello from 32-bit protected mode"), ("long", "Hello from 64-bit long mode") })
@@ -48,7 +48,7 @@ namespace Partition.Tests.SystemTests
             RunResult result = BootScenario.BochsExample("partitions-multiboot", "exit=poweroff", "configs/multiboot-guests.json",
                 new[] { ("mb1.bin", "guest-image mb1 kernel"), ("module.txt", "guest-image mb1 module0 the-module"),
                         ("mb2.elf", "guest-image mb2 kernel"), ("module.txt", "guest-image mb2 module0 the-module") }, null, 1,
-                Timeout, "All partitions have halted or stopped");
+                Timeout, "Run over: ");
 
             BootScenario.AssertContains(result, "Partition mb1: 32-bit protected mode, 4 MiB");
             BootScenario.AssertContains(result, "Multiboot kernel, entry 0x100020");

@@ -26,7 +26,7 @@ namespace Partition.Tests.SystemTests
         // Every partition runs the spinning guest.
         private static RunResult Boot(string name, string exampleConfig, int cpus, params string[] partitions) =>
             BootScenario.BochsExample(name, cpus == 1 ? "exit=poweroff stop_after_ms=2000" : "exit=poweroff stop_after_ms=1000", exampleConfig,
-                ExampleBoot.Flat(partitions.Select(p => (p, "spin.bin")).ToArray()), null, cpus, Timeout, "All partitions have halted or stopped");
+                ExampleBoot.Flat(partitions.Select(p => (p, "spin.bin")).ToArray()), null, cpus, Timeout, "Run over: ");
 
         /// <summary>The measured and configured share of a partition, in percent.</summary>
         private static (double Measured, double Configured) Share(RunResult result, string partition)

@@ -80,7 +80,7 @@ namespace Partition.Host.Guests
             builder.Build(iso);
             using var run = new BochsRun(iso, directory, new BochsOptions { CpuCount = cpus });
             run.Start();
-            return run.WaitForSerial(new[] { "All partitions have halted or stopped" }, timeout).Serial;
+            return run.WaitForSerial(new[] { "Run over: " }, timeout).Serial;
         }
 
         /// <summary>Linux in a partition: its boot and its idle cost, from one run.</summary>
@@ -142,7 +142,7 @@ namespace Partition.Host.Guests
             builder.Build(iso);
             using var run = new BochsRun(iso, directory, new BochsOptions { CpuCount = 2, MemoryMegabytes = 256 });
             run.Start();
-            result = run.WaitForSerial(new[] { "All partitions have halted or stopped" }, timeout);
+            result = run.WaitForSerial(new[] { "Run over: " }, timeout);
             return ParseLinuxFigures(result.Serial);
         }
 

@@ -71,6 +71,15 @@ namespace Partition.Host.Guests
             return path;
         }
 
+        /// <summary>The real-mode guest of configs/scrub.json, loaded at 0x1000.</summary>
+        public static string WriteSecretKeeper(string directory)
+        {
+            Directory.CreateDirectory(directory);
+            string path = Path.Combine(directory, "secret.bin");
+            File.WriteAllBytes(path, TestGuest.SecretKeeper(0x1000, 0x3F8));
+            return path;
+        }
+
         /// <summary>Every image the example configurations in configs/ name, written into <paramref name="directory"/>; returns their paths.</summary>
         public static string[] WriteAll(string directory)
         {
@@ -85,6 +94,7 @@ namespace Partition.Host.Guests
             paths.AddRange(WriteSharedMemoryRing(directory));
             paths.AddRange(WriteStateIsolation(directory));
             paths.AddRange(WriteApic(directory));
+            paths.Add(WriteSecretKeeper(directory));
             paths.Add(WriteIpiAttacker(directory));
             return paths.ToArray();
         }

@@ -72,9 +72,9 @@ namespace Partition.Tests.SystemTests
             var result = BootScenario.BochsExample("scrub-restarts", $"exit=poweroff stop_after_ms={200 + restarts * 15 + 300}", "configs/scrub.json",
                 ExampleBoot.Flat(("host", "spin.bin"), ("secret", "secret.bin")), script.ToString(), 1, TimeSpan.FromSeconds(300), "Run over: ");
 
-            Assert.That(System.Text.RegularExpressions.Regex.Matches(result.Serial, @"\nsecret: restarted from its image, memory scrubbed\n").Count,
+            Assert.That(System.Text.RegularExpressions.Regex.Matches(result.Serial, @"(?m)^secret: restarted from its image, memory scrubbed$").Count,
                 Is.EqualTo(restarts), result.Report());
-            Assert.That(System.Text.RegularExpressions.Regex.Matches(result.Serial, @"\n\[secret\] memory clean\n").Count, Is.EqualTo(restarts + 1), result.Report());
+            Assert.That(System.Text.RegularExpressions.Regex.Matches(result.Serial, @"(?m)^\[secret\] memory clean$").Count, Is.EqualTo(restarts + 1), result.Report());
             Assert.That(result.Serial, Does.Not.Contain("SECRET SURVIVED"));
             BootScenario.AssertContains(result, "\nHypervisor heap: 0 bytes allocated while the partitions ran");
         }

@@ -69,6 +69,14 @@ namespace Partition.Tests.SystemTests
             AssertWithinFivePercent(result, "beta", 50);
             AssertWithinFivePercent(result, "gamma", 50);
             BootScenario.AssertContains(result, "\n[alpha] progress 1\n");
+
+            // The share seen from inside, by what each guest got done (the same loop in each):
+            // the dedicated guest gets at least what the two sharing a core get between them,
+            // and those two get alike.
+            int Progress(string name) => System.Text.RegularExpressions.Regex.Matches(result.Serial, $@"(?m)^\[{name}\] progress \d+$").Count;
+            int alpha = Progress("alpha"), beta = Progress("beta"), gamma = Progress("gamma");
+            Assert.That(alpha, Is.GreaterThanOrEqualTo((int)(0.95 * (beta + gamma))), $"alpha {alpha}, beta {beta}, gamma {gamma}\n" + result.Report());
+            Assert.That(Math.Abs(beta - gamma), Is.LessThanOrEqualTo(1), $"beta {beta}, gamma {gamma}");
         }
 
         [Test]

@@ -94,6 +94,37 @@ namespace Partition.Tests.SystemTests
                 "the NMI's exit on the dedicated core\n" + result.Report());
         }
 
+        /// <summary>
+        /// The guests that need control most: two that spin with interrupts off and never exit,
+        /// one on core 0 (whose CPU also serves the console) and one on core 1, core 2 free. The
+        /// console answers while they run; pause, migrate (to the free core and back), stop,
+        /// restart and the run's time limit all take effect on them.
+        /// </summary>
+        [Test]
+        public void Every_command_lands_on_dedicated_cores_whose_guests_never_exit()
+        {
+            const string script = "300 list\n400 pause hog1\n600 resume hog1\n700 migrate hog1 2\n900 migrate hog1 1\n"
+                + "1100 stop hog1\n1200 restart hog1\n1300 cpus\n1400 stats\n";
+            var result = Boot("dedicated-spinners", "configs/dedicated-spinners.json", 3, 1700, script, ("hog0", "spin-if0.bin"), ("hog1", "spin-if0.bin"));
+            BootScenario.AssertContains(result, "\npartition> list\n  hog0 (host): running, vCPU 0 on core 0, 4 MiB\n  hog1 (guest): running, vCPU 0 on core 1, 4 MiB\n");
+            BootScenario.AssertContains(result, "\npause hog1: pausing (its vCPUs leave their cores)\n");
+            BootScenario.AssertContains(result, "\nhog1: paused (every vCPU off its core)\n");
+            BootScenario.AssertContains(result, "\nresume hog1: resumed\n");
+            Assert.That(result.Serial, Does.Match(@"\nMigrated hog1 from core 1 to core 2: \d+ ticks from the command to its next guest instruction\n"), result.Report());
+            Assert.That(result.Serial, Does.Match(@"\nMigrated hog1 from core 2 to core 1: \d+ ticks from the command to its next guest instruction\n"), result.Report());
+            BootScenario.AssertContains(result, "\nstop hog1: stopped\n");
+            BootScenario.AssertContains(result, "\nhog1: restarted from its image, memory scrubbed\n");
+            BootScenario.AssertContains(result, "\n  core 0: dedicated, vCPUs hog0, load ");
+            BootScenario.AssertContains(result, "\n  core 2: idle (no vCPUs), ");
+            // The time limit ends every core, whatever its guest does.
+            foreach (int cpu in new[] { 0, 1, 2 })
+                Assert.That(result.Serial, Does.Match($@"\nCPU {cpu}: run time limit reached after \d+ ms \(stop_after_ms\)\n"), result.Report());
+            // Progress went on where it was between pause and resume, and started again after the restart.
+            var hog1 = System.Text.RegularExpressions.Regex.Matches(result.Serial, @"(?m)^\[hog1\] progress (\d+)$").Select(m => int.Parse(m.Groups[1].Value)).ToArray();
+            Assert.That(hog1.Count(n => n == 1), Is.EqualTo(2), "progress 1 once per boot\n" + result.Report());
+            Assert.That(System.Text.RegularExpressions.Regex.Matches(result.Serial, @"(?m)^\[hog0\] progress \d+$").Count, Is.GreaterThan(10), "hog0 ran on");
+        }
+
         [Test]
         public void A_guests_management_hypercall_is_refused_and_it_keeps_running()
         {

@@ -22,6 +22,8 @@ namespace Partition.Kernel
                 CoreRunner.NmiReceived(cpu);
                 return;
             }
+            if (frame->Vector == MachineCheck.Vector && MachineCheck.HandleInHypervisor(cpu))
+                return;
             // A fault while reporting a fault: say so in the fewest steps and stop.
             if (++s_depth > 1)
             {

@@ -149,8 +149,9 @@ namespace Partition.Kernel
 
         /// <summary>
         /// A host NMI arrived while the guest ran (NMI exiting): it was meant for the
-        /// hypervisor, not the guest, and the guest goes on. No exception is intercepted (the
-        /// exception bitmap is 0), so an exception here is a hypervisor bug: stop the partition.
+        /// hypervisor (a kick), not the guest, and the guest goes on. A machine check while the
+        /// guest ran stops it (<see cref="MachineCheck"/>). No other exception is intercepted, so
+        /// one here is a hypervisor bug: stop the partition.
         /// </summary>
         private static ExitAction ExceptionOrNmi(ref ExitContext c)
         {
@@ -163,6 +164,8 @@ namespace Partition.Kernel
                 return ExitAction.Resume;
             }
             c.Qualification = c.Read(VmcsField.ExitQualification);
+            if ((info & 0xFF) == MachineCheck.Vector)
+                return Stop(ref c, "a machine check while it ran (the hardware reported an error; the others go on)");
             return Stop(ref c, "an exception the hypervisor did not ask to intercept");
         }
 

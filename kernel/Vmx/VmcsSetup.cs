@@ -105,7 +105,8 @@ namespace Partition.Kernel
             w.Write(VmcsField.VmExitControls, exit);
             // IA-32e mode guest is set or cleared with the guest's mode (WriteGuestState).
             vcpu.EntryControls = entry & ~VmxControls.EntryIa32eModeGuest;
-            w.Write(VmcsField.ExceptionBitmap, 0);
+            // Only machine checks are intercepted: the hardware's errors are the hypervisor's to judge.
+            w.Write(VmcsField.ExceptionBitmap, 1UL << (int)MachineCheck.Vector);
             if (caps.UsesVpid)
                 w.Write(VmcsField.VirtualProcessorId, vcpu.Vpid);
             vcpu.FlushTlbOnEntry = true;

@@ -304,12 +304,23 @@ namespace Partition.Kernel
                         StartUp(entity, startup);
                 }
                 if (vcpu.Machine.Paused && vcpu.Machine.NotePausedOff(vcpu))
-                    Management.Report(vcpu.Machine.Name, ": paused (every vCPU off its core)");
+                    ReportPaused(vcpu.Machine);
                 bool runnable = !vcpu.Machine.Paused && vcpu.Activity == VcpuActivity.Running;
                 if (runnable && !entity.Runnable && Core.Policy is WeightedPolicy weighted)
                     weighted.Wake(entity);
                 entity.Runnable = runnable;
             }
+        }
+
+        // "NAME: paused (every vCPU off its core, N ticks after the command)".
+        private static void ReportPaused(VirtualMachine vm)
+        {
+            HypervisorConsole.BeginLine();
+            HypervisorConsole.Write(vm.Name);
+            HypervisorConsole.Write(": paused (every vCPU off its core, ");
+            HypervisorConsole.WriteDecimal(Tsc.Now - vm.PauseCommandTsc);
+            HypervisorConsole.WriteLine(" ticks after the command)");
+            HypervisorConsole.EndLine();
         }
 
         /// <summary>One turn of the run loop (for the host tests): the mailbox, then one slice if any vCPU is runnable.</summary>

@@ -576,8 +576,12 @@ namespace Partition.Kernel
                 vcpu.PausedOff = false;
             fixed (long* count = &_vcpusPausedOff)
                 Cpu.CompareExchange(count, 0, *count);
+            PauseCommandTsc = Tsc.Now;
             Paused = pause;
         }
+
+        /// <summary>When the last pause or resume was asked for (for the latency the "paused" report gives).</summary>
+        public ulong PauseCommandTsc { get; private set; }
 
         /// <summary>A core's sweep found a vCPU of this paused partition off its core; true for the last of them.</summary>
         public bool NotePausedOff(VirtualCpu vcpu)

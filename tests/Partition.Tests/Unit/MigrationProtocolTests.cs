@@ -126,7 +126,7 @@ namespace Partition.Tests.Unit
             for (int i = 0; i < 4; i++)
                 RunOn(0);
             Assert.That(_beta.Cpu0.Entity.Slices, Is.Zero);
-            Assert.That(_cpu.ConsoleText, Does.Contain("beta: paused (every vCPU off its core)\n"), "reported once its core has taken it off");
+            Assert.That(_cpu.ConsoleText, Does.Match(@"beta: paused \(every vCPU off its core, \d+ ticks after the command\)\n"), "reported once its core has taken it off");
             Assert.That(_gamma.Cpu0.Entity.Slices, Is.EqualTo(4));
             Management.PauseOrResume("beta", false, outcome);
             Assert.That(outcome.ToString(), Is.EqualTo("beta: resumed"));

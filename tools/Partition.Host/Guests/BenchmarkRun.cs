@@ -67,6 +67,31 @@ namespace Partition.Host.Guests
             foreach (string line in migration.Split('\n'))
                 if (line.StartsWith("Migrated ", StringComparison.Ordinal))
                     lines.Add(line.Trim());
+            lines.AddRange(RunDedicatedControl(layout, timeout));
+            return lines;
+        }
+
+        /// <summary>
+        /// Control on dedicated cores whose guests spin with interrupts off and never exit
+        /// (configs/dedicated-spinners.json, three CPUs): the latency from the command to its
+        /// effect for pause and for a migration both ways.
+        /// </summary>
+        public static IReadOnlyList<string> RunDedicatedControl(RepositoryLayout layout, TimeSpan timeout)
+        {
+            string directory = layout.NewRunDirectory("benchmark-dedicated-control");
+            var builder = new IsoBuilder(KernelImage.EnsureBuilt(layout), "exit=poweroff stop_after_ms=1200");
+            builder.Modules.AddRange(ExampleBoot.Modules(layout, directory, Path.Combine("configs", "dedicated-spinners.json"),
+                ExampleBoot.Flat(("hog0", "spin-if0.bin"), ("hog1", "spin-if0.bin")),
+                "300 pause hog1\n500 resume hog1\n700 migrate hog1 2\n900 migrate hog1 1\n"));
+            string iso = Path.Combine(directory, "bench.iso");
+            builder.Build(iso);
+            using var run = new BochsRun(iso, directory, new BochsOptions { CpuCount = 3 });
+            run.Start();
+            string serial = run.WaitForSerial(new[] { "Run over: " }, timeout).Serial;
+            var lines = new List<string>();
+            foreach (string line in serial.Split('\n'))
+                if (line.StartsWith("Migrated ", StringComparison.Ordinal) || line.StartsWith("hog1: paused", StringComparison.Ordinal))
+                    lines.Add("guest spinning with IF=0 on a dedicated core: " + line.Trim());
             return lines;
         }
 

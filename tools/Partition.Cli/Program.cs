@@ -28,6 +28,9 @@ namespace Partition.Cli
             "      pass, or Ctrl-C. With CONFIG, first build its ISO (as 'image CONFIG'); CPUs\n" +
             "      default to the config's machine cores. Without either, boot\n" +
             "      artifacts/partition.iso. Defaults: 1 CPU, no timeout, CPU model tigerlake.\n" +
+            "      What is typed (a terminal, in raw mode) or piped in (each line ended as by\n" +
+            "      Enter) goes to the hypervisor's console once the partitions start; stdin at\n" +
+            "      its end (or /dev/null) is no input, and the run goes on.\n" +
             "      --script FILE feeds the hypervisor console timed commands, one per line:\n" +
             "      \"MILLISECONDS COMMAND\" (e.g. \"500 migrate alpha 0\"); --cmdline sets the kernel\n" +
             "      command line (e.g. \"exit=poweroff stop_after_ms=2000\").\n" +

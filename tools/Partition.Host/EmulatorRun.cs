@@ -16,6 +16,12 @@ namespace Partition.Host
     {
         private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
+        /// <summary>How long a matched fragment's line may take to end before the match counts anyway.</summary>
+        private static readonly TimeSpan LineGrace = TimeSpan.FromSeconds(2);
+
+        /// <summary>How long a wait lets serial bytes gather once some have arrived.</summary>
+        private static readonly TimeSpan GatherInterval = TimeSpan.FromMilliseconds(10);
+
         private readonly StringBuilder _serial = new();
         private readonly Decoder _decoder = Encoding.UTF8.GetDecoder();
         private readonly Stopwatch _clock = new();
@@ -105,7 +111,8 @@ namespace Partition.Host
         }
 
         /// <summary>
-        /// Waits until the serial output contains every one of <paramref name="fragments"/>, the
+        /// Waits until the serial output contains every one of <paramref name="fragments"/>, each
+        /// in a line that has ended (or that has not ended 2 s after the fragment came), the
         /// emulator exits, <paramref name="timeout"/> passes (the emulator is then killed) or
         /// <paramref name="cancellation"/> fires (likewise). <paramref name="onSerial"/> receives
         /// each new piece of serial output as it arrives.
@@ -214,6 +221,8 @@ namespace Partition.Host
             WaitHandle[] wake = _com1 == null
                 ? new[] { cancellation.WaitHandle }
                 : new[] { cancellation.WaitHandle, _com1.Arrived };
+            Stopwatch? matched = null;
+            var search = fragments == null ? null : new FragmentSearch(fragments, from);
             while (true)
             {
                 bool exited = process.HasExited;
@@ -222,9 +231,17 @@ namespace Partition.Host
                 if (exited)
                     _com1?.WaitForEnd(TimeSpan.FromSeconds(5));
                 ReadSerial(onSerial);
-                if (fragments != null && ContainsAll(fragments, from))
-                    return Result(RunOutcome.SerialMatched);
-                if (exited)
+                if (search != null && search.FoundIn(_serial))
+                {
+                    // A fragment counts once its line is complete, as callers read whole lines
+                    // around it (a socket delivers a line in pieces); a line that never ends
+                    // counts after a grace.
+                    matched ??= Stopwatch.StartNew();
+                    if (search.LinesEndedIn(_serial) || exited || matched.Elapsed >= LineGrace
+                        || timeout != Timeout.InfiniteTimeSpan && deadline.Elapsed >= timeout)
+                        return Result(RunOutcome.SerialMatched);
+                }
+                else if (exited)
                 {
                     process.WaitForExit(); // drains console output
                     return Result(RunOutcome.Exited);
@@ -241,19 +258,67 @@ namespace Partition.Host
                     ReadSerial(onSerial);
                     return Result(RunOutcome.TimedOut);
                 }
-                WaitHandle.WaitAny(wake, PollInterval);
+                // New bytes come in small pieces (Bochs sends a byte at a time): after one, a
+                // moment's pause gathers the rest, so that a busy console costs few passes.
+                if (WaitHandle.WaitAny(wake, PollInterval) == 1)
+                    cancellation.WaitHandle.WaitOne(GatherInterval);
             }
         }
 
-        private bool ContainsAll(IReadOnlyCollection<string> fragments, int from)
+        /// <summary>
+        /// The first occurrence of each fragment at or after a position of the serial output,
+        /// searched for only in what is new since the last pass (the output of a Linux boot is
+        /// hundreds of KiB).
+        /// </summary>
+        private sealed class FragmentSearch
         {
-            string serial = _serial.ToString();
-            foreach (string fragment in fragments)
+            private readonly string[] _fragments;
+            private readonly int[] _ends;
+            private readonly bool[] _lineEnded;
+            private readonly int _from;
+            private int _searched;
+
+            public FragmentSearch(IReadOnlyCollection<string> fragments, int from)
             {
-                if (serial.IndexOf(fragment, from, StringComparison.Ordinal) < 0)
-                    return false;
+                _fragments = fragments.ToArray();
+                _ends = Enumerable.Repeat(-1, _fragments.Length).ToArray();
+                _lineEnded = new bool[_fragments.Length];
+                _from = from;
+                _searched = from;
             }
-            return true;
+
+            public bool FoundIn(StringBuilder serial)
+            {
+                bool all = true;
+                for (int i = 0; i < _fragments.Length; i++)
+                {
+                    if (_ends[i] >= 0)
+                        continue;
+                    string fragment = _fragments[i];
+                    // A fragment may straddle what was searched and what is new.
+                    int start = Math.Max(_from, _searched - Math.Max(0, fragment.Length - 1));
+                    int at = serial.ToString(start, serial.Length - start).IndexOf(fragment, StringComparison.Ordinal);
+                    if (at >= 0)
+                        _ends[i] = start + at + fragment.Length;
+                    else
+                        all = false;
+                }
+                _searched = serial.Length;
+                return all;
+            }
+
+            /// <summary>True if a line end follows (or ends) each fragment found.</summary>
+            public bool LinesEndedIn(StringBuilder serial)
+            {
+                for (int i = 0; i < _ends.Length; i++)
+                {
+                    int start = Math.Max(0, _ends[i] - 1);
+                    _lineEnded[i] = _lineEnded[i] || serial.ToString(start, serial.Length - start).IndexOf('\n') >= 0;
+                    if (!_lineEnded[i])
+                        return false;
+                }
+                return true;
+            }
         }
 
         private void ReadSerial(Action<string>? onSerial)

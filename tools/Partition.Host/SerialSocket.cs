@@ -62,6 +62,9 @@ namespace Partition.Host
             _reader = new Thread(AcceptAndCopy) { IsBackground = true, Name = "COM1 " + Port };
         }
 
+        /// <summary>How long <see cref="Send"/> waits for room before it drops the rest.</summary>
+        public static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(1);
+
         public int Port { get; }
 
         /// <summary>"127.0.0.1:PORT", as Bochs' <c>dev=</c> takes it (a numeric address: no name lookup).</summary>
@@ -84,8 +87,9 @@ namespace Partition.Host
 
         /// <summary>
         /// Sends bytes to the machine. Before the emulator has connected they are kept and sent on
-        /// connection; after it has gone they are dropped. Never blocks for long: the loopback
-        /// socket's buffer holds far more than anyone types.
+        /// connection; after it has gone they are dropped. Bochs takes them only as the machine
+        /// reads its UART; until then the loopback socket's buffer holds far more than anyone
+        /// types, and a send that finds it full gives up after <see cref="SendTimeout"/>.
         /// </summary>
         public void Send(ReadOnlySpan<byte> bytes)
         {
@@ -148,6 +152,7 @@ namespace Partition.Host
                 Socket connection = _listener.Accept();
                 _listener.Dispose();
                 connection.NoDelay = true; // typed bytes go at once
+                connection.SendTimeout = (int)SendTimeout.TotalMilliseconds;
                 lock (_sendLock)
                 {
                     if (_disposed)
@@ -193,7 +198,8 @@ namespace Partition.Host
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
-                // The emulator has gone: nobody is left to type to.
+                // The emulator has gone (nobody is left to type to), or its machine has not read
+                // its UART for a whole SendTimeout with the socket's buffer full.
             }
         }
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine and builds, tests or runs Partition. Never asks for input.
 #   ./bootstrap.sh run [--timeout=S]   boot the image in Bochs, serial console on this terminal
+#                                      (what is typed, or piped in, goes to the console)
 #   ./bootstrap.sh test                run every test; the last line is "N passed, N failed"
 #                                      (first builds the Linux guest: 5-11 min once, then cached)
 #   ./bootstrap.sh image               build artifacts/partition.iso
@@ -58,4 +59,9 @@ fi
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 dotnet tool restore </dev/null
+if [[ "$target" == Run ]]; then
+    # stdin stays: typed on a terminal, or piped in, it reaches the hypervisor's console. Nothing
+    # waits for it: at its end (or from /dev/null) the run goes on.
+    exec dotnet cake build.cake --target="$target" "$@"
+fi
 exec dotnet cake build.cake --target="$target" "$@" </dev/null

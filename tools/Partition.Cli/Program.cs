@@ -28,6 +28,9 @@ namespace Partition.Cli
             "      pass, or Ctrl-C. With CONFIG, first build its ISO (as 'image CONFIG'); CPUs\n" +
             "      default to the config's machine cores. Without either, boot\n" +
             "      artifacts/partition.iso. Defaults: 1 CPU, no timeout, CPU model tigerlake.\n" +
+            "      What is typed (a terminal, in raw mode) or piped in (each line ended as by\n" +
+            "      Enter) goes to the hypervisor's console once the partitions start; stdin at\n" +
+            "      its end (or /dev/null) is no input, and the run goes on.\n" +
             "      --script FILE feeds the hypervisor console timed commands, one per line:\n" +
             "      \"MILLISECONDS COMMAND\" (e.g. \"500 migrate alpha 0\"); --cmdline sets the kernel\n" +
             "      command line (e.g. \"exit=poweroff stop_after_ms=2000\").\n" +
@@ -308,19 +311,66 @@ namespace Partition.Cli
             // The process id too: two runs started in the same second must not share (and delete) a directory.
             string runDirectory = layout.NewRunDirectory("cli-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId);
             using var run = new BochsRun(iso, runDirectory, machine);
+            ConsoleInputMode? inputMode = ConsoleInputFromStdIn();
             // Status goes to stderr so that stdout carries exactly the serial console.
             Console.Error.WriteLine(
                 $"Booting {layout.Display(iso)} in Bochs ({machine.CpuModel}, {machine.CpuCount} CPU{(machine.CpuCount == 1 ? "" : "s")}), " +
                 $"run directory {layout.Display(runDirectory)}; " +
                 (timeoutSeconds is int t ? $"stops after {t} s or on Ctrl-C." : "Ctrl-C stops it."));
+            Console.Error.WriteLine(inputMode switch
+            {
+                ConsoleInputMode.Keystrokes => "Type console commands once the partitions start ('help' lists them).",
+                ConsoleInputMode.Lines => "Lines from stdin go to the console once the partitions start.",
+                _ => "stdin belongs to another process group: typing goes nowhere.",
+            });
             run.Start();
             var stdout = Console.Out;
             var annotating = new AnnotatingWriter(stdout);
-            RunResult result = run.WaitForExit(timeout, annotating.Write, cancellation.Token);
+            RunResult result;
+            // Raw mode only while Bochs runs; put back on every way out (Ctrl-C cancels the
+            // wait, so this block is left normally).
+            using (var terminal = inputMode == ConsoleInputMode.Keystrokes ? Terminal.EnterRawMode() : null)
+            {
+                var input = inputMode is { } mode && OpenStdIn() is { } stdin ? new ConsoleInput(stdin, mode, bytes => run.Type(bytes)) : null;
+                input?.Start();
+                result = run.WaitForExit(timeout, piece =>
+                {
+                    annotating.Write(piece);
+                    input?.Observe(piece);
+                }, cancellation.Token);
+            }
             if (result.Serial.Length > 0 && !result.Serial.EndsWith('\n'))
                 stdout.WriteLine();
             Console.Error.WriteLine(result.DescribeOutcome() + ".");
             return 0;
+        }
+
+        /// <summary>
+        /// How stdin reaches the console: keystrokes from a terminal (this process's to read),
+        /// lines from a pipe or a file (at their end, or /dev/null, the run goes on without input),
+        /// nothing from a terminal of a background job (reading it would stop this process).
+        /// </summary>
+        private static ConsoleInputMode? ConsoleInputFromStdIn()
+        {
+            if (!Terminal.StdInIsTerminal)
+                return ConsoleInputMode.Lines;
+            return Terminal.StdInIsOurs ? ConsoleInputMode.Keystrokes : null;
+        }
+
+        /// <summary>
+        /// stdin as bytes, unbuffered. Not Console.OpenStandardInput: on a terminal, .NET reads
+        /// through its own line editor and echo.
+        /// </summary>
+        private static Stream? OpenStdIn()
+        {
+            try
+            {
+                return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                return null; // stdin closed altogether
+            }
         }
     }
 }

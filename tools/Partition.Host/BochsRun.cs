@@ -7,7 +7,9 @@ namespace Partition.Host
     /// <summary>
     /// Boots an ISO in Bochs, the emulated Intel machine with VT-x that the hypervisor is tested
     /// on: <c>bochs -q -f bochsrc -rc CONT</c> in the run directory, the SDL2 display with
-    /// <c>SDL_VIDEODRIVER=dummy</c> (no window), the debugger told to continue by the CONT file.
+    /// <c>SDL_VIDEODRIVER=dummy</c> (no window), the debugger told to continue by the CONT file,
+    /// and COM1 connected to a <see cref="SerialSocket"/> (<c>mode=socket-client</c>; why, there),
+    /// so that the console can be typed into while the machine runs.
     /// </summary>
     /// <remarks>
     /// Bochs exits with status 1 both on a power-off and on a fatal panic: judge a run by its
@@ -35,8 +37,13 @@ namespace Partition.Host
 
         public string LogPath => Path.Combine(RunDirectory, "bochs.log");
 
-        /// <summary>The bochsrc for this run (the one PLATFORM.md records as working).</summary>
-        public string Bochsrc()
+        protected override bool UsesSerialSocket => true;
+
+        /// <summary>
+        /// The bochsrc for this run (the one PLATFORM.md records as working), with COM1 connected
+        /// to <paramref name="serialSocketAddress"/> ("127.0.0.1:PORT", where the run listens).
+        /// </summary>
+        public string Bochsrc(string serialSocketAddress)
         {
             // Bochs' option parser splits on spaces and commas: no quoting is possible.
             foreach (string path in new[] { IsoPath, RunDirectory })
@@ -53,7 +60,7 @@ namespace Partition.Host
             rc.Append($"vgaromimage: file={VgaBiosImage}\n");
             rc.Append($"ata0-master: type=cdrom, path={IsoPath}, status=inserted\n");
             rc.Append("boot: cdrom\n");
-            rc.Append($"com1: enabled=1, mode=file, dev={SerialPath}\n");
+            rc.Append($"com1: enabled=1, mode=socket-client, dev={serialSocketAddress}\n");
             rc.Append($"log: {LogPath}\n");
             rc.Append("panic: action=fatal\n");
             rc.Append("error: action=report\n");
@@ -74,17 +81,27 @@ namespace Partition.Host
             if (!File.Exists(VgaBiosImage))
                 throw new ToolNotFoundException(VgaBiosImage, DebianPackages);
 
-            File.WriteAllText(BochsrcPath, Bochsrc());
+            File.WriteAllText(BochsrcPath, Bochsrc(SerialSocketAddress));
             // Bochs' debugger stops before the first instruction; this tells it to continue.
             File.WriteAllText(Path.Combine(RunDirectory, "CONT"), "c\n");
 
-            var info = new ProcessStartInfo(bochs);
-            foreach (string argument in new[] { "-q", "-f", "bochsrc", "-rc", "CONT" })
+            // .NET ignores SIGPIPE, and a child inherits that. Bochs gets it back: should this
+            // process die, leaving COM1's socket closed, Bochs' next COM1 byte ends it too
+            // (see SerialSocket) instead of leaving it running with nobody to read it.
+            var info = new ProcessStartInfo(ExternalTool.Find("env", "coreutils"));
+            foreach (string argument in new[] { "--default-signal=PIPE", bochs, "-q", "-f", "bochsrc", "-rc", "CONT" })
                 info.ArgumentList.Add(argument);
             info.Environment["SDL_VIDEODRIVER"] = "dummy";
             return info;
         }
 
-        protected override string DiagnosticTail() => Tail(LogPath, 15);
+        protected override string DiagnosticTail()
+        {
+            string tail = Tail(LogPath, 15);
+            // Bochs runs on with COM1 unconnected if its connect fails (it logs "connect() failed").
+            if (SerialSocketConnected == false)
+                tail = $"COM1: Bochs never connected to {SerialSocketAddress}\n" + tail;
+            return tail;
+        }
     }
 }

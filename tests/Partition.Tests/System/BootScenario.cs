@@ -61,6 +61,28 @@ namespace Partition.Tests.SystemTests
             string script, BochsOptions options, TimeSpan timeout, params string[] fragments) =>
             Bochs(name, commandLine, dir => ExampleBoot.Modules(Layout.Value, dir, exampleConfig, images, script), options, timeout, fragments);
 
+        /// <summary>
+        /// Starts an example configuration in Bochs and returns the live run, for a test that
+        /// types into its console (<see cref="EmulatorRun.Type(string)"/>) and waits for the
+        /// answers; the test disposes it, which stops Bochs.
+        /// </summary>
+        public static BochsRun StartBochsExample(string name, string commandLine, string exampleConfig, IEnumerable<(string Image, string CommandLine)> images,
+            BochsOptions options)
+        {
+            var (iso, runDirectory) = Prepare(name, commandLine, dir => ExampleBoot.Modules(Layout.Value, dir, exampleConfig, images));
+            var run = new BochsRun(iso, runDirectory, options);
+            try
+            {
+                run.Start();
+            }
+            catch
+            {
+                run.Dispose();
+                throw;
+            }
+            return run;
+        }
+
         /// <summary>Boots in QEMU (TCG) until QEMU exits by itself or the timeout passes.</summary>
         public static RunResult Qemu(string name, string commandLine, TimeSpan timeout)
         {

@@ -53,6 +53,19 @@ namespace Partition.Kernel
         public const ulong ConsolePollMs = 100;
 
         private ulong _lastSliceEnd;
+
+        // When the slice now running began (0 between slices): a dedicated core's one slice lasts the whole run.
+        private ulong _sliceStart;
+
+        /// <summary>Guest ticks so far, the slice running now included (read by the console on another CPU).</summary>
+        public ulong GuestTicksSoFar
+        {
+            get
+            {
+                ulong start = _sliceStart;
+                return Core.GuestTicks + (start == 0 ? 0 : Tsc.Now - start);
+            }
+        }
         private SchedulerEntity _lastRun;
 
         // The vCPU whose GuestMsrs (SYSCALL MSRs, KERNEL_GS_BASE, TSC_AUX, debug registers) are in this processor now.
@@ -261,7 +274,7 @@ namespace Partition.Kernel
                 vcpu.Machine.Uart?.Flush();
                 PartitionHost.PrintSummary(vcpu.Machine, atEnd: true);
             }
-            PartitionHost.PrintCoreStatistics(Core, Migrations);
+            PartitionHost.PrintCoreStatistics(Core, Migrations, GuestTicksSoFar);
             HypervisorConsole.Write("  kicks (NMIs) to this core: ");
             HypervisorConsole.WriteDecimal(WakesSent);
             HypervisorConsole.Write(", of which found it in the hypervisor: ");
@@ -343,6 +356,7 @@ namespace Partition.Kernel
                 ReportMigration(vcpu, arrivedIdle: false);
             ulong slice = Core.Policy.SliceFor(next);
             ulong sliceStart = Tsc.Now;
+            _sliceStart = sliceStart;
             if (_lastRun != null && _lastRun != next)
             {
                 SwitchTicks += sliceStart - _lastSliceEnd;
@@ -362,6 +376,7 @@ namespace Partition.Kernel
             PartitionHost.RunSlice(vcpu, Cpu, until, Cpu == 0);
             _lastSliceEnd = Tsc.Now;
             _lastRun = next;
+            _sliceStart = 0;
             Core.EndSlice(next, _lastSliceEnd - sliceStart);
             if (vcpu.Machine.State != VirtualMachineState.Runnable)
             {

@@ -128,26 +128,33 @@ namespace Partition.Kernel
         {
             if (b == '\r' || b == '\n')
             {
+                HypervisorConsole.BeginLine();
                 HypervisorConsole.WriteLine();
+                HypervisorConsole.EndLine();
                 int length = s_length;
                 s_length = 0;
                 if (length > 0)
                     Execute(new ReadOnlySpan<char>(s_line, 0, length));
                 return;
             }
+            // Echoes go under the console's line lock, so none lands inside another CPU's line.
             if (b == 0x08 || b == 0x7F)
             {
                 if (s_length > 0)
                 {
                     s_length--;
+                    HypervisorConsole.BeginLine();
                     HypervisorConsole.Write("\b \b");
+                    HypervisorConsole.EndLine();
                 }
                 return;
             }
             if (b >= 0x20 && b < 0x7F && s_length < MaxLine)
             {
                 s_line[s_length++] = (char)b;
+                HypervisorConsole.BeginLine();
                 HypervisorConsole.Write((char)b);
+                HypervisorConsole.EndLine();
             }
         }
 
@@ -523,7 +530,7 @@ namespace Partition.Kernel
                 }
                 ulong elapsed = runner.StartTsc == 0 ? 0 : Tsc.Now - runner.StartTsc;
                 HypervisorConsole.Write(", load ");
-                HypervisorConsole.WriteDecimal(elapsed == 0 ? 0 : runner.Core.GuestTicks * 100 / elapsed);
+                HypervisorConsole.WriteDecimal(elapsed == 0 ? 0 : runner.GuestTicksSoFar * 100 / elapsed);
                 HypervisorConsole.WriteLine("%");
             }
         }
@@ -534,7 +541,7 @@ namespace Partition.Kernel
                 PartitionHost.PrintSummary(vm, atEnd: false);
             for (int cpu = 0; cpu < Smp.CpuCount; cpu++)
                 if (CoreRunner.Of(cpu) is { } runner)
-                    PartitionHost.PrintCoreStatistics(runner.Core, runner.Migrations);
+                    PartitionHost.PrintCoreStatistics(runner.Core, runner.Migrations, runner.GuestTicksSoFar);
             foreach (var vm in s_machines)
             {
                 foreach (var vcpu in vm.Vcpus)

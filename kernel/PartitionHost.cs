@@ -439,7 +439,7 @@ namespace Partition.Kernel
             Vmx.Write(VmcsField.VmxPreemptionTimerValue, value);
         }
 
-        public static void PrintCoreStatistics(CoreControlBlock core, ulong migrations)
+        public static void PrintCoreStatistics(CoreControlBlock core, ulong migrations, ulong guestTicks)
         {
             var policy = core.Policy;
             HypervisorConsole.Write("CPU ");
@@ -457,7 +457,7 @@ namespace Partition.Kernel
             HypervisorConsole.Write(" switches, ");
             HypervisorConsole.WriteDecimal(migrations);
             HypervisorConsole.Write(" migrations out, ");
-            HypervisorConsole.WriteDecimal(core.GuestTicks);
+            HypervisorConsole.WriteDecimal(guestTicks);
             HypervisorConsole.WriteLine(" guest ticks");
             for (int i = 0; i < policy.Count; i++)
             {

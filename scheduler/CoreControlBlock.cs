@@ -26,7 +26,8 @@ namespace Partition.Scheduler
         public ulong GuestTicks { get; set; }
 
         /// <summary>Each entity's share of the guest time so far, in thousandths.</summary>
-        public ulong SharePermille(SchedulerEntity entity) => GuestTicks == 0 ? 0 : entity.Consumed * 1000 / GuestTicks;
+        public ulong SharePermille(SchedulerEntity entity) =>
+            Policy.Kind == PolicyKind.Dedicated && Policy.Count == 1 ? 1000 : GuestTicks == 0 ? 0 : entity.Consumed * 1000 / GuestTicks;
 
         /// <summary>The share the policy should give <paramref name="entity"/> while all are runnable, in thousandths.</summary>
         public ulong ConfiguredSharePermille(SchedulerEntity entity)

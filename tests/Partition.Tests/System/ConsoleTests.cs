@@ -37,7 +37,7 @@ namespace Partition.Tests.SystemTests
                                  "  gamma (guest): running, vCPU 0 on core 0, 4 MiB\n");
 
             // The last line of the answer is CPU 1's: alpha alone there, configured for all of it.
-            var stats = Command(run, "stats", "Partition alpha still runnable at the time limit; exits: ", until: "\n  alpha: ");
+            var stats = Command(run, "stats", "Partition alpha running; exits: ", until: "\n  alpha: ");
             Assert.That(stats, Does.Contain("(configured 100.0%)\n"), stats);
             Assert.That(stats, Does.Match(@"\nCPU 0: round-robin, slice \d+ ticks, \d+ switches, 0 migrations out, \d+ guest ticks\n"), stats);
             Assert.That(stats, Does.Contain("\n  beta: "), stats);

@@ -97,6 +97,13 @@ namespace Partition.Kernel
                 error = "this CPU lacks a VMX control the hypervisor needs (EPT, unrestricted guest, the VMX-preemption timer, I/O or MSR bitmaps, EFER/PAT loading)";
                 return false;
             }
+            // The EPT pointer asks for a 4-level walk of write-back tables (SDM Vol. 3C, 25.6.11):
+            // both must be in IA32_VMX_EPT_VPID_CAP, or VM entry would fail on this CPU.
+            if (!caps.EptPageWalkLength4 || !caps.EptWriteBack)
+            {
+                error = "this CPU's EPT cannot walk 4 levels of write-back tables (IA32_VMX_EPT_VPID_CAP bits 6 and 14)";
+                return false;
+            }
             w.Write(VmcsField.PinBasedControls, pin);
             w.Write(VmcsField.PrimaryProcessorBasedControls, proc);
             vcpu.PrimaryControls = proc;

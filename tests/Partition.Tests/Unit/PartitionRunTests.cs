@@ -94,6 +94,27 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void A_guests_WBINVD_and_INVD_complete_without_flushing_the_machines_caches()
+        {
+            var vm = Create();
+            Script((ExitReason.Wbinvd, 0, 0), (ExitReason.Invd, 0, 0));
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(vm.State, Is.EqualTo(VirtualMachineState.Halted), "the guest went on after both");
+            Assert.That(_cpu.Log, Has.No.Member("wbinvd"), "a guest partition's cache flush is a no-op");
+            Assert.That(vm.ExitCounts[(int)ExitReason.Wbinvd] + vm.ExitCounts[(int)ExitReason.Invd], Is.EqualTo(2UL));
+        }
+
+        [Test]
+        public void A_CPU_whose_EPT_cannot_walk_write_back_tables_runs_no_partition()
+        {
+            _cpu.Msrs[Msr.VmxEptVpidCap] &= ~(1UL << 14); // no write-back paging structures
+            PartitionHost.Initialize(VmxCapabilities.Read(), new ProcessorTables(0));
+            var spec = new PartitionSpec("alpha", GuestMode.Protected32, 1UL << 20, 0x1000, 0x1000, 0x3F8);
+            Assert.That(VirtualMachine.TryCreate(spec, new byte[] { 0xF4 }, PartitionHost.Capabilities, PartitionHost.HostTables, 0, out _, out string error), Is.False);
+            Assert.That(error, Does.Contain("write-back"));
+        }
+
+        [Test]
         public void CpuidHypervisorLeafSaysPartitionHv()
         {
             var vm = Create();

@@ -39,9 +39,10 @@ namespace Partition.Devices
     /// in. Physical, logical flat, logical cluster and x2APIC cluster destinations.
     /// </summary>
     /// <remarks>
-    /// Time is the TSC, given by the caller: the timer's input clock is the TSC (CPUID leaf
-    /// 0x15 reports a crystal at the TSC's rate, so a guest computes the same period as here),
-    /// divided by the divide configuration register. The model never reads a clock itself.
+    /// Time is the TSC, given by the caller: the timer's input clock is the TSC divided by
+    /// <see cref="TscTicksPerCount"/> (1 unless the TSC runs at 2^32 Hz or more; CPUID leaf
+    /// 0x15 reports that clock as the crystal, so a guest computes the same period as here),
+    /// then by the divide configuration register. The model never reads a clock itself.
     /// Everything here is the owning vCPU's, touched only on the CPU it runs on, except
     /// <see cref="Post"/>: other vCPUs (on other cores) post interrupts into a mailbox of
     /// atomic bitmaps, which the owner merges into the IRR before it looks at it.
@@ -112,12 +113,23 @@ namespace Partition.Devices
         private const long EventNmi = 1, EventInit = 2, EventStartup = 4;
         private const int StartupVectorShift = 8;
 
-        public VirtualLocalApic(uint apicId, bool bootstrap)
+        public VirtualLocalApic(uint apicId, bool bootstrap, uint tscTicksPerCount = 1)
         {
             ApicId = apicId;
             Bootstrap = bootstrap;
+            TscTicksPerCount = tscTicksPerCount == 0 ? 1 : tscTicksPerCount;
             PowerOn();
         }
+
+        /// <summary>TSC ticks per tick of the timer's input clock (the "crystal" of CPUID leaf 0x15).</summary>
+        public uint TscTicksPerCount { get; }
+
+        /// <summary>
+        /// The timer's input clock for a TSC of <paramref name="tscHz"/>: the TSC itself, or the
+        /// TSC divided by the least whole number that brings it under 2^32 Hz, since CPUID leaf
+        /// 0x15 gives the crystal's rate in 32 bits (and the TSC as crystal × EBX / EAX).
+        /// </summary>
+        public static uint InputClockDivider(ulong tscHz) => tscHz <= uint.MaxValue ? 1u : (uint)((tscHz + uint.MaxValue - 1) / uint.MaxValue);
 
         /// <summary>Power-up (and RESET): xAPIC mode at the default base (SDM 11.4.4, 11.12.5), every register reset.</summary>
         public void PowerOn()
@@ -193,7 +205,7 @@ namespace Partition.Devices
                     OrEvents(EventInit);
                     break;
                 case DeliveryMode.Startup:
-                    OrEvents(EventStartup | (long)message.Vector << StartupVectorShift);
+                    PostStartup(message.Vector);
                     break;
             }
         }
@@ -252,7 +264,7 @@ namespace Partition.Devices
             if (index == 0 && (word & 0xFFFF) != 0)
             {
                 word &= 0xFFFF0000;
-                _pendingEsr |= EsrReceiveIllegalVector;
+                Error(EsrReceiveIllegalVector);
             }
             if (!Enabled)
                 return;
@@ -262,6 +274,19 @@ namespace Partition.Devices
         }
 
         /// <summary>Sets a vector pending from the APIC's own sources (its timer, a self-IPI), on the owner's CPU.</summary>
+        /// <summary>
+        /// An APIC error (SDM 11.5.3): its ESR bit is set (read once software writes the ESR)
+        /// and the LVT error entry's interrupt raised unless it is masked. An illegal vector in
+        /// that entry raises nothing more (it would be another error, without end).
+        /// </summary>
+        private void Error(uint esrBit)
+        {
+            _pendingEsr |= esrBit;
+            uint lvt = _lvt[LvtError];
+            if ((lvt & LvtMasked) == 0 && Enabled && (lvt & 0xFF) >= 16)
+                Raise(lvt & 0xFF);
+        }
+
         private void Raise(uint vector, bool level = false)
         {
             uint bit = 1u << (int)(vector & 31);
@@ -313,13 +338,14 @@ namespace Partition.Devices
 
         private uint TimerMode => _lvt[LvtTimer] & TimerModeMask;
 
-        // Divide configuration bits 3,1:0 (SDM 11.5.4, figure 11-10): 2, 4, ..., 128, then 1.
+        // TSC ticks per count: the input clock's divider times the divide configuration
+        // (bits 3,1:0, SDM 11.5.4, figure 11-10: 2, 4, ..., 128, then 1).
         private ulong Divisor
         {
             get
             {
                 uint code = (_divide & 3) | (_divide >> 1 & 4);
-                return code == 7 ? 1UL : 2UL << (int)code;
+                return (code == 7 ? 1UL : 2UL << (int)code) * TscTicksPerCount;
             }
         }
 
@@ -574,9 +600,12 @@ namespace Partition.Devices
                 case InitialCountMsr:
                     if (value > uint.MaxValue)
                         return ApicAccess.Fault;
-                    _initialCount = (uint)value;
+                    // Ignored in TSC-deadline mode (SDM 11.5.4.1).
                     if (TimerMode != TimerTscDeadline)
+                    {
+                        _initialCount = (uint)value;
                         StartCount(now);
+                    }
                     return ApicAccess.Done;
                 case DivideMsr:
                     if ((value & ~0xBUL) != 0)
@@ -587,7 +616,7 @@ namespace Partition.Devices
                     if (value > 0xFF)
                         return ApicAccess.Fault;
                     if (value < 16)
-                        _pendingEsr |= EsrSendIllegalVector;
+                        Error(EsrSendIllegalVector);
                     else
                         Raise((uint)value);
                     return ApicAccess.Done;
@@ -599,12 +628,17 @@ namespace Partition.Devices
 
         // Writable LVT bits (SDM figure 11-8): vector, delivery mode (LINT0/1, thermal, PMI),
         // polarity and trigger (LINT0/1), mask, timer mode (timer). Delivery status and remote
-        // IRR are read-only.
+        // IRR (LINT0/1) are read-only; the other bits are reserved: an xAPIC write ignores them,
+        // an x2APIC WRMSR that sets one faults (SDM 11.12.1.3).
         private ApicAccess WriteLvt(int index, ulong value, ulong now)
         {
             if (value > uint.MaxValue)
                 return ApicAccess.Fault;
-            uint writable = index == LvtTimer ? 0x000700FFu : index == 3 || index == 4 ? 0x0001A7FFu : index == LvtError ? 0x000100FFu : 0x000107FFu;
+            bool lint = index == 3 || index == 4;
+            uint writable = index == LvtTimer ? 0x000700FFu : lint ? 0x0001A7FFu : index == LvtError ? 0x000100FFu : 0x000107FFu;
+            uint readOnly = 1u << 12 | (lint ? 1u << 14 : 0);
+            if (_mode == ApicMode.X2Apic && ((uint)value & ~(writable | readOnly)) != 0)
+                return ApicAccess.Fault;
             uint v = (uint)value & writable;
             if (!Enabled)
                 v |= LvtMasked;
@@ -612,10 +646,10 @@ namespace Partition.Devices
             _lvt[index] = v;
             if (index == LvtTimer && oldMode != TimerMode)
             {
-                // Changing between TSC-deadline and the counting modes disarms the timer (SDM 11.5.4.1).
+                // "A write to the LVT Timer Register that changes the timer mode disarms the
+                // local APIC timer" (SDM 11.5.4.1): a new initial count (or deadline) arms it again.
                 _timerDeadline = 0;
-                if (TimerMode != TimerTscDeadline && _initialCount != 0)
-                    StartCount(now);
+                _timerPeriod = 0;
             }
             return ApicAccess.Done;
         }
@@ -641,7 +675,7 @@ namespace Partition.Devices
                 return ApicAccess.Done; // INIT level de-assert: nothing to deliver
             if ((mode == DeliveryMode.Fixed || mode == DeliveryMode.LowestPriority) && vector < 16)
             {
-                _pendingEsr |= EsrSendIllegalVector;
+                Error(EsrSendIllegalVector);
                 return ApicAccess.Done;
             }
             if (mode == DeliveryMode.Smi || mode == DeliveryMode.ExtInt || (int)mode == 3)
@@ -742,6 +776,23 @@ namespace Partition.Devices
                 do
                     old = *word;
                 while (Cpu.CompareExchange(word, old | events, old) != old);
+            }
+        }
+
+        // A start-up IPI is posted only if none waits: the first one starts the CPU, and a later
+        // one finds it running and is ignored (SDM Vol. 3A, 9.4.4.1), so vectors never mix.
+        private void PostStartup(byte vector)
+        {
+            fixed (long* word = &_incomingEvents)
+            {
+                long old;
+                do
+                {
+                    old = *word;
+                    if ((old & EventStartup) != 0)
+                        return;
+                }
+                while (Cpu.CompareExchange(word, old | EventStartup | (long)vector << StartupVectorShift, old) != old);
             }
         }
 

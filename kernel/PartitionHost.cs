@@ -379,7 +379,7 @@ namespace Partition.Kernel
             while (vm.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.Running)
             {
                 ulong now = Tsc.Now;
-                if (!InterruptInjection.BeforeEntry(vcpu, context.EventInjected, now))
+                if (!InterruptInjection.BeforeEntry(vcpu, now))
                     return;
                 ulong timer = vcpu.TimerDeadlineOnHost;
                 SetPreemptionTimer(until == 0 || timer != 0 && timer < until ? timer : until, now);
@@ -387,7 +387,7 @@ namespace Partition.Kernel
                 // arrives later finds the timer and sets it to 0 (CoreRunner.NmiReceived).
                 if (runner != null && runner.HasRequests)
                     return;
-                bool injected = context.EventInjected || vcpu.InjectedOnEntry;
+                bool injected = vcpu.EntryEventPending;
                 VmcsError error = vmcs.Run(cpu, vcpu.Registers);
                 if (error != VmcsError.None)
                 {
@@ -400,8 +400,10 @@ namespace Partition.Kernel
                 // An event is being delivered only if one was injected, or the guest's own
                 // delivery met an EPT violation or misconfiguration, an intercepted exception or
                 // a task switch (SDM Vol. 3C, 28.2.4): only then is IDT-vectoring worth reading.
-                context.EventInjected = (injected || context.Reason is 0 or 9 or 48 or 49) && !context.EntryFailure
-                    && InterruptInjection.ReinjectInterrupted();
+                // The exit cleared the VM-entry interruption field (SDM Vol. 3C, 25.8.3).
+                vcpu.EntryEventPending = false;
+                if ((injected || context.Reason is 0 or 9 or 48 or 49) && !context.EntryFailure)
+                    InterruptInjection.ReinjectInterrupted(vcpu);
                 if (context.Reason < ExitReasons.Count)
                     vm.ExitCounts[context.Reason]++;
                 ExitAction action = ExitDispatch.Dispatch(ref context);

@@ -26,7 +26,7 @@ namespace Partition.Kernel
             Index = index;
             Vmcs = vmcs;
             Registers = registers;
-            Lapic = new VirtualLocalApic((uint)index, bootstrap: index == 0);
+            Lapic = new VirtualLocalApic((uint)index, bootstrap: index == 0, VirtualLocalApic.InputClockDivider(Tsc.TicksPerMillisecond * 1000));
         }
 
         /// <summary>Its MSRs and debug registers that the VMCS does not switch, and its emulated MSRs.</summary>
@@ -79,8 +79,16 @@ namespace Partition.Kernel
         /// <summary>The VM-entry controls without "IA-32e mode guest", which follows the guest's mode.</summary>
         public uint EntryControls { get; set; }
 
-        /// <summary>The last entry injected an interrupt or NMI from its local APIC.</summary>
-        public bool InjectedOnEntry { get; set; }
+        /// <summary>
+        /// Its VMCS's VM-entry interruption field holds an event for the next entry: an
+        /// interrupt or NMI from its local APIC, an exception an exit handler raised, or an event
+        /// whose delivery an exit interrupted. It belongs to the vCPU, not to one run of its
+        /// loop: the event waits in the VMCS across the end of a slice, a migration or a pause,
+        /// and nothing else may be injected over it. Every VM exit clears the field's valid bit
+        /// (SDM Vol. 3C, 25.8.3), so the run loop clears this after each exit; a VMCS written
+        /// afresh has the field 0.
+        /// </summary>
+        public bool EntryEventPending { get; set; }
 
         /// <summary>Interrupts injected into it.</summary>
         public ulong Injected { get; set; }
@@ -94,6 +102,7 @@ namespace Partition.Kernel
             Lapic.Reset();
             Msrs.Reset();
             FlushTlbOnEntry = true;
+            EntryEventPending = false; // INIT discards pending events; the start-up writes the VMCS afresh
             WaitingForStartup = true;
             Machine.Park(this);
         }

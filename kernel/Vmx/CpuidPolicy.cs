@@ -1,3 +1,5 @@
+using Partition.Devices;
+
 namespace Partition.Kernel
 {
     /// <summary>
@@ -15,8 +17,8 @@ namespace Partition.Kernel
     /// MSRs, 5-level paging.</item>
     /// <item>Topology: vCPU <c>i</c> has APIC ID <c>i</c>; the partition is one package of
     /// single-threaded cores (leaves 1, 4 and 0xB agree).</item>
-    /// <item>Clocks: leaf 0x15 reports a crystal at the TSC's rate (ratio 1/1), which is also
-    /// the virtual APIC timer's input, and leaf 0x16 the TSC's MHz, so that a guest knows both
+    /// <item>Clocks: leaf 0x15 reports a crystal at the TSC's rate (ratio 1/1; below 2^32 Hz,
+    /// else TSC/2, TSC/3, ...), which is also the virtual APIC timer's input, and leaf 0x16 the TSC's MHz, so that a guest knows both
     /// without calibrating against a PIT or HPET it does not have.</item>
     /// </list>
     /// </summary>
@@ -79,9 +81,9 @@ namespace Partition.Kernel
             uint apicId, int vcpuCount, ulong tscHz, bool rdtscp, ulong xsaveMask, ulong xcr0, bool osxsave)
         {
             var r = new CpuidResult();
-            if (leaf >= 0x8000_0000)
+            uint maxExtended = hostMaxExtended < MaxExtendedLeaf ? hostMaxExtended : MaxExtendedLeaf;
+            if (leaf >= 0x8000_0000 && leaf <= maxExtended)
             {
-                uint maxExtended = hostMaxExtended < MaxExtendedLeaf ? hostMaxExtended : MaxExtendedLeaf;
                 switch (leaf)
                 {
                     case 0x8000_0000:
@@ -95,7 +97,7 @@ namespace Partition.Kernel
                     case 0x8000_0003:
                     case 0x8000_0004:
                     case 0x8000_0006:
-                        return leaf <= maxExtended ? host : r; // brand string, L2 cache
+                        return host;                          // brand string, L2 cache
                     case 0x8000_0007:
                         r.Edx = 1u << 8;                      // invariant TSC: the TSC runs at one rate, always
                         return r;
@@ -106,8 +108,9 @@ namespace Partition.Kernel
                         return r;
                 }
             }
-            // Leaves above the highest are answered as the highest (SDM: "returns the data for
-            // the highest basic information leaf"); here, the frequency leaf.
+            // Leaves above the highest, basic or extended, are answered as the highest basic
+            // leaf (SDM Vol. 2A, CPUID: "the data for the highest basic information leaf is
+            // returned"); here, the frequency leaf.
             if (leaf > MaxBasicLeaf)
                 leaf = MaxBasicLeaf;
             switch (leaf)
@@ -160,10 +163,14 @@ namespace Partition.Kernel
                 case 0xD:
                     return Xsave(subleaf, host, xsaveMask, xcr0);
                 case 0x15:
-                    r.Eax = 1;                                // TSC = crystal × EBX / EAX
-                    r.Ebx = 1;
-                    r.Ecx = tscHz > uint.MaxValue ? uint.MaxValue : (uint)tscHz;
+                {
+                    // TSC = crystal × EBX / EAX; the crystal is the APIC timer's input clock.
+                    uint divider = VirtualLocalApic.InputClockDivider(tscHz);
+                    r.Eax = 1;
+                    r.Ebx = divider;
+                    r.Ecx = (uint)(tscHz / divider);
                     return r;
+                }
                 case 0x16:
                 {
                     ulong mhz = tscHz / 1_000_000;

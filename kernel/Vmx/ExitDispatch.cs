@@ -25,9 +25,6 @@ namespace Partition.Kernel
         public bool EntryFailure;
         public ulong Qualification;
 
-        /// <summary>The VM-entry interruption field is filled (a re-injection, or an exception a handler raised): nothing else may be injected on the next entry.</summary>
-        public bool EventInjected;
-
         public Vmcs Vmcs => Vcpu.Vmcs;
 
         public ulong Read(VmcsField field)
@@ -427,7 +424,7 @@ namespace Partition.Kernel
             const uint valid = 1u << 31;
             c.Write(VmcsField.VmEntryInterruptionInformation, vector | hardwareException | (hasErrorCode ? deliverErrorCode : 0) | valid);
             c.Write(VmcsField.VmEntryExceptionErrorCode, 0);
-            c.EventInjected = true;
+            c.Vcpu.EntryEventPending = true;
         }
 
         /// <summary>

@@ -21,15 +21,15 @@ namespace Partition.Kernel
 
         /// <summary>
         /// Before an entry: takes in what other vCPUs posted to the local APIC, fires its timer
-        /// if due, and injects or asks for a window. <paramref name="eventInjected"/> says an
-        /// exit handler (or a re-injection) already filled the VM-entry interruption field: then
+        /// if due, and injects or asks for a window. When the VM-entry interruption field already
+        /// holds an event (<see cref="VirtualCpu.EntryEventPending"/>: an exit handler's
+        /// exception, a re-injection, or this injection from an entry that did not happen)
         /// nothing else may be injected this time, only a window asked for. Returns false when
         /// the vCPU must not be entered (an INIT parked it).
         /// </summary>
-        public static bool BeforeEntry(VirtualCpu vcpu, bool eventInjected, ulong now)
+        public static bool BeforeEntry(VirtualCpu vcpu, ulong now)
         {
             var lapic = vcpu.Lapic;
-            vcpu.InjectedOnEntry = false;
             if (lapic.HasIncoming)
             {
                 lapic.MergeIncoming(out bool init, out _);
@@ -55,7 +55,7 @@ namespace Partition.Kernel
                 SetWindows(vcpu, false, false);
                 return true;
             }
-            if (eventInjected)
+            if (vcpu.EntryEventPending)
             {
                 SetWindows(vcpu, vector >= 0, nmi);
                 return true;
@@ -67,7 +67,7 @@ namespace Partition.Kernel
                 {
                     lapic.PendingNmi = false;
                     Vmx.Write(VmcsField.VmEntryInterruptionInformation, 2 | TypeNmi | Valid);
-                    vcpu.InjectedOnEntry = true;
+                    vcpu.EntryEventPending = true;
                     SetWindows(vcpu, vector >= 0, false);
                     return true;
                 }
@@ -79,7 +79,7 @@ namespace Partition.Kernel
             {
                 lapic.Acknowledge(vector);
                 Vmx.Write(VmcsField.VmEntryInterruptionInformation, (uint)vector | Valid);
-                vcpu.InjectedOnEntry = true;
+                vcpu.EntryEventPending = true;
                 vcpu.Injected++;
                 SetWindows(vcpu, false, false);
                 return true;
@@ -90,14 +90,15 @@ namespace Partition.Kernel
 
         /// <summary>
         /// After an exit that may have interrupted an event's delivery: puts the event back into
-        /// the VM-entry fields so that the next entry delivers it (SDM 28.2.4, 27.6). Returns
-        /// true if it did (nothing else may be injected on that entry).
+        /// the VM-entry fields so that the next entry delivers it (SDM 28.2.4, 27.6), and marks
+        /// the field taken (<see cref="VirtualCpu.EntryEventPending"/>).
         /// </summary>
-        public static bool ReinjectInterrupted()
+        public static void ReinjectInterrupted(VirtualCpu vcpu)
         {
             Vmx.Read(VmcsField.IdtVectoringInformation, out ulong info);
             if ((info & Valid) == 0)
-                return false;
+                return;
+            vcpu.EntryEventPending = true;
             // Bit 12 is undefined in this field; the entry field has it reserved.
             Vmx.Write(VmcsField.VmEntryInterruptionInformation, info & ~(1UL << 12));
             if ((info & DeliverErrorCode) != 0)
@@ -112,7 +113,6 @@ namespace Partition.Kernel
                 Vmx.Read(VmcsField.VmExitInstructionLength, out ulong length);
                 Vmx.Write(VmcsField.VmEntryInstructionLength, length);
             }
-            return true;
         }
 
         // Interrupt- and NMI-window exiting, written only when they change.

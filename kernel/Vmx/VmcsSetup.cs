@@ -128,6 +128,7 @@ namespace Partition.Kernel
             w.Write(VmcsField.VmExitMsrLoadCount, 0);
             w.Write(VmcsField.VmEntryMsrLoadCount, 0);
             w.Write(VmcsField.VmEntryInterruptionInformation, 0);
+            vcpu.EntryEventPending = false;
 
             // The guest owns CR0 and CR4 except the bits VMX operation fixes (NE; VMXE and the
             // other CR4 fixed bits), which it reads from the shadows as it wrote them.
@@ -182,6 +183,7 @@ namespace Partition.Kernel
             w.Write(VmcsField.GuestSysenterEsp, 0);
             w.Write(VmcsField.GuestSysenterEip, 0);
             w.Write(VmcsField.VmEntryInterruptionInformation, 0);
+            vcpu.EntryEventPending = false;
 
             if (state.Mode == GuestMode.Real)
             {

@@ -7,7 +7,7 @@ namespace Partition.Kernel
         Port,
         /// <summary>An MSR outside <see cref="MsrPolicy.AllowList"/> (#GP).</summary>
         Msr,
-        /// <summary>A management hypercall from a partition that is not the host partition.</summary>
+        /// <summary>A management hypercall from a partition that is not the host partition, or any hypercall from guest user mode.</summary>
         Hypercall,
         /// <summary>An IPI to an APIC ID outside the partition (dropped, never delivered).</summary>
         Ipi,

@@ -187,7 +187,8 @@ namespace Partition.Kernel
 
         private static ExitAction Vmcall(ref ExitContext c)
         {
-            Hypercall.Handle(c.Vcpu);
+            // CPL is SS.DPL (SDM Vol. 3A, 5.5; 3 in virtual-8086 mode, 0 in real mode).
+            Hypercall.Handle(c.Vcpu, (int)(c.Read(VmcsField.GuestSsAccessRights) >> 5 & 3));
             AdvanceRip(ref c);
             return ExitAction.Resume;
         }

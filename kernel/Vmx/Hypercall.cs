@@ -6,6 +6,9 @@ namespace Partition.Kernel
     /// negative = error) and results in RBX, RCX, RDX. Unknown functions return
     /// <see cref="UnknownFunction"/> and the guest goes on. Function numbers never change
     /// meaning; new functions get new numbers and raise <see cref="Version"/>.
+    /// Only the guest's kernel may call: a VMCALL at CPL &gt; 0 (user mode, virtual-8086 mode)
+    /// gets <see cref="NotPermitted"/> for every function, in every partition, so that no
+    /// process in a guest OS can manage partitions (or learn about its own).
     /// </summary>
     public static unsafe class Hypercall
     {
@@ -40,9 +43,15 @@ namespace Partition.Kernel
         /// <summary>The operation was refused (an unknown partition, a busy or offline core...): the console says why.</summary>
         public const ulong Refused = unchecked((ulong)-3L);
 
-        public static void Handle(VirtualCpu vcpu)
+        public static void Handle(VirtualCpu vcpu, int cpl)
         {
             GuestRegisters* r = vcpu.Registers;
+            if (cpl != 0)
+            {
+                Management.ReportDenial(vcpu.Machine, DenialKind.Hypercall, "hypercall ", FunctionName(r->Rax), " refused: called from user mode (CPL > 0)");
+                r->Rax = NotPermitted;
+                return;
+            }
             switch (r->Rax)
             {
                 case GetVersion:
@@ -68,11 +77,22 @@ namespace Partition.Kernel
             }
         }
 
+        private static string FunctionName(ulong function) => function switch
+        {
+            GetVersion => "version",
+            GetPartitionInfo => "partition-info",
+            MigratePartition => "migrate",
+            PausePartition => "pause",
+            ResumePartition => "resume",
+            RestartPartition => "restart",
+            _ => "(unknown function)",
+        };
+
         // The console's operations, for the host partition; a guest's attempt is refused and logged.
         private static ulong Manage(VirtualCpu vcpu, ulong function, ulong partition, ulong core)
         {
             var caller = vcpu.Machine;
-            string name = function == MigratePartition ? "migrate" : function == PausePartition ? "pause" : function == ResumePartition ? "resume" : "restart";
+            string name = FunctionName(function);
             // Nothing here allocates: a partition may make these calls as fast as it likes.
             if (!caller.Spec.IsHost)
             {

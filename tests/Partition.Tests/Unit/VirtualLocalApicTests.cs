@@ -289,6 +289,20 @@ namespace Partition.Tests.Unit
             Assert.That(sends, Is.False);
         }
 
+        [TestCase(0x832u, 1UL << 19, TestName = "x2APIC WRMSR #GP: LVT timer bit 19 is reserved")]
+        [TestCase(0x832u, 0x700UL, TestName = "x2APIC WRMSR #GP: LVT timer has no delivery mode")]
+        [TestCase(0x837u, 0x400UL, TestName = "x2APIC WRMSR #GP: LVT error has no delivery mode")]
+        [TestCase(0x835u, 1UL << 17, TestName = "x2APIC WRMSR #GP: LVT LINT0 bit 17 is reserved")]
+        [TestCase(0x833u, 1UL << 13, TestName = "x2APIC WRMSR #GP: LVT thermal bit 13 is reserved")]
+        public void x2APIC_writes_to_reserved_LVT_bits_raise_GP(uint msr, ulong value)
+        {
+            // SDM 11.12.1.3: "Non-zero writes (by WRMSR instruction) to reserved bits to these
+            // registers will raise a general protection fault exception."
+            var apic = Enabled(x2apic: true);
+            Assert.That(apic.WriteMsr(msr, value, T0, out _, out _, out _, out _), Is.EqualTo(ApicAccess.Fault));
+            Assert.That(ReadRegister(apic, (msr - 0x800) << 4), Is.EqualTo(Masked), "and the register keeps its value");
+        }
+
         // ---- Linux's set-up (setup_local_APIC, lapic_setup_esr) --------------------------------
 
         [TestCase(0, TestName = "Linux flat xAPIC setup_local_APIC on CPU 0")]
@@ -473,6 +487,20 @@ namespace Partition.Tests.Unit
             Assert.That(apic.WriteMsr(0x83F, 7, T0, out _, out _, out _, out _), Is.EqualTo(ApicAccess.Done));
             Assert.That(apic.HasPending, Is.False);
             Assert.That(Esr(apic), Is.EqualTo(0x20u));
+        }
+
+        [TestCase(false, TestName = "An illegal vector received raises the LVT error interrupt (xAPIC)")]
+        [TestCase(true, TestName = "An illegal vector received raises the LVT error interrupt (x2APIC)")]
+        public void An_APIC_error_raises_the_LVT_error_interrupt_when_it_is_unmasked(bool x2apic)
+        {
+            // SDM 11.5.3: "An APIC error interrupt is generated when the local APIC sets one of
+            // the error bits in the ESR." Linux unmasks it (lapic_setup_esr: ERROR_APIC_VECTOR)
+            // and reports "APIC error on CPUn: 00(40), Received illegal vector".
+            var linux = new LinuxLocalApic(Enabled(x2apic: x2apic), x2apic ? LinuxApicDriver.X2apicPhys : LinuxApicDriver.Flat);
+            linux.SetupLocalApic(0);
+            Deliver(linux.Apic, 3);
+            Assert.That(linux.Apic.DeliverableVector, Is.EqualTo(ErrorApicVector));
+            Assert.That(Esr(linux.Apic), Is.EqualTo(0x40u));
         }
 
         // ---- The timer (SDM 11.5.4) ----------------------------------------------------------
@@ -664,6 +692,35 @@ namespace Partition.Tests.Unit
             Assert.That(apic.TimerDeadline, Is.Zero, "SDM 11.5.4.1: a write that changes the timer mode disarms the timer");
             Assert.That(apic.UpdateTimer(T0 + 1000), Is.False);
             Assert.That(apic.HasPending, Is.False);
+        }
+
+        [TestCase(0u, ApicLvtTimerPeriodic, TestName = "Timer mode one-shot to periodic disarms")]
+        [TestCase(ApicLvtTimerPeriodic, 0u, TestName = "Timer mode periodic to one-shot disarms")]
+        public void Changing_between_the_counting_modes_disarms_the_timer(uint from, uint to)
+        {
+            // SDM 11.5.4.1: "A write to the LVT Timer Register that changes the timer mode
+            // disarms the local APIC timer." Linux always writes TMICT after LVTT, so it cannot tell.
+            var apic = Enabled(x2apic: true);
+            WriteRegister(apic, ApicTdcr, ApicTdrDiv1);
+            WriteRegister(apic, ApicLvtt, from | 0xEC);
+            WriteRegister(apic, ApicTmict, 100);
+            Assert.That(apic.TimerDeadline, Is.EqualTo(T0 + 100), "armed");
+            WriteRegister(apic, ApicLvtt, to | 0xEC, T0 + 10);
+            Assert.That(apic.TimerDeadline, Is.Zero, "the mode change disarms the timer");
+            Assert.That(apic.UpdateTimer(T0 + 1000), Is.False);
+        }
+
+        [Test]
+        public void In_TSC_deadline_mode_a_write_to_the_initial_count_is_ignored()
+        {
+            // SDM 11.5.4.1: "In TSC-deadline mode, writes to the initial-count register are ignored."
+            var apic = Enabled(x2apic: true);
+            WriteRegister(apic, ApicLvtt, ApicLvtTimerTscDeadline | 0xEC);
+            WriteRegister(apic, ApicTmict, 100);
+            Assert.That(ReadRegister(apic, ApicTmict), Is.Zero, "the ignored write leaves the initial count as it was");
+            WriteRegister(apic, ApicLvtt, 0xEC, T0 + 10);        // back to one-shot: the mode change disarms
+            Assert.That(apic.TimerDeadline, Is.Zero, "nothing counts from the ignored write");
+            Assert.That(apic.UpdateTimer(T0 + 1_000_000), Is.False);
         }
 
         [Test]
@@ -910,6 +967,18 @@ namespace Partition.Tests.Unit
             Assert.That((init, startup), Is.EqualTo((true, 0x9A)));
             apic.MergeIncoming(out init, out startup);
             Assert.That((init, startup), Is.EqualTo((false, -1)), "each event is handed over once");
+        }
+
+        [Test]
+        public void Of_two_start_up_IPIs_posted_before_the_owner_looks_the_first_one_starts_the_CPU()
+        {
+            // The first SIPI takes the CPU out of wait-for-SIPI; a later one finds it running
+            // and is ignored (SDM 9.4.4.1). The mailbox must not mix the two vectors.
+            var apic = new VirtualLocalApic(1, false);
+            apic.Post(new InterruptMessage(0x10, DeliveryMode.Startup, false, 1, false));
+            apic.Post(new InterruptMessage(0x01, DeliveryMode.Startup, false, 1, false));
+            apic.MergeIncoming(out _, out int startup);
+            Assert.That(startup, Is.EqualTo(0x10));
         }
 
         [Test]

@@ -409,6 +409,16 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void Leaf_0x15_gives_a_TSC_faster_than_4_295_GHz_exactly()
+        {
+            // Leaf 0x15's ECX is 32 bits: a TSC of 2^32 Hz or more needs a ratio other than 1/1
+            // (or Linux computes a wrong TSC and APIC timer rate from it).
+            const ulong tscHz = 5_000_000_000;
+            var leaf15 = Ask(HostCpuidModel.BochsTigerLake(), 0x15, tscHz: tscHz);
+            Assert.That((ulong)leaf15.Ecx * leaf15.Ebx / leaf15.Eax, Is.EqualTo(tscHz));
+        }
+
+        [Test]
         public void Leaf_0x15s_crystal_is_the_local_APIC_timers_input_clock()
         {
             // Linux (native_calibrate_tsc) takes lapic_timer_period from the crystal:
@@ -483,6 +493,22 @@ namespace Partition.Tests.Unit
         [TestCase(0x7FFF_FFFFu)]
         public void A_basic_leaf_above_the_maximum_answers_as_the_highest_basic_leaf(uint leaf)
         {
+            foreach (var host in Hosts())
+            {
+                var highest = Ask(host, CpuidPolicy.MaxBasicLeaf);
+                var r = Ask(host, leaf);
+                Assert.That((r.Eax, r.Ebx, r.Ecx, r.Edx), Is.EqualTo((highest.Eax, highest.Ebx, highest.Ecx, highest.Edx)));
+            }
+        }
+        [TestCase(0x8000_0009u)]
+        [TestCase(0x8000_000Au)]
+        [TestCase(0x8000_001Fu)]
+        [TestCase(0x8FFF_FFFFu)]
+        public void An_extended_leaf_above_the_maximum_answers_as_the_highest_basic_leaf(uint leaf)
+        {
+            // SDM Vol. 2A, CPUID: "If a value entered for CPUID.EAX is higher than the maximum
+            // input value for basic or extended function for that processor then the data for
+            // the highest basic information leaf is returned" (its example: 8000000AH).
             foreach (var host in Hosts())
             {
                 var highest = Ask(host, CpuidPolicy.MaxBasicLeaf);

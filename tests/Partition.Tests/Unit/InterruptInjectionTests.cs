@@ -393,6 +393,41 @@ namespace Partition.Tests.Unit
                 Assert.That(_entries[1].InstructionLength, Is.EqualTo((ulong)instructionLength), "RIP is pushed past the INT instruction");
         }
 
+        [Test]
+        public void An_event_to_re_inject_survives_the_end_of_the_slice_whose_last_exit_interrupted_its_delivery()
+        {
+            // The slice ends at the exit that interrupted 0x41's delivery: ReinjectInterrupted has
+            // put 0x41 back into the VM-entry field, but "an event is already there" lives in
+            // RunSlice's local ExitContext. The next slice's BeforeEntry then injects 0x61 over
+            // it; 0x41 stays in service, never delivered, and its priority class never gets an EOI.
+            var vm = Create();
+            var vcpu = vm.Cpu0;
+            var apic = EnabledApic(vcpu);
+            ulong sliceEnd = 0;
+            Script(
+                e =>
+                {
+                    apic.Post(Fixed(0x41));
+                    e.Interrupts(true).Leave(ExitReason.ExternalInterrupt);
+                },
+                e =>
+                {
+                    _cpu.Tsc = sliceEnd + 1;                     // the slice is over at this exit
+                    apic.Post(Fixed(0x61));
+                    e.Interrupts(true).HostNmi(idtVectoring: 0x41 | Valid);
+                },
+                e => e.Interrupts(true).Leave(ExitReason.InterruptWindow));
+            Assert.That(vcpu.Vmcs.Load(0), Is.EqualTo(VmcsError.None));
+            sliceEnd = _cpu.Tsc + 1_000_000;
+            PartitionHost.RunSlice(vcpu, 0, sliceEnd, false);
+            Assert.That(_entries, Has.Count.EqualTo(2), "the slice ended after the second exit");
+            PartitionHost.RunSlice(vcpu, 0, 0, false);      // its next slice
+
+            Assert.That(_entries[1].Injected, Is.EqualTo(0x41UL | Valid));
+            Assert.That(_entries[2].Injected, Is.EqualTo(0x41UL | Valid), "the interrupted delivery is completed first");
+            Assert.That(_entries[3].Injected, Is.EqualTo(0x61UL | Valid), "then 0x61, after a window");
+        }
+
         // ---- HLT ---------------------------------------------------------------------------
 
         [Test]

@@ -11,7 +11,7 @@ namespace Partition.Tests.Unit
     /// run loop (<see cref="PartitionHost.Run"/>), <see cref="InterruptInjection"/> and
     /// <see cref="ExitDispatch"/>, with the guest scripted exit by exit. What the hypervisor
     /// injected is read from the VM-entry interruption-information field as the model held it
-    /// at each VM entry (SDM Vol. 3C, 27.6); every VM exit clears its valid bit (28.2.?), as
+    /// at each VM entry (SDM Vol. 3C, 27.6); every VM exit clears its valid bit (28.2), as
     /// the script does.
     /// </summary>
     public unsafe class InterruptInjectionTests

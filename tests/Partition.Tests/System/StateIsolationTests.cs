@@ -10,8 +10,8 @@ namespace Partition.Tests.SystemTests
 {
     /// <summary>
     /// configs/state-isolation.json: three guests share core 0 in 1 ms round-robin slices, each
-    /// with its own x87/SSE registers, SYSCALL MSRs, KERNEL_GS_BASE, TSC_AUX, FS/GS base, debug
-    /// registers and CR2 (<see cref="TestGuest.StateIsolation"/>), and each checks them
+    /// with its own x87/SSE registers, AVX upper halves (XCR0 = 7), SYSCALL MSRs, KERNEL_GS_BASE,
+    /// TSC_AUX, FS/GS base, debug registers and CR2 (<see cref="TestGuest.StateIsolation"/>), and each checks them
     /// <see cref="DemoGuests.StateIsolationPasses"/> times. Every switch between them is a
     /// chance for the hypervisor to leak one guest's state into another: none may.
     /// </summary>

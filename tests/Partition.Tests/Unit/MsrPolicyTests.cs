@@ -102,5 +102,59 @@ namespace Partition.Tests.Unit
             Assert.That(MsrPolicy.TryRead(msrs, 0x3A, out _), Is.False, "IA32_FEATURE_CONTROL stays #GP");
             Assert.That(MsrPolicy.TryWrite(msrs, 0xC0000083, 0x8000_0000_0000UL), Is.False, "CSTAR must be canonical");
         }
+        [Test]
+        public void IA32_ARCH_CAPABILITIES_is_the_hosts_without_the_xAPIC_disable_status_bit_and_only_if_CPUID_offers_it()
+        {
+            var cpu = FakeCpu.Reset();
+            cpu.Cpuid[(0, 0)] = (0x1B, 0, 0, 0);
+            cpu.Cpuid[(7, 0)] = (0, 0, 0, CpuidPolicy.Leaf7EdxArchCapabilities);
+            cpu.Msrs[MsrPolicy.ArchCapabilities] = 0x0000_0000_002C_00EBUL | MsrPolicy.ArchCapabilitiesXapicDisable;
+            HostCpuid.Initialize();
+            var msrs = new GuestMsrs();
+            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.ArchCapabilities, out ulong value), Is.True);
+            Assert.That(value, Is.EqualTo(0x0000_0000_000C_00EBUL), "the host's, less bit 21: the x2APIC is never locked");
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.ArchCapabilities, value), Is.False, "read-only");
+
+            cpu.Cpuid[(7, 0)] = (0, 0, 0, 0);
+            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.ArchCapabilities, out _), Is.False, "#GP where CPUID does not offer it");
+            FakeCpu.Reset();
+            HostCpuid.Initialize();                             // static: as a machine without CPUID leaves
+        }
+
+        [Test]
+        public void IA32_MISC_ENABLE_takes_the_bits_Linux_clears_and_keeps_them_clear()
+        {
+            var msrs = new GuestMsrs();
+            const ulong limitCpuid = 1UL << 22, xdDisable = 1UL << 34;
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.MiscEnable, 0x1801 | limitCpuid | xdDisable), Is.True);
+            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.MiscEnable, out ulong value) && value == 0x1801, "CPUID is never limited, XD never disabled");
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.MiscEnable, 0x1801 & ~1UL), Is.True, "fast strings off");
+            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.MiscEnable, out value) && value == 0x1800);
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.MiscEnable, 0x1801 | 1UL << 16), Is.False, "Enhanced SpeedStep cannot be turned on");
+        }
+
+        [Test]
+        public void IA32_TSC_ADJUST_keeps_its_value_across_INIT_and_the_rest_is_reset()
+        {
+            var msrs = new GuestMsrs();
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.TscAdjust, unchecked((ulong)-5000L)), Is.True);
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Cstar, 0xFFFF_8000_0000_1000UL), Is.True);
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.MtrrDefType, 0x800), Is.True);
+            msrs.Reset();
+            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.TscAdjust, out ulong adjust) && adjust == unchecked((ulong)-5000L),
+                "the TSC and its adjustment survive INIT (SDM Vol. 3A, table 10-1)");
+            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.Cstar, out ulong cstar) && cstar == 0);
+            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.MtrrDefType, out ulong defType) && defType == 0x806);
+            Assert.That(msrs.Xcr0, Is.EqualTo(1UL), "XCR0 after INIT: x87 only");
+        }
+
+        [TestCase(0x17u, TestName = "IA32_PLATFORM_ID reads 0")]
+        [TestCase(0x8Bu, TestName = "IA32_BIOS_SIGN_ID reads 0 (no microcode update)")]
+        [TestCase(0xFEu, TestName = "IA32_MTRRCAP reads 0 (no ranges, no WC, no SMRR)")]
+        public void Identification_MSRs_read_0(uint msr)
+        {
+            Assert.That(MsrPolicy.TryRead(new GuestMsrs(), msr, out ulong value), Is.True);
+            Assert.That(value, Is.Zero);
+        }
     }
 }

@@ -8,7 +8,7 @@ namespace Partition.Host.Guests
 {
     /// <summary>
     /// The guest of configs/state-isolation.json: it loads CPU state that the VMCS does not
-    /// switch, or that the hypervisor switches lazily, with values derived from its seed, then
+    /// switch, or that the hypervisor switches lazily or with XSAVE, with values derived from its seed, then
     /// checks all of it again and again while its core time-slices it with others. A value that
     /// changed is the hypervisor leaking another vCPU's state into this one (or losing this one's).
     /// </summary>
@@ -71,6 +71,10 @@ namespace Partition.Host.Guests
                 General = new ulong[4];
                 for (int i = 0; i < 4; i++)
                     General[i] = Next();
+                // Drawn last, so the values above are those of the guests before AVX was checked.
+                YmmUpper = new (ulong Low, ulong High)[16];
+                for (int i = 0; i < 16; i++)
+                    YmmUpper[i] = (Next(), Next());
             }
 
             public uint Seed { get; }
@@ -80,6 +84,10 @@ namespace Partition.Host.Guests
             public (ulong Mantissa, ushort SignExponent)[] Stack { get; }
             public uint Mxcsr { get; }
             public (ulong Low, ulong High)[] Xmm { get; }
+            /// <summary>Bits 255:128 of YMM0-15 (XSAVE component 2), as (bits 191:128, bits 255:192).</summary>
+            public (ulong Low, ulong High)[] YmmUpper { get; }
+            /// <summary>XCR0: x87, SSE and AVX.</summary>
+            public const ulong Xcr0 = 7;
             public ulong Star { get; }
             public ulong Lstar { get; }
             public ulong Fmask { get; }
@@ -108,11 +116,16 @@ namespace Partition.Host.Guests
         /// <summary>Where the guest keeps its FXSAVE image and its report scratch (in its RAM, below the page tables).</summary>
         public const ulong IsolationScratch = 0x38_0000;
 
+        // Past the FXSAVE image (512 bytes) and the report's registers: YMM0-15 stored for checking.
+        private const int YmmDump = 0x400;
+
         /// <summary>
-        /// A 64-bit guest that loads x87, SSE (XMM0-15, MXCSR), the SYSCALL MSRs, KERNEL_GS_BASE,
+        /// A 64-bit guest that enables XSAVE (CR4.OSXSAVE, XCR0 = 7 with XSETBV) and loads x87,
+        /// SSE (XMM0-15, MXCSR), AVX (the upper halves of YMM0-15), the SYSCALL MSRs, KERNEL_GS_BASE,
         /// TSC_AUX, FS_BASE, GS_BASE, DR0-3, DR6, DR7, CR2 and R8-R11 with values from
         /// <paramref name="seed"/>, then checks every one <paramref name="passes"/> times (FXSAVE
-        /// for the FPU/SSE state, RDMSR, RDTSCP and MOV from DR for the rest). It prints
+        /// for the FPU/SSE state, VMOVDQU of each YMM register, XGETBV, RDMSR, RDTSCP and MOV from
+        /// DR for the rest). Without XSAVE, AVX and AVX2 in CPUID it says so and halts. It prints
         /// "state intact after N passes", or at the first difference
         /// "state mismatch: NAME expected 0x... got 0x... (pass N)" (128-bit values as
         /// "0xHIGH:0xLOW"; an x87 register's high half is its sign and exponent); then halts with interrupts off.
@@ -156,11 +169,40 @@ namespace Partition.Host.Guests
                 BitConverter.TryWriteBytes(xmm.AsSpan(16 * i + 8, 8), state.Xmm[i].High);
             }
             Data("xmm", xmm);
+            var ymmUpper = new byte[16 * 16];
+            for (int i = 0; i < 16; i++)
+            {
+                BitConverter.TryWriteBytes(ymmUpper.AsSpan(16 * i, 8), state.YmmUpper[i].Low);
+                BitConverter.TryWriteBytes(ymmUpper.AsSpan(16 * i + 8, 8), state.YmmUpper[i].High);
+            }
+            Data("ymmUpper", ymmUpper);
+            Text("noAvx", $"state isolation guest, seed {state.Seed}: CPUID offers no XSAVE, AVX or AVX2\n");
 
             // SSE needs CR4.OSFXSR (and OSXMMEXCPT), which a long64 partition starts without.
             a.mov(rax, cr4);
             a.or(eax, 3 << 9);
             a.mov(cr4, rax);
+            // AVX needs XSAVE enabled: CPUID.1:ECX.XSAVE[26] and AVX[28], CPUID.7.0:EBX.AVX2[5]
+            // (VINSERTI128), then CR4.OSXSAVE and XCR0 = x87 | SSE | AVX.
+            var noAvx = a.CreateLabel();
+            a.mov(eax, 1);
+            a.xor(ecx, ecx);
+            a.cpuid();
+            a.and(ecx, 1 << 26 | 1 << 28);
+            a.cmp(ecx, 1 << 26 | 1 << 28);
+            a.jne(noAvx);
+            a.mov(eax, 7);
+            a.xor(ecx, ecx);
+            a.cpuid();
+            a.test(ebx, 1 << 5);
+            a.jz(noAvx);
+            a.mov(rax, cr4);
+            a.or(eax, 1 << 18);
+            a.mov(cr4, rax);
+            a.xor(ecx, ecx);
+            a.mov(eax, (uint)IsolationState.Xcr0);
+            a.xor(edx, edx);
+            a.xsetbv();
             // Loading. The x87 stack: FILD, then FLD m80 seven times (TOP ends at 0, every tag valid).
             a.fninit();
             a.fldcw(__word_ptr[LabelOf("fcw")]);
@@ -172,6 +214,11 @@ namespace Partition.Host.Guests
             var xmms = new[] { xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15 };
             for (int i = 0; i < 16; i++)
                 a.movdqu(xmms[i], __xmmword_ptr[rax + 16 * i]);
+            // The upper halves: VINSERTI128 keeps bits 127:0 (what MOVDQU just loaded).
+            a.lea(rax, __[LabelOf("ymmUpper")]);
+            var ymms = new[] { ymm0, ymm1, ymm2, ymm3, ymm4, ymm5, ymm6, ymm7, ymm8, ymm9, ymm10, ymm11, ymm12, ymm13, ymm14, ymm15 };
+            for (int i = 0; i < 16; i++)
+                a.vinserti128(ymms[i], ymms[i], __xmmword_ptr[rax + 16 * i], 1);
             void WriteMsr(uint msr, ulong value)
             {
                 a.mov(ecx, msr);
@@ -266,6 +313,23 @@ namespace Partition.Host.Guests
                 a.mov(rcx, state.Xmm[i].High);
                 Check128($"XMM{i}");
             }
+            a.xor(ecx, ecx);
+            a.xgetbv();
+            a.shl(rdx, 32);
+            a.or(rax, rdx);
+            a.mov(rbx, IsolationState.Xcr0);
+            Check64("XCR0");
+            // Each YMM register whole (VMOVDQU m256), its upper half compared: bits 127:0 are the XMM checked above.
+            for (int i = 0; i < 16; i++)
+                a.vmovdqu(__ymmword_ptr[r14 + YmmDump + 32 * i], ymms[i]);
+            for (int i = 0; i < 16; i++)
+            {
+                a.mov(rax, __qword_ptr[r14 + YmmDump + 32 * i + 16]);
+                a.mov(rdx, __qword_ptr[r14 + YmmDump + 32 * i + 24]);
+                a.mov(rbx, state.YmmUpper[i].Low);
+                a.mov(rcx, state.YmmUpper[i].High);
+                Check128($"YMM{i} bits 255:128");
+            }
             CheckMsr(0xC000_0081, state.Star, "IA32_STAR");
             CheckMsr(0xC000_0082, state.Lstar, "IA32_LSTAR");
             CheckMsr(0xC000_0084, state.Fmask, "IA32_FMASK");
@@ -306,6 +370,11 @@ namespace Partition.Host.Guests
             a.mov(rax, r15);
             a.call(LabelOf("printNumber"));
             Print("passes");
+            a.cli();
+            a.hlt();
+
+            a.Label(ref noAvx);
+            Print("noAvx");
             a.cli();
             a.hlt();
 

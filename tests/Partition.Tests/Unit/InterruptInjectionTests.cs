@@ -428,6 +428,37 @@ namespace Partition.Tests.Unit
             Assert.That(_entries[3].Injected, Is.EqualTo(0x61UL | Valid), "then 0x61, after a window");
         }
 
+        // ---- Hypercalls ----------------------------------------------------------------------
+
+        [TestCase(0u, Hypercall.Success, TestName = "VMCALL from CPL 0 (SS.DPL 0) is served")]
+        [TestCase(3u, Hypercall.NotPermitted, TestName = "VMCALL from CPL 3 (user mode, SS.DPL 3) is refused")]
+        [TestCase(1u, Hypercall.NotPermitted, TestName = "VMCALL from CPL 1 is refused")]
+        public void Hypercalls_are_for_the_guest_kernel_only(uint cpl, ulong status)
+        {
+            var vm = Create();
+            ulong rax = 0, rbx = 0;
+            Script(
+                e =>
+                {
+                    e.Set(VmcsField.GuestSsAccessRights, 0x93 | cpl << 5);  // present, data, read/write, DPL
+                    e.Registers->Rax = Hypercall.GetVersion;
+                    e.Registers->Rbx = 0x5A5A;
+                    e.Leave(ExitReason.Vmcall, 0, 3);
+                },
+                e =>
+                {
+                    rax = e.Registers->Rax;
+                    rbx = e.Registers->Rbx;
+                    e.Interrupts(false).Leave(ExitReason.Hlt);
+                });
+            PartitionHost.Run(vm.Cpu0, 0);
+
+            Assert.That(rax, Is.EqualTo(status));
+            Assert.That(rbx, Is.EqualTo(status == Hypercall.Success ? Hypercall.Version : 0x5A5AUL), "a refused call tells nothing");
+            Assert.That(_entries[1].Rip - _entries[0].Rip, Is.EqualTo(3UL), "either way the guest goes on after VMCALL");
+            Assert.That(vm.Denials.Count(DenialKind.Hypercall), Is.EqualTo(status == Hypercall.Success ? 0UL : 1UL));
+        }
+
         // ---- HLT ---------------------------------------------------------------------------
 
         [Test]

@@ -26,7 +26,7 @@ namespace Partition.Tests.Unit
         private const ulong Ecam = 0xE000_0000;
 
         /// <summary>The rich firmware's tables, by what they are, with their addresses.</summary>
-        private sealed class Rich
+        internal sealed class Rich
         {
             public FirmwareMemory Memory;
             public SyntheticFirmware Firmware;
@@ -35,7 +35,7 @@ namespace Partition.Tests.Unit
             public byte[][] KeptEntries;
         }
 
-        private static Rich RichFirmware(bool xsdt = true)
+        internal static Rich RichFirmware(bool xsdt = true)
         {
             var fw = new SyntheticFirmware(FirmwareBase);
             var rich = new Rich { Firmware = fw };

@@ -390,6 +390,8 @@ namespace Partition.Tests.Unit
             badExtended[32]++;
             Assert.That(Fails(rich.Memory, badExtended), Is.EqualTo("bad extended checksum in the firmware's RSDP"));
             Assert.That(Fails(rich.Memory, vcpus: 0), Is.EqualTo("the host partition needs 1 to 65536 vCPUs for its MADT"));
+            rich.Memory.Regions[0].Bytes[rich.Root - FirmwareBase] = (byte)'R';
+            Assert.That(Fails(rich.Memory), Is.EqualTo("the firmware's XSDT at 0x" + rich.Root.ToString("X") + " has the signature \"RSDT\""));
         }
 
         [TestCase("XSDT")]

@@ -18,7 +18,7 @@ namespace Partition.Kernel
             if (!paging)
             {
                 physical = linear & 0xFFFF_FFFF;
-                return physical < vm.MemorySize;
+                return vm.IsRam(physical);
             }
             bool longMode = (efer & 1UL << 10) != 0 && (cr4 & 1UL << 5) != 0;
             if (!longMode)
@@ -36,7 +36,7 @@ namespace Partition.Kernel
                 {
                     ulong size = 1UL << (12 + 9 * level);
                     physical = (entry & AddressMask & ~(size - 1)) + (linear & (size - 1));
-                    return physical < vm.MemorySize;
+                    return vm.IsRam(physical);
                 }
                 table = entry & AddressMask;
             }

@@ -45,6 +45,25 @@ namespace Partition.Kernel
         /// </summary>
         public bool IsLinux { get; private set; }
 
+        /// <summary>
+        /// Its RAM is identity mapped (guest-physical = host-physical): a Linux host partition,
+        /// whose devices DMA into its memory at the addresses it gives them (there is no IOMMU
+        /// translation). It gets its configured size as one block (at host_physical, or where
+        /// the hypervisor finds room) plus the firmware's usable RAM below 1 MiB, where Linux
+        /// puts its real-mode trampoline; its e820 map and ACPI tables are the machine's,
+        /// filtered (<see cref="HostMemoryMap"/>, <see cref="HostAcpi"/>).
+        /// </summary>
+        public bool IdentityMapped { get; private set; }
+
+        /// <summary>
+        /// For an identity-mapped partition: the machine's description, from which its low RAM,
+        /// its e820 map and its ACPI tables are drawn. Null until given.
+        /// </summary>
+        public Firmware Firmware { get; private set; }
+
+        /// <summary>Gives an identity-mapped partition the machine's description (see <see cref="Firmware"/>).</summary>
+        public void GiveFirmware(Firmware firmware) => Firmware = firmware;
+
         /// <summary>Less than this cannot hold a kernel's decompression and the low-memory structures.</summary>
         public const ulong MinimumLinuxMemory = 16UL << 20;
 
@@ -101,7 +120,14 @@ namespace Partition.Kernel
                 unsupported = "a partition has 1 to 16 vCPUs";
                 return false;
             }
-            if (partition.Memory.Length != 1 || (partition.Memory[0].HasGuestPhysical && partition.Memory[0].GuestPhysical != 0))
+            var memory = partition.Memory.Length == 1 ? partition.Memory[0] : null;
+            bool identity = partition.Role == PartitionRole.Host && boot.Kind == BootKind.Linux;
+            if (identity && memory != null && memory.HasGuestPhysical && (!memory.HasHostPhysical || memory.GuestPhysical != memory.HostPhysical))
+            {
+                unsupported = "a Linux host partition's RAM is identity mapped (guest-physical = host-physical, for its devices' DMA): leave guest_physical out, or give it equal to host_physical";
+                return false;
+            }
+            if (memory == null || !identity && memory.HasGuestPhysical && memory.GuestPhysical != 0)
             {
                 unsupported = "only one memory region, at guest-physical 0, is supported so far";
                 return false;
@@ -124,6 +150,7 @@ namespace Partition.Kernel
                 spec = new PartitionSpec(partition.Name, GuestMode.Long64, partition.Memory[0].Size, 0, 0, uartPort)
                 {
                     IsLinux = true,
+                    IdentityMapped = identity,
                     CommandLine = boot.CommandLine,
                 };
                 spec.Place(partition.Vcpus, partition.Role, partition.Memory[0]);

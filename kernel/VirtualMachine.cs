@@ -37,10 +37,31 @@ namespace Partition.Kernel
         public bool Contains(ulong guestPhysical) => guestPhysical >= GuestPhysical && guestPhysical - GuestPhysical < Size;
     }
 
+    /// <summary>One block of a partition's RAM: where the guest sees it and the host memory behind it.</summary>
+    public readonly struct RamRegion
+    {
+        public RamRegion(ulong guestPhysical, ulong hostPhysical, ulong size)
+        {
+            GuestPhysical = guestPhysical;
+            HostPhysical = hostPhysical;
+            Size = size;
+        }
+
+        public ulong GuestPhysical { get; }
+        public ulong HostPhysical { get; }
+        public ulong Size { get; }
+        public ulong GuestEnd => GuestPhysical + Size;
+
+        /// <summary>True if [guestPhysical, + length) lies wholly inside the block.</summary>
+        public bool Contains(ulong guestPhysical, ulong length) =>
+            guestPhysical >= GuestPhysical && guestPhysical - GuestPhysical < Size && length <= Size - (guestPhysical - GuestPhysical);
+    }
+
     /// <summary>
-    /// A partition as the hypervisor runs it: its RAM (one contiguous block of host memory,
-    /// zeroed, mapped at guest-physical 0 by its own EPT), its vCPU, its virtual UART, its exit
-    /// counters and its state.
+    /// A partition as the hypervisor runs it: its RAM (zeroed, mapped by its own EPT: one
+    /// contiguous block at guest-physical 0, or for a Linux host partition the blocks it owns at
+    /// their own addresses, <see cref="PartitionSpec.IdentityMapped"/>), its vCPUs, its virtual
+    /// devices, its exit counters and its state.
     /// </summary>
     public sealed unsafe class VirtualMachine : IInterruptSink
     {
@@ -95,8 +116,19 @@ namespace Partition.Kernel
         /// <summary>The Multiboot protocol the kernel was booted with, if any.</summary>
         public MultibootVersion Multiboot { get; private set; }
 
-        /// <summary>Host-physical address of guest-physical 0.</summary>
+        /// <summary>Host-physical address of guest-physical 0; for an identity-mapped partition, of its main block.</summary>
         public ulong HostBase { get; private set; }
+
+        private RamRegion[] _ram = new RamRegion[0];
+
+        /// <summary>Its RAM, block by block in guest-physical order.</summary>
+        public ReadOnlySpan<RamRegion> Ram => _ram;
+
+        /// <summary>The end of its highest block of RAM (guest-physical).</summary>
+        public ulong RamTop => _ram.Length == 0 ? 0 : _ram[_ram.Length - 1].GuestEnd;
+
+        /// <summary>True if the guest-physical byte at <paramref name="guestPhysical"/> is the partition's RAM.</summary>
+        public bool IsRam(ulong guestPhysical) => GuestPointer(guestPhysical, 1) != null;
 
         public EptTables Ept { get; private set; }
 
@@ -172,22 +204,25 @@ namespace Partition.Kernel
                 return false;
             }
             vm.HostBase = hostBase;
+            if (!vm.PlaceRam(hostBase, out error))
+                return false;
             // No data crosses between owners: the memory is zeroed before the guest sees it.
-            byte* ram = (byte*)hostBase;
-            Cpu.Zero(ram, spec.MemorySize);
+            vm.ZeroRam();
             vm.KeepImage(image);
             vm._modules = modules.ToArray();
             if (!vm.LoadImage(out var multiboot, out error))
                 return false;
 
             vm._shared = shared.ToArray();
-            var mappings = new EptMapping[1 + shared.Length + spec.HostMmio.Length];
-            mappings[0] = new EptMapping(0, hostBase, spec.MemorySize, EptAccess.All, EptMemoryType.WriteBack);
+            int blocks = vm._ram.Length;
+            var mappings = new EptMapping[blocks + shared.Length + spec.HostMmio.Length];
+            for (int i = 0; i < blocks; i++)
+                mappings[i] = new EptMapping(vm._ram[i].GuestPhysical, vm._ram[i].HostPhysical, vm._ram[i].Size, EptAccess.All, EptMemoryType.WriteBack);
             for (int i = 0; i < shared.Length; i++)
-                mappings[1 + i] = new EptMapping(shared[i].GuestPhysical, shared[i].HostPhysical, shared[i].Size,
+                mappings[blocks + i] = new EptMapping(shared[i].GuestPhysical, shared[i].HostPhysical, shared[i].Size,
                     shared[i].Writable ? EptAccess.ReadWrite : EptAccess.Read, EptMemoryType.WriteBack);
             for (int i = 0; i < spec.HostMmio.Length; i++)
-                mappings[1 + shared.Length + i] = spec.HostMmio[i];
+                mappings[blocks + shared.Length + i] = spec.HostMmio[i];
             EptError eptError = EptTables.TryBuild(mappings, capabilities.EptLargePages1G, out var ept);
             if (eptError != EptError.None)
             {
@@ -235,6 +270,42 @@ namespace Partition.Kernel
                 return false;
             machine = vm;
             return true;
+        }
+
+        // Its RAM: the block at guest-physical 0; or, identity mapped, the block at its own
+        // address and the firmware's usable RAM below 640 KiB.
+        private bool PlaceRam(ulong hostBase, out string error)
+        {
+            error = null;
+            if (!Spec.IdentityMapped)
+            {
+                _ram = new[] { new RamRegion(0, hostBase, Spec.MemorySize) };
+                return true;
+            }
+            var firmware = Spec.Firmware;
+            if (firmware == null)
+            {
+                error = "an identity-mapped partition needs the machine's memory map";
+                return false;
+            }
+            Span<PhysicalRange> low = stackalloc PhysicalRange[8];
+            int lowCount = HostMemoryMap.LowRam(firmware.MemoryMap, firmware.BootInformation, low);
+            if (lowCount <= 0)
+            {
+                error = "the firmware reports no usable RAM below 640 KiB, where Linux must put its real-mode trampoline";
+                return false;
+            }
+            _ram = new RamRegion[lowCount + 1];
+            for (int i = 0; i < lowCount; i++)
+                _ram[i] = new RamRegion(low[i].Start, low[i].Start, low[i].Length);
+            _ram[lowCount] = new RamRegion(hostBase, hostBase, Spec.MemorySize);
+            return true;
+        }
+
+        private void ZeroRam()
+        {
+            foreach (var block in _ram)
+                Cpu.Zero((void*)block.HostPhysical, block.Size);
         }
 
         /// <summary>
@@ -438,7 +509,7 @@ namespace Partition.Kernel
         /// </summary>
         public void Scrub()
         {
-            Cpu.Zero((void*)HostBase, MemorySize);
+            ZeroRam();
             Scrubbed = true;
         }
 
@@ -609,9 +680,10 @@ namespace Partition.Kernel
         /// <summary>Host pointer to guest-physical memory, or null if the range is not all RAM.</summary>
         public byte* GuestPointer(ulong guestPhysical, ulong length)
         {
-            if (guestPhysical >= MemorySize || length > MemorySize - guestPhysical)
-                return null;
-            return (byte*)(HostBase + guestPhysical);
+            foreach (var block in _ram)
+                if (block.Contains(guestPhysical, length))
+                    return (byte*)(block.HostPhysical + (guestPhysical - block.GuestPhysical));
+            return null;
         }
     }
 }

@@ -3,40 +3,55 @@ using System;
 namespace Partition.Kernel
 {
     /// <summary>
-    /// A partition's RAM as <see cref="IGuestPhysicalMemory"/>: guest-physical 0 up to its size,
-    /// contiguous at a host pointer (how <see cref="VirtualMachine"/> allocates it). Shared
-    /// regions and MMIO are not RAM: reads there fail.
+    /// A partition's RAM as <see cref="IGuestPhysicalMemory"/>: its blocks as
+    /// <see cref="VirtualMachine.Ram"/> lists them (or, for the tests, one block at guest-physical
+    /// 0 at a host pointer). Shared regions and MMIO are not RAM: reads there fail, as do reads
+    /// across the end of a block.
     /// </summary>
     public readonly unsafe struct GuestRam : IGuestPhysicalMemory
     {
+        private readonly VirtualMachine _vm;
         private readonly byte* _hostBase;
         private readonly ulong _size;
 
         public GuestRam(byte* hostBase, ulong size)
         {
+            _vm = null;
             _hostBase = hostBase;
             _size = size;
         }
 
-        public static GuestRam Of(VirtualMachine vm) => new((byte*)vm.HostBase, vm.MemorySize);
+        private GuestRam(VirtualMachine vm)
+        {
+            _vm = vm;
+            _hostBase = null;
+            _size = 0;
+        }
+
+        public static GuestRam Of(VirtualMachine vm) => new(vm);
+
+        private byte* Pointer(ulong guestPhysical, ulong length)
+        {
+            if (_vm != null)
+                return _vm.GuestPointer(guestPhysical, length);
+            if (guestPhysical >= _size || _size - guestPhysical < length)
+                return null;
+            return _hostBase + guestPhysical;
+        }
 
         public bool TryRead64(ulong guestPhysical, out ulong value)
         {
-            if (guestPhysical >= _size || _size - guestPhysical < 8)
-            {
-                value = 0;
-                return false;
-            }
-            value = *(ulong*)(_hostBase + guestPhysical);
-            return true;
+            byte* p = Pointer(guestPhysical, 8);
+            value = p == null ? 0 : *(ulong*)p;
+            return p != null;
         }
 
         public bool TryRead(ulong guestPhysical, Span<byte> destination)
         {
-            ulong length = (ulong)destination.Length;
-            if (guestPhysical >= _size || _size - guestPhysical < length)
+            byte* p = Pointer(guestPhysical, (ulong)destination.Length);
+            if (p == null)
                 return false;
-            new ReadOnlySpan<byte>(_hostBase + guestPhysical, destination.Length).CopyTo(destination);
+            new ReadOnlySpan<byte>(p, destination.Length).CopyTo(destination);
             return true;
         }
     }

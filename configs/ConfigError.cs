@@ -6,6 +6,12 @@ namespace Partition.Configs
     /// </summary>
     public sealed class ConfigError
     {
+        /// <summary>
+        /// The partition of an error that keeps none from starting: at boot, a schedule for a core
+        /// the machine lacks (the vCPUs on that core are left out by errors of their own).
+        /// </summary>
+        public const int StopsNoPartition = -2;
+
         public ConfigError(string path, int line, int column, string message, int partition)
         {
             Path = path;
@@ -24,7 +30,10 @@ namespace Partition.Configs
 
         public string Message { get; }
 
-        /// <summary>The index of the partition this error concerns, or -1 when it concerns the whole configuration.</summary>
+        /// <summary>
+        /// The index of the partition this error keeps from starting, -1 when it concerns the whole
+        /// configuration, or <see cref="StopsNoPartition"/>.
+        /// </summary>
         public int Partition { get; }
 
         /// <summary>"FILE:LINE:COLUMN: PATH: MESSAGE" (the path is "(top level)" for the root).</summary>

@@ -66,7 +66,7 @@ namespace Partition.Configs
 
             if (Require(m[0], root, "version", "the format version, 1"))
             {
-                if (ReadUInt(m[0], 0, 1000000, out ulong version))
+                if (ReadNumber(m[0], 0, 1000000, out ulong version))
                 {
                     config.Version = (int)version;
                     if (version != PartitionConfiguration.FormatVersion)
@@ -101,7 +101,7 @@ namespace Partition.Configs
                 var shared = new SharedMemoryConfig[count];
                 int index = 0;
                 for (int child = _document.FirstChild(m[4]); child >= 0 && index < count; child = _document.NextSibling(child), index++)
-                    shared[index] = ReadShared(child);
+                    shared[index] = ReadShared(child, config);
                 config.SharedMemory = shared;
             }
             if (m[5] >= 0)
@@ -122,7 +122,7 @@ namespace Partition.Configs
             Span<int> m = stackalloc int[MachineKeys.Length];
             if (!Members(node, MachineKeys, m, "machine"))
                 return;
-            if (Require(m[0], node, "cores", "the number of logical CPUs, 1 to 256") && ReadUInt(m[0], 1, MaxCores, out ulong cores))
+            if (Require(m[0], node, "cores", "the number of logical CPUs, 1 to 256") && ReadNumber(m[0], 1, MaxCores, out ulong cores))
                 machine.Cores = (int)cores;
             if (Require(m[1], node, "memory", "the machine's RAM, e.g. \"2 GiB\"") && ReadSize(m[1], out ulong memory))
             {
@@ -191,16 +191,16 @@ namespace Partition.Configs
             Span<int> m = stackalloc int[VcpuKeys.Length];
             if (!Members(node, VcpuKeys, m, "a vCPU"))
                 return vcpu;
-            if (Require(m[0], node, "core", "the physical core it runs on, 0 to 255") && ReadUInt(m[0], 0, MaxCores - 1, out ulong core))
+            if (Require(m[0], node, "core", "the physical core it runs on, 0 to 255") && ReadNumber(m[0], 0, MaxCores - 1, out ulong core))
                 vcpu.Core = (int)core;
             if (m[1] >= 0 && ReadEnum(m[1], Placements, out int placement))
                 vcpu.Placement = placement == 0 ? VcpuPlacement.Dedicated : VcpuPlacement.Shared;
             if (vcpu.Placement == VcpuPlacement.Shared)
             {
                 vcpu.SliceMicroseconds = 1000;
-                if (m[2] >= 0 && ReadUInt(m[2], 1, 1000000, out ulong slice))
+                if (m[2] >= 0 && ReadNumber(m[2], 1, 1000000, out ulong slice))
                     vcpu.SliceMicroseconds = slice;
-                if (m[3] >= 0 && ReadUInt(m[3], 1, 1000, out ulong weight))
+                if (m[3] >= 0 && ReadNumber(m[3], 1, 1000, out ulong weight))
                     vcpu.Weight = weight;
             }
             else
@@ -340,7 +340,7 @@ namespace Partition.Configs
                     {
                         if (Require(r[0], child, "base", "the first port, 0 to 0xFFFF") && ReadUInt(r[0], 0, 0xFFFF, out ulong b))
                             range.Base = (int)b;
-                        if (r[1] >= 0 && ReadUInt(r[1], 1, 0x10000, out ulong c))
+                        if (r[1] >= 0 && ReadNumber(r[1], 1, 0x10000, out ulong c))
                             range.Count = (int)c;
                     }
                     devices.IoPorts[index] = range;
@@ -376,7 +376,7 @@ namespace Partition.Configs
                     {
                         var address = ParsePci(text);
                         if (address == null)
-                            Error(child, string.Concat("\"", text, "\" is not a PCI address: write bus:device.function in hex, e.g. \"00:1f.2\" (bus 00-ff, device 00-1f, function 0-7)"));
+                            Error(child, string.Concat(ConfigText.Quote(text), " is not a PCI address: write bus:device.function in hex, e.g. \"00:1f.2\" (bus 00-ff, device 00-1f, function 0-7)"));
                         else
                         {
                             address.Node = child;
@@ -400,7 +400,7 @@ namespace Partition.Configs
             return devices;
         }
 
-        private SharedMemoryConfig ReadShared(int node)
+        private SharedMemoryConfig ReadShared(int node, PartitionConfiguration config)
         {
             var shared = new SharedMemoryConfig { Node = node };
             Span<int> m = stackalloc int[SharedKeys.Length];
@@ -430,7 +430,13 @@ namespace Partition.Configs
                             side.Partition = partition;
                         if (Require(s[1], child, "access", "\"read\" or \"read-write\"") && ReadEnum(s[1], AccessNames, out int access))
                             side.Access = access == 0 ? SharedAccess.Read : SharedAccess.ReadWrite;
-                        if (s[2] >= 0 && ReadAddress(s[2], out ulong gpa))
+                        // Required: nothing else says where the region appears. The error stops the
+                        // side's partition (the partitions were read before shared memory).
+                        if (s[2] < 0)
+                            Error(child, string.Concat("missing \"guest_physical\": the address where ", shared.Name.Length > 0 ? ConfigText.Quote(shared.Name) : "the region",
+                                string.Concat(" appears in partition ", ConfigText.Quote(side.Partition), ", e.g. \"0x10000000\" (above its RAM)")),
+                                side.Partition.Length > 0 ? config.IndexOfPartition(side.Partition) : -1);
+                        else if (ReadAddress(s[2], out ulong gpa))
                         {
                             side.HasGuestPhysical = true;
                             side.GuestPhysical = gpa;
@@ -448,11 +454,11 @@ namespace Partition.Configs
             Span<int> m = stackalloc int[ScheduleKeys.Length];
             if (!Members(node, ScheduleKeys, m, "a schedule"))
                 return schedule;
-            if (Require(m[0], node, "core", "the core it schedules, 0 to 255") && ReadUInt(m[0], 0, MaxCores - 1, out ulong core))
+            if (Require(m[0], node, "core", "the core it schedules, 0 to 255") && ReadNumber(m[0], 0, MaxCores - 1, out ulong core))
                 schedule.Core = (int)core;
             if (Require(m[1], node, "policy", "\"dedicated\", \"round-robin\" or \"weighted\"") && ReadEnum(m[1], Policies, out int policy))
                 schedule.Policy = (SchedulePolicy)policy;
-            if (m[2] >= 0 && ReadUInt(m[2], 100, 10000000, out ulong period))
+            if (m[2] >= 0 && ReadNumber(m[2], 100, 10000000, out ulong period))
                 schedule.PeriodMicroseconds = period;
             return schedule;
         }
@@ -485,9 +491,9 @@ namespace Partition.Configs
                 }
                 if (index < 0)
                 {
-                    string key = _document.GetString(keyNode);
-                    string suggestion = ConfigText.Suggest(key, keys);
-                    string message = string.Concat("unknown key \"", key, "\"");
+                    string key = _document.GetStringPrefix(keyNode, ConfigText.QuoteLimit, out bool cut);
+                    string suggestion = cut ? null : ConfigText.Suggest(key, keys);
+                    string message = string.Concat("unknown key \"", ConfigText.Cut(key, cut), "\"");
                     message = suggestion != null
                         ? string.Concat(message, "; did you mean \"", suggestion, "\"?")
                         : string.Concat(message, "; valid keys here: ", ConfigText.QuotedList(keys));
@@ -576,16 +582,37 @@ namespace Partition.Configs
                     return true;
                 }
             }
-            string text = _document.GetString(node);
-            string suggestion = ConfigText.Suggest(text, names);
-            string message = string.Concat("\"", text, "\" is not one of ", ConfigText.QuotedList(names));
+            string text = _document.GetStringPrefix(node, ConfigText.QuoteLimit, out bool cut);
+            string suggestion = cut ? null : ConfigText.Suggest(text, names);
+            string message = string.Concat("\"", ConfigText.Cut(text, cut), "\" is not one of ", ConfigText.QuotedList(names));
             if (suggestion != null)
                 message = string.Concat(message, "; did you mean \"", suggestion, "\"?");
             Error(node, message);
             return false;
         }
 
-        /// <summary>A whole number (JSON number, or a string in decimal or "0x" hex) from min to max.</summary>
+        /// <summary>
+        /// A whole number written as a JSON number (not a string: the schema's "integer"), from
+        /// min to max: versions, core numbers and counts, times and weights.
+        /// </summary>
+        private bool ReadNumber(int node, ulong min, ulong max, out ulong value)
+        {
+            value = 0;
+            string range = string.Concat(ConfigText.Decimal(min), " to ", ConfigText.Decimal(max));
+            if (_document.KindOf(node) == JsonKind.String)
+            {
+                // Say what to write instead when the string holds a number.
+                string text = _document.GetStringPrefix(node, ConfigText.QuoteLimit, out bool cut);
+                string problem = !cut && ReadNumberOrString(node, false, out ulong inString, out _)
+                    ? string.Concat(ConfigText.Quote(text), " is a string; write the number without quotes: ", ConfigText.Decimal(inString))
+                    : string.Concat("must be a number, not a string (", ConfigText.Quote(ConfigText.Cut(text, cut)), ")");
+                Error(node, string.Concat(problem, "; expected a whole number from ", range));
+                return false;
+            }
+            return ReadUInt(node, min, max, out value);
+        }
+
+        /// <summary>A whole number (JSON number, or a string in decimal or "0x" hex) from min to max: ports.</summary>
         private bool ReadUInt(int node, ulong min, ulong max, out ulong value)
         {
             value = 0;
@@ -629,28 +656,7 @@ namespace Partition.Configs
             problem = null;
             JsonKind kind = _document.KindOf(node);
             if (kind == JsonKind.Number)
-            {
-                ReadOnlySpan<byte> text = _document.NumberText(node);
-                if (text[0] == (byte)'-')
-                {
-                    problem = "must not be negative";
-                    return false;
-                }
-                for (int i = 0; i < text.Length; i++)
-                {
-                    if (text[i] == (byte)'.' || text[i] == (byte)'e' || text[i] == (byte)'E')
-                    {
-                        problem = "must be a whole number";
-                        return false;
-                    }
-                    if (!AppendDigit(ref value, 10, text[i] - '0'))
-                    {
-                        problem = "is too large (at most 18446744073709551615)";
-                        return false;
-                    }
-                }
-                return true;
-            }
+                return ReadNumberToken(_document.NumberText(node), out value, out problem);
             if (kind != JsonKind.String)
             {
                 problem = string.Concat("must be a number or a string, not ", Describe(node));
@@ -667,7 +673,8 @@ namespace Partition.Configs
                 at += 2;
             }
             int digitsStart = at;
-            while (at < s.Length)
+            // Underscores group digits ("1_048_576"); they do not start a number.
+            while (at < s.Length && (at > digitsStart || s[at] != '_'))
             {
                 char c = s[at];
                 int digit = c < 0x80 ? ConfigText.HexDigit((byte)c) : -1;
@@ -680,14 +687,14 @@ namespace Partition.Configs
                     break;
                 if (!AppendDigit(ref value, (ulong)radix, digit))
                 {
-                    problem = string.Concat("\"", s, "\" is too large (at most 18446744073709551615)");
+                    problem = string.Concat(ConfigText.Quote(s), " is too large (at most 18446744073709551615)");
                     return false;
                 }
                 at++;
             }
             if (at == digitsStart)
             {
-                problem = string.Concat("\"", s, "\" is not a number");
+                problem = string.Concat(ConfigText.Quote(s), " is not a number");
                 return false;
             }
             while (at < s.Length && s[at] == ' ')
@@ -701,7 +708,7 @@ namespace Partition.Configs
             string unit = s.Substring(unitStart, unitEnd - unitStart);
             if (!units)
             {
-                problem = string.Concat("\"", s, "\" has text after the number");
+                problem = string.Concat(ConfigText.Quote(s), " has text after the number");
                 return false;
             }
             int shift = -1;
@@ -714,16 +721,110 @@ namespace Partition.Configs
                 string suggestion = unit.Length == 2 && unit[1] == 'B' && (unit[0] == 'K' || unit[0] == 'M' || unit[0] == 'G' || unit[0] == 'T')
                     ? string.Concat(unit.Substring(0, 1), "iB")
                     : ConfigText.Suggest(unit, SizeUnits);
-                problem = string.Concat("\"", s, "\" has an unknown unit \"", string.Concat(unit, "\"", suggestion != null ? string.Concat(" (did you mean \"", suggestion, "\"?)") : ""));
+                problem = string.Concat(ConfigText.Quote(s), " has an unknown unit ", string.Concat(ConfigText.Quote(unit), "", suggestion != null ? string.Concat(" (did you mean \"", suggestion, "\"?)") : ""));
                 return false;
             }
             if (shift > 0 && value > (ulong.MaxValue >> shift))
             {
-                problem = string.Concat("\"", s, "\" is too large (at most 16 EiB)");
+                problem = string.Concat(ConfigText.Quote(s), " is too large (at most 16 EiB)");
                 return false;
             }
             value <<= shift;
             return true;
+        }
+
+        /// <summary>
+        /// A JSON number token as a whole number. Only plain digits are taken; a whole number
+        /// spelled otherwise (-0, 1.0, 1e3) is refused with the plain digits to write instead,
+        /// so that a value reads the same to every tool (JSON Schema sees 1e3 as 1000, a
+        /// reader of the file may not).
+        /// </summary>
+        private static bool ReadNumberToken(ReadOnlySpan<byte> text, out ulong value, out string problem)
+        {
+            value = 0;
+            problem = null;
+            bool negative = text[0] == (byte)'-';
+            int at = negative ? 1 : 0;
+            int intStart = at;
+            while (at < text.Length && text[at] >= (byte)'0' && text[at] <= (byte)'9')
+                at++;
+            int intEnd = at, fracStart = at, fracEnd = at;
+            if (at < text.Length && text[at] == (byte)'.')
+            {
+                fracStart = ++at;
+                while (at < text.Length && text[at] >= (byte)'0' && text[at] <= (byte)'9')
+                    at++;
+                fracEnd = at;
+            }
+            long exponent = 0;
+            if (at < text.Length && (text[at] == (byte)'e' || text[at] == (byte)'E'))
+            {
+                at++;
+                bool down = at < text.Length && text[at] == (byte)'-';
+                if (at < text.Length && (text[at] == (byte)'-' || text[at] == (byte)'+'))
+                    at++;
+                for (; at < text.Length; at++)
+                    exponent = Math.Min(exponent * 10 + (text[at] - '0'), 1000000);
+                if (down)
+                    exponent = -exponent;
+            }
+            bool plain = !negative && fracStart == fracEnd && intEnd == text.Length;
+            // The value's digits are the integer and fraction digits; `scale` more zeros follow
+            // (or, when negative, that many of the last digits are after the point).
+            int intLength = intEnd - intStart, digits = intLength + (fracEnd - fracStart);
+            long scale = exponent - (fracEnd - fracStart);
+            long kept = Math.Min(digits + scale, (long)digits);
+            for (long i = Math.Max(kept, 0); i < digits; i++)
+            {
+                if (DigitAt(text, intStart, intLength, fracStart, (int)i) != 0)
+                {
+                    problem = "must be a whole number";
+                    return false;
+                }
+            }
+            bool zero = true;
+            for (int i = 0; i < kept; i++)
+            {
+                int digit = DigitAt(text, intStart, intLength, fracStart, i);
+                zero &= digit == 0;
+                if (!AppendDigit(ref value, 10, digit))
+                {
+                    problem = "is too large (at most 18446744073709551615)";
+                    return false;
+                }
+            }
+            for (long i = 0; i < scale && !zero; i++)
+            {
+                if (!AppendDigit(ref value, 10, 0))
+                {
+                    problem = "is too large (at most 18446744073709551615)";
+                    return false;
+                }
+            }
+            if (negative && !zero)
+            {
+                problem = "must not be negative";
+                return false;
+            }
+            if (!plain)
+            {
+                string token = text.Length <= ConfigText.QuoteLimit ? Latin1(text) : ConfigText.Cut(Latin1(text.Slice(0, ConfigText.QuoteLimit)), true);
+                problem = string.Concat("write whole numbers in plain digits: ", ConfigText.Decimal(value), ", not ", token);
+                value = 0;
+                return false;
+            }
+            return true;
+        }
+
+        private static int DigitAt(ReadOnlySpan<byte> text, int intStart, int intLength, int fracStart, int index) =>
+            (index < intLength ? text[intStart + index] : text[fracStart + index - intLength]) - '0';
+
+        private static string Latin1(ReadOnlySpan<byte> bytes)
+        {
+            Span<char> chars = stackalloc char[bytes.Length];
+            for (int i = 0; i < bytes.Length; i++)
+                chars[i] = (char)bytes[i];
+            return new string(chars);
         }
 
         private static bool AppendDigit(ref ulong value, ulong radix, int digit)

@@ -37,6 +37,28 @@ namespace Partition.Configs
             return new string(buffer.Slice(0, NumberFormat.FormatSize(bytes, buffer)));
         }
 
+        /// <summary>
+        /// How many characters of a value from the config a message quotes: enough to recognise
+        /// it, and a 1 MiB key or string is not echoed whole (once in the path, again in the message).
+        /// </summary>
+        public const int QuoteLimit = 40;
+
+        /// <summary><paramref name="text"/> in double quotes, cut after <see cref="QuoteLimit"/> characters with "...".</summary>
+        public static string Quote(string text) => string.Concat("\"", Cut(text), "\"");
+
+        /// <summary><paramref name="text"/> cut after <see cref="QuoteLimit"/> characters, with "..." when it was longer.</summary>
+        public static string Cut(string text)
+        {
+            if (text.Length <= QuoteLimit)
+                return text;
+            // Never between the two halves of a surrogate pair.
+            int length = text[QuoteLimit - 1] >= 0xD800 && text[QuoteLimit - 1] <= 0xDBFF ? QuoteLimit - 1 : QuoteLimit;
+            return Cut(text.Substring(0, length), true);
+        }
+
+        /// <summary>A prefix of a longer text (<paramref name="cut"/>) marked with "...".</summary>
+        public static string Cut(string prefix, bool cut) => cut ? string.Concat(prefix, "...") : prefix;
+
         public static int HexDigit(byte b)
         {
             if (b >= (byte)'0' && b <= (byte)'9')

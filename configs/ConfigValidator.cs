@@ -181,8 +181,10 @@ namespace Partition.Configs
                 int core = entry.Core;
                 if (_facts.CpuCount > 0 && core >= _facts.CpuCount)
                 {
+                    // Every vCPU on that core has an error of its own, which leaves its partition
+                    // out: the schedule alone keeps no other partition from starting.
                     Error(coreNode, string.Concat("core ", ConfigText.Decimal(core), " does not exist: ", string.Concat(MachineName, " ",
-                        ConfigText.Decimal(_facts.CpuCount), CoreRange())), -1);
+                        ConfigText.Decimal(_facts.CpuCount), CoreRange())), ConfigError.StopsNoPartition);
                     continue;
                 }
                 if (schedule[core] >= 0)
@@ -248,7 +250,7 @@ namespace Partition.Configs
             ulong available = _facts.AvailableMemory;
             var partitions = _config.Partitions;
             var hostClaims = new ValueList<Claim>(16);
-            ulong total = _config.Hypervisor.Memory;
+            var tooLarge = new bool[partitions.Length];
             for (int p = 0; p < partitions.Length; p++)
             {
                 var regions = partitions[p].Memory;
@@ -258,13 +260,13 @@ namespace Partition.Configs
                     int sizeNode = _document.Member(region.Node, "size");
                     if (sizeNode < 0)
                         continue;
-                    total += region.Size;
                     if (region.Size == 0)
                     {
                         Error(sizeNode, "the size must not be 0; give at least 4 KiB", p);
                         continue;
                     }
                     CheckAligned(sizeNode, region.Size, "the size", p);
+                    tooLarge[p] |= available > 0 && region.Size > available;
                     if (available > 0 && region.Size > available)
                         Error(sizeNode, string.Concat(ConfigText.Size(region.Size), " is larger than the machine's RAM: ",
                             string.Concat(MachineName, " ", ConfigText.Size(available))), p);
@@ -298,12 +300,69 @@ namespace Partition.Configs
                     }
                 }
             }
-            for (int s = 0; s < _config.SharedMemory.Length; s++)
-                total += _config.SharedMemory[s].Size;
-            int partitionsNode = _document.Member(_document.Root, "partitions");
-            if (available > 0 && total > available && partitionsNode >= 0)
-                Error(partitionsNode, string.Concat("the partitions, shared memory and hypervisor need ", ConfigText.Size(total),
-                    string.Concat(" of RAM in all, more than the ", ConfigText.Size(available), " "), string.Concat(MachineName, "; make the regions smaller")), -1);
+            if (available > 0)
+                ValidateMemoryFits(available, tooLarge);
+        }
+
+        /// <summary>
+        /// Whether the partitions fit the RAM, taken in the order the hypervisor creates them
+        /// (<c>PartitionHost</c>): the host first, then the guests in config order, each with
+        /// the shared regions it is the first to use. One that does not fit is an error of its
+        /// own, so that at boot it alone is left out and the host and whatever fits still start.
+        /// </summary>
+        private void ValidateMemoryFits(ulong available, bool[] tooLarge)
+        {
+            var partitions = _config.Partitions;
+            var shared = _config.SharedMemory;
+            ulong used = _config.Hypervisor.Memory;
+            if (used > available)
+            {
+                int node = _config.Hypervisor.Node >= 0 && _document.Member(_config.Hypervisor.Node, "memory") >= 0
+                    ? _document.Member(_config.Hypervisor.Node, "memory") : _document.Root;
+                Error(node, string.Concat("the hypervisor keeps ", ConfigText.Size(used), string.Concat(", more than the ", ConfigText.Size(available), " "),
+                    string.Concat(MachineName, "; nothing can start")), -1);
+                return;
+            }
+            var counted = new bool[shared.Length];
+            int host = -1;
+            for (int p = 0; p < partitions.Length && host < 0; p++)
+                if (partitions[p].Role == PartitionRole.Host)
+                    host = p;
+            for (int i = -1; i < partitions.Length; i++)
+            {
+                int p = i < 0 ? host : i;
+                if (p < 0 || (i >= 0 && p == host))
+                    continue;
+                ulong need = partitions[p].TotalMemory;
+                for (int s = 0; s < shared.Length; s++)
+                    if (!counted[s] && IsSideOf(shared[s], partitions[p].Name))
+                        need += shared[s].Size;
+                if (used + need <= available && used + need >= used)
+                {
+                    used += need;
+                    for (int s = 0; s < shared.Length; s++)
+                        counted[s] |= IsSideOf(shared[s], partitions[p].Name);
+                    continue;
+                }
+                int memoryNode = _document.Member(partitions[p].Node, "memory");
+                if (tooLarge[p] || memoryNode < 0)
+                    continue; // its region was already reported as larger than the machine
+                Error(memoryNode, string.Concat(
+                    string.Concat("does not fit in RAM: the partition needs ", ConfigText.Size(need), " (its regions and the shared memory it is the first to use); "),
+                    string.Concat("the hypervisor and the partitions created before it (the host first, then in config order) take ", ConfigText.Size(used), " of the "),
+                    string.Concat(ConfigText.Size(available), " ", MachineName, string.Concat(", leaving ", ConfigText.Size(available - used))),
+                    "; at boot it is left out and the others start"), p);
+            }
+        }
+
+        private static bool IsSideOf(SharedMemoryConfig region, string partition)
+        {
+            if (partition.Length == 0)
+                return false;
+            for (int i = 0; i < region.Sides.Length; i++)
+                if (region.Sides[i].Partition == partition)
+                    return true;
+            return false;
         }
 
         private bool InsideAvailable(ulong start, ulong size)
@@ -446,7 +505,7 @@ namespace Partition.Configs
                     if (p < 0)
                     {
                         string suggestion = ConfigText.Suggest(side.Partition, names);
-                        string message = string.Concat("there is no partition named \"", side.Partition, "\"");
+                        string message = string.Concat("there is no partition named ", ConfigText.Quote(side.Partition));
                         message = suggestion != null
                             ? string.Concat(message, "; did you mean \"", suggestion, "\"?")
                             : string.Concat(message, "; the partitions are ", names.Length == 0 ? "none" : ConfigText.QuotedList(names));
@@ -462,11 +521,7 @@ namespace Partition.Configs
                         }
                     }
                     if (!side.HasGuestPhysical)
-                    {
-                        Error(side.Node, string.Concat("missing \"guest_physical\": the address where \"", region.Name, "\" appears in partition \"",
-                            side.Partition, "\", e.g. \"0x10000000\" (above its RAM)"), p);
-                        continue;
-                    }
+                        continue; // ConfigReader reported it
                     int gpaNode = _document.Member(side.Node, "guest_physical");
                     if (!CheckAligned(gpaNode, side.GuestPhysical, "guest_physical", p) || !CheckNoWrap(gpaNode, side.GuestPhysical, region.Size, p))
                         continue;
@@ -524,15 +579,17 @@ namespace Partition.Configs
                     int module = FindModule(images[i].ModuleCommandLine);
                     if (module < 0)
                     {
-                        Error(images[i].Node, string.Concat("the image \"", images[i].Path, "\" was not loaded: no boot module has the command line \"",
+                        Error(images[i].Node, string.Concat("the image ", ConfigText.Quote(images[i].Path), " was not loaded: no boot module has the command line \"",
                             string.Concat(images[i].ModuleCommandLine, "\"; build the ISO with 'partition image'")), p);
                         continue;
                     }
                     ulong size = _facts.Modules[module].Size;
                     if (size == 0)
-                        Error(images[i].Node, string.Concat("the image \"", images[i].Path, "\" is empty"), p);
+                        Error(images[i].Node, string.Concat("the image ", ConfigText.Quote(images[i].Path), " is empty"), p);
                     else if (boot.Kind == BootKind.Linux && images[i] == boot.Kernel)
                         CheckLinuxKernel(boot, _facts.Contents(_facts.Modules[module]), p);
+                    else if (boot.Kind == BootKind.Multiboot)
+                        CheckMultibootCommandLine(boot, images[i], p);
                     total += size;
                 }
                 ulong memory = partitions[p].TotalMemory;
@@ -548,7 +605,7 @@ namespace Partition.Configs
         {
             if (kernel.IsEmpty)
                 return;
-            string file = string.Concat("the kernel \"", boot.Kernel.Path, "\"");
+            string file = string.Concat("the kernel ", ConfigText.Quote(boot.Kernel.Path));
             if (!LinuxKernelHeader.TryParse(kernel, out var header, out string error))
             {
                 Error(boot.Kernel.Node, string.Concat(file, " cannot be booted by the Linux 64-bit boot protocol: ", error), p);
@@ -559,6 +616,21 @@ namespace Partition.Configs
                 int cmdline = _document.Member(boot.Node, "cmdline");
                 Error(cmdline >= 0 ? cmdline : boot.Node, string.Concat(file, ": ", error), p);
             }
+        }
+
+        // A Multiboot kernel reads its command line and each module's as C strings (Multiboot
+        // 0.6.96, 3.3): a NUL inside would hide the rest. The words are the Linux loader's, whose
+        // check this is with no cmdline_size; the Multiboot loader's only length limit is the
+        // room left for the boot information, which 'partition check --images' finds by running it.
+        private void CheckMultibootCommandLine(BootConfig boot, ImageReference image, int p)
+        {
+            bool kernel = image == boot.Kernel;
+            string commandLine = kernel ? boot.CommandLine : image.CommandLine;
+            if (LinuxKernelHeader.TryCheckCommandLine(commandLine, uint.MaxValue, out string error))
+                return;
+            int node = kernel ? _document.Member(boot.Node, "cmdline") : _document.Member(image.Node, "cmdline");
+            string file = string.Concat(kernel ? "the kernel " : "the module ", ConfigText.Quote(image.Path));
+            Error(node >= 0 ? node : image.Node, string.Concat(file, ": ", error), p);
         }
 
         private int FindModule(string commandLine)

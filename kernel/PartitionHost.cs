@@ -50,10 +50,19 @@ namespace Partition.Kernel
             ClaimPlacedMemory(specs);
             ulong[] sharedBases = AllocateSharedMemory(config.Configuration.SharedMemory, specs, partitions);
 
+            // The host first, then the guests in config order (the order in which ConfigValidator
+            // counts RAM): when memory runs short, the host and whatever fits still start. The
+            // machines keep config order.
             var machines = new VirtualMachine[partitions.Length];
-            int created = 0;
-            for (int i = 0; i < partitions.Length; i++)
+            int host = -1;
+            for (int i = 0; i < specs.Length && host < 0; i++)
+                if (specs[i] != null && specs[i].IsHost)
+                    host = i;
+            for (int k = -1; k < partitions.Length; k++)
             {
+                int i = k < 0 ? host : k;
+                if (i < 0 || (k >= 0 && i == host))
+                    continue;
                 var partition = partitions[i];
                 var spec = specs[i];
                 if (spec == null)
@@ -68,12 +77,18 @@ namespace Partition.Kernel
                     continue;
                 }
                 vm.ConfigIndex = i;
-                machines[created++] = vm;
+                machines[i] = vm;
                 PrintCreated(vm);
             }
+            int created = 0;
+            for (int i = 0; i < machines.Length; i++)
+                if (machines[i] != null)
+                    created++;
             var result = new VirtualMachine[created];
-            for (int i = 0; i < created; i++)
-                result[i] = machines[i];
+            created = 0;
+            for (int i = 0; i < machines.Length; i++)
+                if (machines[i] != null)
+                    result[created++] = machines[i];
             return result;
         }
 

@@ -128,17 +128,33 @@ namespace Partition.Configs
         }
 
         /// <summary>The decoded value of a string node.</summary>
-        public string GetString(int node)
+        public string GetString(int node) => Decode(node, int.MaxValue, out _);
+
+        /// <summary>
+        /// At most the first <paramref name="maxChars"/> characters of a string node, for quoting
+        /// in a message; <paramref name="cut"/> says whether there was more. Decodes (and
+        /// allocates for) no more than it returns, however long the string.
+        /// </summary>
+        public string GetStringPrefix(int node, int maxChars, out bool cut) => Decode(node, maxChars, out cut);
+
+        private string Decode(int node, int maxChars, out bool cut)
         {
             ref Node n = ref _nodes[node];
             int at = n.Start + 1, end = n.End - 1;
+            cut = false;
             if (end <= at)
                 return "";
-            // UTF-16 never needs more code units than the UTF-8 or escaped form has bytes.
-            var chars = new char[end - at];
+            // UTF-16 never needs more code units than the UTF-8 or escaped form has bytes; one
+            // more than the limit leaves room for a surrogate pair that straddles it.
+            var chars = new char[Math.Min(end - at, maxChars == int.MaxValue ? int.MaxValue : maxChars + 1)];
             int length = 0;
             while (at < end)
             {
+                if (length >= maxChars)
+                {
+                    cut = true;
+                    break;
+                }
                 byte b = _text[at];
                 if (b == (byte)'\\')
                 {
@@ -221,7 +237,8 @@ namespace Partition.Configs
             string prefix = PathOf(parent);
             if (_nodes[node].Key >= 0)
             {
-                string key = GetString(_nodes[node].Key);
+                // A key as long as the file would make every message about it as long: cut.
+                string key = ConfigText.Cut(GetStringPrefix(_nodes[node].Key, ConfigText.QuoteLimit, out bool cut), cut);
                 return prefix.Length == 0 ? key : string.Concat(prefix, ".", key);
             }
             int index = 0;
@@ -235,6 +252,12 @@ namespace Partition.Configs
         private void ParseText()
         {
             _position = 0;
+            string encoding = OtherEncoding();
+            if (encoding != null)
+            {
+                Fail(-1, string.Concat("the file is ", encoding, ", not UTF-8: save it as UTF-8 (RFC 8259, 8.1: JSON text is UTF-8)"));
+                return;
+            }
             // A UTF-8 byte order mark is tolerated (RFC 8259, 8.1 allows ignoring it).
             if (_text.Length >= 3 && _text[0] == 0xEF && _text[1] == 0xBB && _text[2] == 0xBF)
                 _position = 3;
@@ -250,10 +273,33 @@ namespace Partition.Configs
             SkipWhitespace();
             if (_position < _text.Length)
             {
-                Fail(-1, "unexpected text after the end of the top-level value");
+                FailStructure(-1, "unexpected text after the end of the top-level value");
                 return;
             }
             Root = root;
+        }
+
+        // UTF-16 and UTF-32 by their byte order mark, or, without one, by the zero bytes that
+        // ASCII characters have in them (the first character of a config is ASCII: '{' or a space).
+        private string OtherEncoding()
+        {
+            int n = _text.Length;
+            byte b0 = n > 0 ? _text[0] : (byte)1, b1 = n > 1 ? _text[1] : (byte)1, b2 = n > 2 ? _text[2] : (byte)1, b3 = n > 3 ? _text[3] : (byte)1;
+            if (b0 == 0xFF && b1 == 0xFE)
+                return b2 == 0 && b3 == 0 ? "UTF-32 (little-endian, byte order mark FF FE 00 00)" : "UTF-16 (little-endian, byte order mark FF FE)";
+            if (b0 == 0xFE && b1 == 0xFF)
+                return "UTF-16 (big-endian, byte order mark FE FF)";
+            if (b0 == 0 && b1 == 0 && b2 == 0xFE && b3 == 0xFF)
+                return "UTF-32 (big-endian, byte order mark 00 00 FE FF)";
+            if (n >= 4 && b0 != 0 && b1 == 0 && b2 == 0 && b3 == 0)
+                return "UTF-32 (little-endian)";
+            if (n >= 4 && b0 == 0 && b1 == 0 && b2 == 0 && b3 != 0)
+                return "UTF-32 (big-endian)";
+            if (n >= 2 && b0 != 0 && b1 == 0)
+                return "UTF-16 (little-endian)";
+            if (n >= 2 && b0 == 0 && b1 != 0)
+                return "UTF-16 (big-endian)";
+            return null;
         }
 
         private int NewNode(JsonKind kind, int start, int parent, int key)
@@ -293,7 +339,8 @@ namespace Partition.Configs
                 default:
                     if (b == (byte)'-' || (b >= (byte)'0' && b <= (byte)'9'))
                         return ParseNumber(parent, key);
-                    Fail(parent, "expected a value (an object, array, string, number, true, false or null)");
+                    FailStructure(parent, b == (byte)'+' ? "invalid number: JSON numbers have no '+' sign; write 1, not +1"
+                        : "expected a value (an object, array, string, number, true, false or null)");
                     return -1;
             }
         }
@@ -322,7 +369,7 @@ namespace Partition.Configs
                 SkipWhitespace();
                 if (_position >= _text.Length || _text[_position] != (byte)'"')
                 {
-                    Fail(node, _position >= _text.Length ? "the text ends inside an object" : "expected a member name in double quotes");
+                    FailStructure(node, _position >= _text.Length ? "the text ends inside an object" : "expected a member name in double quotes");
                     return -1;
                 }
                 int keyNode = ParseString(node, -1);
@@ -331,7 +378,7 @@ namespace Partition.Configs
                 SkipWhitespace();
                 if (_position >= _text.Length || _text[_position] != (byte)':')
                 {
-                    Fail(node, "expected ':' after the member name");
+                    FailStructure(node, "expected ':' after the member name");
                     return -1;
                 }
                 _position++;
@@ -356,7 +403,7 @@ namespace Partition.Configs
                 if (b != (byte)',')
                 {
                     _position--;
-                    Fail(node, "expected ',' or '}' after an object member");
+                    FailStructure(node, "expected ',' or '}' after an object member");
                     return -1;
                 }
             }
@@ -406,7 +453,7 @@ namespace Partition.Configs
                 if (b != (byte)',')
                 {
                     _position--;
-                    Fail(node, "expected ',' or ']' after an array element");
+                    FailStructure(node, "expected ',' or ']' after an array element");
                     return -1;
                 }
             }
@@ -561,6 +608,12 @@ namespace Partition.Configs
             if (_text[_position] == (byte)'0')
             {
                 _position++;
+                if (_position < _text.Length && (_text[_position] == (byte)'x' || _text[_position] == (byte)'X'))
+                {
+                    _position = start;
+                    Fail(parent, "invalid number: JSON has no hexadecimal numbers; write it as a string, e.g. \"0x1000\"");
+                    return -1;
+                }
                 if (_position < _text.Length && IsDigit(_text[_position]))
                 {
                     Fail(parent, "invalid number: leading zeros are not allowed (write hexadecimal as a string, e.g. \"0x1000\")");
@@ -595,6 +648,11 @@ namespace Partition.Configs
                 }
                 while (_position < _text.Length && IsDigit(_text[_position]))
                     _position++;
+            }
+            if (_position < _text.Length && (IsLetter(_text[_position]) || _text[_position] == (byte)'_'))
+            {
+                Fail(parent, "invalid number: a letter or '_' follows it; a size with a unit or a number with '_' is a string, e.g. \"64 MiB\" or \"1_000\"");
+                return -1;
             }
             int node = NewNode(JsonKind.Number, start, parent, key);
             if (node >= 0)
@@ -632,6 +690,19 @@ namespace Partition.Configs
         }
 
         private static bool IsDigit(byte b) => b >= (byte)'0' && b <= (byte)'9';
+
+        private static bool IsLetter(byte b) => (b >= (byte)'a' && b <= (byte)'z') || (b >= (byte)'A' && b <= (byte)'Z');
+
+        /// <summary>
+        /// A syntax error where structure was expected (a value, a key, ',' ':' or a bracket):
+        /// a comment there gets a message of its own, since JSON has none.
+        /// </summary>
+        private void FailStructure(int container, string message)
+        {
+            bool comment = _position < _text.Length && (_text[_position] == (byte)'#'
+                || (_text[_position] == (byte)'/' && _position + 1 < _text.Length && (_text[_position + 1] == (byte)'/' || _text[_position + 1] == (byte)'*')));
+            Fail(container, comment ? "JSON has no comments: remove it (a \"description\" member can hold a note)" : message);
+        }
 
         private void Fail(int container, string message)
         {

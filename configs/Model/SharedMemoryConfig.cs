@@ -45,6 +45,10 @@ namespace Partition.Configs
         /// <summary>The period in microseconds within which every vCPU on the core gets its slice.</summary>
         public ulong PeriodMicroseconds = DefaultPeriodMicroseconds;
 
+        /// <summary>A core with shared vCPUs and no schedule: round-robin (each vCPU its slice_us, default 1000) ...</summary>
+        public const SchedulePolicy DefaultPolicy = SchedulePolicy.RoundRobin;
+
+        /// <summary>... in a period of 10 ms.</summary>
         public const ulong DefaultPeriodMicroseconds = 10000;
     }
 }

@@ -1,5 +1,4 @@
 #nullable enable
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Partition.Configs;
 using Partition.Host;
@@ -34,20 +33,17 @@ namespace Partition.Cli
         /// <summary>Each image the config names, with its full path on this machine.</summary>
         public List<(ImageReference Image, string File)> Images { get; }
 
-        /// <summary>Reads and checks <paramref name="path"/>; null (with a message on stderr) if it cannot be read.</summary>
-        public static CheckedConfig? Load(string path, bool checkImages, string verb)
+        /// <summary>
+        /// Reads and checks <paramref name="path"/>; null, with <paramref name="problem"/> saying
+        /// why, when it is not a file that can be read (missing, a directory, a FIFO, a device,
+        /// larger than <see cref="ConfigChecker.MaxBytes"/>).
+        /// </summary>
+        public static CheckedConfig? Load(string path, bool checkImages, out string? problem)
         {
             string full = Path.GetFullPath(path);
-            byte[] bytes;
-            try
-            {
-                bytes = File.ReadAllBytes(full);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"partition {verb}: cannot read {path}: {e.Message}");
+            byte[]? bytes = ConfigFile.Read(path, full, out problem);
+            if (bytes == null)
                 return null;
-            }
             var result = ConfigChecker.Check(bytes);
             var errors = new List<ConfigError>(result.Errors);
             int count = result.ErrorCount;
@@ -63,57 +59,90 @@ namespace Partition.Cli
                         images.Add((image, Path.GetFullPath(Path.Combine(directory, image.Path))));
                 }
                 if (checkImages && result.Configuration.Partitions.Length > 0)
-                {
-                    // The images as the boot modules they will be: the validator then checks them
-                    // exactly as it does at boot (presence, sizes against the partition's memory).
-                    var modules = new List<BootModule>();
-                    var document = result.Document;
-                    // Files whose contents the validator reads (Linux kernels: their setup header),
-                    // pinned for as long as it runs; every other image is described by its size.
-                    var pinned = new List<byte[]>();
-                    foreach (var (image, file) in images)
-                    {
-                        bool exists = File.Exists(file);
-                        if (!exists)
-                        {
-                            document.LineAndColumn(document.StartOffset(image.Node), out int line, out int column);
-                            errors.Add(new ConfigError(document.PathOf(image.Node), line, column,
-                                $"the image file \"{image.Path}\" does not exist (looked for {file})", PartitionOf(result, image)));
-                            count++;
-                        }
-                        // A missing file stands in as one page, so that it is reported once, here.
-                        ulong size = exists ? (ulong)new FileInfo(file).Length : 4096;
-                        ulong start = 0;
-                        if (exists && size > 0 && IsLinuxKernel(result, image))
-                        {
-                            byte[] contents = GC.AllocateArray<byte>((int)size, pinned: true);
-                            using (var stream = File.OpenRead(file))
-                                stream.ReadExactly(contents);
-                            pinned.Add(contents);
-                            start = (ulong)Marshal.UnsafeAddrOfPinnedArrayElement(contents, 0);
-                        }
-                        modules.Add(new BootModule(start, start + size, string.IsNullOrEmpty(image.CommandLine) ? image.ModuleCommandLine : image.ModuleCommandLine + " " + image.CommandLine));
-                    }
-                    if (result.IsValid)
-                    {
-                        var withImages = ConfigChecker.Check(bytes, MachineFacts.Declared(result.Configuration.Machine, modules.ToArray(), modulesInMemory: true));
-                        errors.AddRange(withImages.Errors);
-                        count += withImages.ErrorCount;
-                    }
-                    GC.KeepAlive(pinned);
-                }
+                    count += CheckImages(bytes, result, images, errors);
             }
             // In file order: errors are found rule by rule, but read best top to bottom.
             var ordered = errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToArray();
             return new CheckedConfig(path, full, result, ordered, count, images);
         }
 
-        private static bool IsLinuxKernel(ConfigResult result, ImageReference image)
+        /// <summary>
+        /// The images as the boot modules they will be: the validator then checks them exactly as
+        /// it does at boot (presence, sizes, a Linux kernel's header and command line), and each
+        /// Multiboot kernel is loaded by the boot's own loader into memory the size of its
+        /// partition's. Returns how many errors it added.
+        /// </summary>
+        private static int CheckImages(byte[] bytes, ConfigResult result, List<(ImageReference Image, string File)> images, List<ConfigError> errors)
+        {
+            int count = 0;
+            var document = result.Document;
+            var modules = new List<BootModule>();
+            // Files whose contents are read are mapped, not read whole: a checker reads only the
+            // headers it needs, the loader only the segments it loads.
+            using var mapped = new MappedImages();
+            var unusable = new HashSet<int>(); // partitions with an image that is not a file
+            foreach (var (image, file) in images)
+            {
+                FileKind kind = FileKinds.Of(file, out long length);
+                string? problem = kind switch
+                {
+                    FileKind.Regular => null,
+                    FileKind.Missing => $"the image file {ConfigText.Quote(image.Path)} does not exist (looked for {file})",
+                    FileKind.Inaccessible => $"the image file {ConfigText.Quote(image.Path)} cannot be read: permission denied ({file})",
+                    _ => $"the image {ConfigText.Quote(image.Path)} is {FileKinds.Describe(kind)} ({file}), not a file",
+                };
+                if (problem != null)
+                {
+                    errors.Add(ErrorAt(document, image.Node, problem, PartitionOf(result, image)));
+                    unusable.Add(PartitionOf(result, image));
+                    count++;
+                }
+                // A file that cannot be used stands in as one page, so that it is reported once, here.
+                ulong size = problem == null ? (ulong)length : 4096;
+                ulong start = problem == null && size > 0 && ContentsAreChecked(result, image) ? mapped.Map(file, size) : 0;
+                modules.Add(new BootModule(start, start + size, string.IsNullOrEmpty(image.CommandLine) ? image.ModuleCommandLine : image.ModuleCommandLine + " " + image.CommandLine));
+            }
+            if (!result.IsValid)
+                return count;
+            var withImages = ConfigChecker.Check(bytes, MachineFacts.Declared(result.Configuration.Machine, modules.ToArray(), modulesInMemory: true));
+            errors.AddRange(withImages.Errors);
+            count += withImages.ErrorCount;
+            var partitions = result.Configuration.Partitions;
+            for (int p = 0; p < partitions.Length; p++)
+            {
+                var boot = partitions[p].Boot;
+                if (boot == null || boot.Kind != BootKind.Multiboot || !withImages.CanStart(p) || unusable.Contains(p))
+                    continue;
+                string? error = MultibootDryRun.Load(partitions[p], modules);
+                if (error != null)
+                {
+                    errors.Add(ErrorAt(document, boot.Kernel.Node, $"the kernel {ConfigText.Quote(boot.Kernel.Path)} cannot be loaded by the Multiboot loader: {error}", p));
+                    count++;
+                }
+            }
+            return count;
+        }
+
+        // Linux kernels (their setup header) and Multiboot kernels and modules (the loader's dry run).
+        private static bool ContentsAreChecked(ConfigResult result, ImageReference image)
         {
             foreach (var partition in result.Configuration.Partitions)
-                if (partition.Boot != null && partition.Boot.Kind == BootKind.Linux && partition.Boot.Kernel == image)
+            {
+                var boot = partition.Boot;
+                if (boot == null)
+                    continue;
+                if (boot.Kind == BootKind.Linux && boot.Kernel == image)
                     return true;
+                if (boot.Kind == BootKind.Multiboot && Array.IndexOf(boot.Images(), image) >= 0)
+                    return true;
+            }
             return false;
+        }
+
+        private static ConfigError ErrorAt(Partition.Configs.JsonDocument document, int node, string message, int partition)
+        {
+            document.LineAndColumn(document.StartOffset(node), out int line, out int column);
+            return new ConfigError(document.PathOf(node), line, column, message, partition);
         }
 
         private static int PartitionOf(ConfigResult result, ImageReference image)
@@ -136,46 +165,53 @@ namespace Partition.Cli
 
     internal static class CheckCommand
     {
-        public static int Run(string[] args)
+        public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
+
+        /// <summary>'partition check' writing to the given streams (the tests call it so).</summary>
+        public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
         {
             var options = new Options(args, Array.Empty<string>(), maxPositional: 1, flags: new[] { "--json", "--images" });
             if (options.Positional.Count == 0)
                 throw new UsageException("check needs a CONFIG file");
             bool json = options.Has("--json");
-            var config = CheckedConfig.Load(options.Positional[0], options.Has("--images"), "check");
+            var config = CheckedConfig.Load(options.Positional[0], options.Has("--images"), out string? problem);
             if (config == null)
             {
+                stderr.WriteLine($"partition check: {problem}");
                 if (json)
-                    Console.Out.WriteLine(JsonSerializer.Serialize(new { file = options.Positional[0], readable = false, valid = false }));
+                    stdout.WriteLine(JsonSerializer.Serialize(new { file = options.Positional[0], readable = false, valid = false, problem },
+                        new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
                 return 2;
             }
             if (json)
-                WriteJson(config);
+                WriteJson(config, stdout);
             else
-                WriteText(config);
+                WriteText(config, stdout);
             return config.IsValid ? 0 : 1;
         }
 
-        private static void WriteText(CheckedConfig config)
+        private static void WriteText(CheckedConfig config, TextWriter stdout)
         {
-            config.PrintErrors(Console.Out);
+            config.PrintErrors(stdout);
             var result = config.Result;
             if (config.IsValid)
             {
                 int count = result.Configuration.Partitions.Length;
-                Console.Out.WriteLine($"{config.DisplayPath}: valid, {count} partition{(count == 1 ? "" : "s")}");
+                stdout.WriteLine($"{config.DisplayPath}: valid, {count} partition{(count == 1 ? "" : "s")}");
                 for (int i = 0; i < count; i++)
-                    Console.Out.WriteLine(ConfigSummary.DescribePartition(result, i));
+                    stdout.WriteLine(ConfigSummary.DescribePartition(result, i));
+                foreach (var line in ConfigSummary.DescribeSharedCores(result))
+                    stdout.WriteLine(line);
             }
             else
             {
-                Console.Out.WriteLine($"{config.DisplayPath}: {config.ErrorCount} error{(config.ErrorCount == 1 ? "" : "s")}");
+                stdout.WriteLine($"{config.DisplayPath}: {config.ErrorCount} error{(config.ErrorCount == 1 ? "" : "s")}");
             }
         }
 
-        private static void WriteJson(CheckedConfig config)
+        private static void WriteJson(CheckedConfig config, TextWriter stdout)
         {
-            using var stream = Console.OpenStandardOutput();
+            using var stream = new MemoryStream();
             using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
                 writer.WriteStartObject();
@@ -212,10 +248,23 @@ namespace Partition.Cli
                         writer.WriteEndObject();
                     }
                     writer.WriteEndArray();
+                    // How each core with shared vCPUs is scheduled, the defaults included.
+                    writer.WriteStartArray("sharedCores");
+                    foreach (var core in ConfigSummary.SharedCores(configuration))
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteNumber("core", core.Core);
+                        writer.WriteString("policy", ConfigSummary.PolicyName(core.Policy));
+                        writer.WriteNumber("periodUs", core.PeriodMicroseconds);
+                        writer.WriteBoolean("default", core.Schedule < 0);
+                        writer.WriteNumber("sharedVcpus", core.SharedVcpus);
+                        writer.WriteEndObject();
+                    }
+                    writer.WriteEndArray();
                 }
                 writer.WriteEndObject();
             }
-            stream.WriteByte((byte)'\n');
+            stdout.WriteLine(System.Text.Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length));
         }
     }
 
@@ -239,9 +288,12 @@ namespace Partition.Cli
                 return 2;
             }
             built = null;
-            var config = CheckedConfig.Load(configPath, checkImages: true, "image");
+            var config = CheckedConfig.Load(configPath, checkImages: true, out string? problem);
             if (config == null)
+            {
+                Console.Error.WriteLine($"partition image: {problem}");
                 return 2;
+            }
             if (!config.IsValid)
             {
                 config.PrintErrors(Console.Error);

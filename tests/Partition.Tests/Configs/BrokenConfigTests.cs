@@ -9,7 +9,8 @@ namespace Partition.Tests.Configs
 {
     /// <summary>
     /// Data-driven: every data/NAME.json is a broken config, data/NAME.expected holds the exact
-    /// messages, one per line, as "config:LINE:COLUMN: PATH: MESSAGE" in the order found.
+    /// messages, one per line, as "config:LINE:COLUMN: PATH: MESSAGE" in the order found
+    /// (PARTITION_UPDATE_EXPECTED=1 writes them from the checker's output, for review).
     /// Every example in configs/ must be valid.
     /// </summary>
     public class BrokenConfigTests
@@ -39,6 +40,9 @@ namespace Partition.Tests.Configs
             foreach (var error in result.Errors)
                 actual.Add(error.Format("config"));
             string expectedFile = Path.Combine(dir, name + ".expected");
+            // PARTITION_UPDATE_EXPECTED=1 rewrites the .expected files from what the checker says (review the diff).
+            if (Environment.GetEnvironmentVariable("PARTITION_UPDATE_EXPECTED") == "1")
+                File.WriteAllText(expectedFile, string.Join("\n", actual) + "\n");
             Assert.That(File.Exists(expectedFile), Is.True, "missing " + expectedFile + "; actual:\n" + string.Join("\n", actual));
             string[] expected = File.ReadAllText(expectedFile).TrimEnd('\n').Split('\n');
             Assert.That(result.IsValid, Is.False);

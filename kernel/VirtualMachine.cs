@@ -364,7 +364,7 @@ namespace Partition.Kernel
             multiboot = default;
             byte* ram = (byte*)HostBase;
             if (Spec.IsLinux)
-                return LoadLinux(ram, out error);
+                return Spec.IdentityMapped ? LoadHostLinux(out error) : LoadLinux(ram, out error);
             if (Spec.IsMultiboot)
             {
                 if (!MultibootLoader.TryLoad(Image, ram, Spec.MemorySize, Spec.CommandLine, _modules, out multiboot, out error))
@@ -409,6 +409,60 @@ namespace Partition.Kernel
                 initrdSize = _modules[0].Size;
             }
             if (!LinuxBoot.TryLoad(Image, initrd, initrdSize, Spec.CommandLine, ram, MemorySize, map.Slice(0, entries), rsdp, out _linux, out error))
+                return false;
+            Entry = _linux.Rip;
+            return true;
+        }
+
+        /// <summary>Bytes at the top of a Linux host partition's main block for its ACPI tables (RSDP, XSDT, MADT).</summary>
+        public const ulong HostAcpiAreaSize = 16 * 1024;
+
+        /// <summary>A Linux host partition's ACPI view: the tables it was given and what they leave for the hypervisor to enforce.</summary>
+        public HostAcpiView HostAcpi { get; private set; }
+
+        /// <summary>
+        /// A Linux host partition's boot, on the machine's own description: the firmware's ACPI
+        /// tables with a MADT of its vCPUs (and without the IOMMU's) in the top pages of its
+        /// RAM, the firmware's memory map with everything not its own reserved, then the kernel
+        /// and initrd by the 64-bit boot protocol. Its RAM is identity mapped, so the loader
+        /// writes at the guest-physical addresses themselves.
+        /// </summary>
+        private bool LoadHostLinux(out string error)
+        {
+            var firmware = Spec.Firmware;
+            ulong areaPhysical = HostBase + Spec.MemorySize - HostAcpiAreaSize;
+            var memory = new IdentityMappedMemory(IdentityMappedMemory.BootMappingLimit);
+            var area = new Span<byte>((void*)areaPhysical, (int)HostAcpiAreaSize);
+            var hidden = Spec.HostPorts != null ? Spec.HostPorts.HiddenPci : ReadOnlySpan<int>.Empty;
+            if (!Kernel.HostAcpi.TryBuild(ref memory, firmware.Rsdp, Vcpus == null ? Spec.Vcpus.Length : Vcpus.Length, hidden, area, areaPhysical, out var view, out error))
+            {
+                error = string.Concat("its ACPI tables cannot be built from the firmware's: ", error);
+                return false;
+            }
+            if (view.IoApics.Length == 0)
+            {
+                error = "the firmware's MADT lists no I/O APIC, through which the host partition's devices would interrupt it";
+                return false;
+            }
+            HostAcpi = view;
+            Span<PhysicalRange> ram = stackalloc PhysicalRange[_ram.Length];
+            for (int i = 0; i < _ram.Length; i++)
+                ram[i] = new PhysicalRange(_ram[i].HostPhysical, _ram[i].HostPhysical + _ram[i].Size);
+            Span<E820Entry> map = stackalloc E820Entry[LinuxBoot.MaxE820Entries];
+            int entries = HostMemoryMap.Build(firmware.MemoryMap, ram, new PhysicalRange(areaPhysical, areaPhysical + HostAcpiAreaSize), map);
+            if (entries < 0)
+            {
+                error = "its e820 map would have more than 128 entries (the firmware's map is too fragmented)";
+                return false;
+            }
+            byte* initrd = null;
+            ulong initrdSize = 0;
+            if (_modules.Length > 0)
+            {
+                initrd = (byte*)_modules[0].HostAddress;
+                initrdSize = _modules[0].Size;
+            }
+            if (!LinuxBoot.TryLoad(Image, initrd, initrdSize, Spec.CommandLine, null, RamTop, map.Slice(0, entries), view.Rsdp, out _linux, out error))
                 return false;
             Entry = _linux.Rip;
             return true;

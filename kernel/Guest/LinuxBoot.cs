@@ -290,16 +290,18 @@ namespace Partition.Kernel
         // boot.rst, "pref_address" and "init_size": a relocatable kernel runs from its load address
         // aligned up to kernel_alignment, a fixed one from pref_address; it needs init_size bytes
         // from there. The 64-bit entry (compressed/head_64.S, startup_64) moreover never runs
-        // below LOAD_PHYSICAL_ADDR, which header.S gives as pref_address: loading anywhere else
-        // would leave the file's copy outside the area the kernel then decompresses into. So the
-        // kernel goes at pref_address (aligned up, should a relocatable kernel's not be), and its
-        // memory is [pref_address, + init_size).
+        // below LOAD_PHYSICAL_ADDR, which header.S gives as pref_address: loading below it would
+        // leave the file's copy outside the area the kernel then decompresses into. So a fixed
+        // kernel goes at pref_address, and a relocatable one at the lowest kernel_alignment
+        // boundary at or above pref_address where [load, + init_size) is usable RAM below 4 GiB
+        // (pref_address itself when it is free, as in a guest partition; higher in a host
+        // partition, whose RAM below that may be the hypervisor's).
         private static bool TryPlaceKernel(in LinuxKernelHeader header, ulong ramSize, ReadOnlySpan<E820Entry> e820,
             out ulong load, out ulong end, out string error)
         {
-            load = header.PrefAddress != 0 ? header.PrefAddress : OneMiB;
-            if (header.RelocatableKernel)
-                load = AlignUp(load, header.KernelAlignment);
+            ulong pref = header.PrefAddress != 0 ? header.PrefAddress : OneMiB;
+            ulong alignment = header.RelocatableKernel && header.KernelAlignment != 0 ? header.KernelAlignment : 1;
+            load = AlignUp(pref, alignment);
             ulong needed = Math.Max(header.InitSize, header.ProtectedModeSize);
             end = load + needed;
             if (load < OneMiB)
@@ -307,17 +309,41 @@ namespace Partition.Kernel
                 error = string.Concat("the kernel's pref_address ", ConfigText.Hex(header.PrefAddress), " is below 1 MiB, where the loader's own structures are");
                 return false;
             }
+            if (header.RelocatableKernel && !InUsableRam(e820, load, end))
+            {
+                bool found = false;
+                ulong best = 0;
+                for (int i = 0; i < e820.Length; i++)
+                {
+                    if (e820[i].Type != E820Type.Ram)
+                        continue;
+                    ulong candidate = AlignUp(Math.Max(e820[i].Start, pref), alignment);
+                    if (candidate + needed <= e820[i].End && candidate + needed <= Math.Min(ramSize, FourGiB) && (!found || candidate < best))
+                    {
+                        best = candidate;
+                        found = true;
+                    }
+                }
+                if (found)
+                {
+                    load = best;
+                    end = best + needed;
+                }
+            }
             if (end > ramSize || end > FourGiB)
             {
                 error = string.Concat("the kernel does not fit: it needs ", ConfigText.Hex(needed), " bytes (init_size) from ",
-                    string.Concat(ConfigText.Hex(load), " (pref_address), up to ", ConfigText.Hex(end)),
-                    string.Concat(", but the partition has ", ConfigText.Size(ramSize), " of RAM"));
+                    string.Concat(ConfigText.Hex(load), load == AlignUp(pref, alignment) ? " (pref_address)" : " (the first place above pref_address that is RAM)", ", up to "),
+                    string.Concat(ConfigText.Hex(end), ", but the partition has ", ConfigText.Size(ramSize), " of RAM"));
                 return false;
             }
             if (!InUsableRam(e820, load, end))
             {
-                error = string.Concat("the kernel's memory ", ConfigText.Hex(load), "-", string.Concat(ConfigText.Hex(end),
-                    " (pref_address + init_size) is not all usable RAM (type 1) in the e820 map"));
+                error = header.RelocatableKernel
+                    ? string.Concat("the kernel needs ", ConfigText.Hex(needed), " bytes (init_size) of usable RAM (type 1 in the e820 map) in one piece at or above ",
+                        string.Concat(ConfigText.Hex(pref), " (pref_address), below 4 GiB, and the partition has none"))
+                    : string.Concat("the kernel's memory ", ConfigText.Hex(load), "-", string.Concat(ConfigText.Hex(end),
+                        " (pref_address + init_size) is not all usable RAM (type 1) in the e820 map, and the kernel is not relocatable"));
                 return false;
             }
             error = null;

@@ -330,7 +330,7 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
-        public void RefusesAMapWhereTheKernelsMemoryIsReserved()
+        public void RefusesAMapWhereAFixedKernelsMemoryIsReserved()
         {
             var map = new[]
             {
@@ -339,8 +339,41 @@ namespace Partition.Tests.Unit
                 new E820Entry(0x1100000, 0x100000, E820Type.Reserved),
                 new E820Entry(0x1200000, Ram - 0x1200000, E820Type.Ram),
             };
-            Assert.That(Load(new SyntheticBzImage().Build(), "", out _, out string error, map: map), Is.False);
-            Assert.That(error, Is.EqualTo("the kernel's memory 0x1000000-0x1800000 (pref_address + init_size) is not all usable RAM (type 1) in the e820 map"));
+            Assert.That(Load(new SyntheticBzImage { Relocatable = false }.Build(), "", out _, out string error, map: map), Is.False);
+            Assert.That(error, Is.EqualTo("the kernel's memory 0x1000000-0x1800000 (pref_address + init_size) is not all usable RAM (type 1) in the e820 map, and the kernel is not relocatable"));
+        }
+
+        [Test]
+        public void PlacesARelocatableKernelAtTheFirstAlignedPlaceAbovePrefAddressWhereItFits()
+        {
+            // A host partition's RAM: what lies at pref_address (16 MiB) may be the hypervisor's.
+            var map = new[]
+            {
+                new E820Entry(0, 0x9FC00, E820Type.Ram),
+                new E820Entry(0x100000, 0x1000000, E820Type.Ram),
+                new E820Entry(0x1100000, 0x100000, E820Type.Reserved),
+                new E820Entry(0x1200000, 0x300000, E820Type.Ram),      // too small for init_size (8 MiB)
+                new E820Entry(0x1500000, 0x100000, E820Type.Reserved),
+                new E820Entry(0x1600000, Ram - 0x1600000, E820Type.Ram),
+            };
+            Assert.That(Load(new SyntheticBzImage().Build(), "", out var state, out string error, map: map), Is.True, error);
+            Assert.That(state.Kernel.Start, Is.EqualTo(0x1600000UL), "0x1600000 is on the 2 MiB kernel_alignment and starts 8 MiB of RAM");
+            Assert.That(state.Rip, Is.EqualTo(0x1600000UL + 0x200));
+            Assert.That(U32(Bp(LinuxBoot.Code32StartOffset)), Is.EqualTo(0x1600000u), "code32_start names the load address");
+        }
+
+        [Test]
+        public void RefusesARelocatableKernelWithNoPlaceBigEnoughAbovePrefAddress()
+        {
+            var map = new[]
+            {
+                new E820Entry(0, 0x9FC00, E820Type.Ram),
+                new E820Entry(0x100000, 0x1000000, E820Type.Ram),
+                new E820Entry(0x1100000, 0x100000, E820Type.Reserved),
+                new E820Entry(0x1200000, Ram - 0x1200000, E820Type.Ram),
+            };
+            Assert.That(Load(new SyntheticBzImage { InitSize = (uint)Ram }.Build(), "", out _, out string error, map: map, withInitrd: false), Is.False);
+            Assert.That(error, Does.StartWith("the kernel does not fit"));
         }
 
         [TestCase(129)]

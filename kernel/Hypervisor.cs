@@ -10,6 +10,7 @@ namespace Partition.Kernel
         public const string Version = "0.1";
 
         private static KernelCommandLine s_commandLine;
+        private static Firmware s_firmware;
 
         // A decimal number from the command line.
         private static bool TryParseDecimal(string text, out ulong value)
@@ -100,7 +101,7 @@ namespace Partition.Kernel
             BootConfiguration.Print(config);
             if (config.Configuration == null)
                 return;
-            var machines = PartitionHost.CreateFromConfiguration(config, boot.Modules, boot.MemoryMap, 0);
+            var machines = PartitionHost.CreateFromConfiguration(config, boot.Modules, s_firmware, 0);
             if (machines.Length == 0)
                 return;
             ulong deadline = 0;
@@ -230,6 +231,12 @@ namespace Partition.Kernel
 
         private static void InitializePhysicalMemory(BootInformation boot, ulong information, uint informationSize)
         {
+            // What the host partition is given of the machine's description; the RSDP copied,
+            // since the boot information's memory is not kept forever.
+            byte[] rsdp = new byte[0];
+            if (boot.AcpiRsdpOffset != 0 && boot.AcpiRsdpLength > 0 && boot.AcpiRsdpLength <= 64)
+                rsdp = new ReadOnlySpan<byte>((void*)(information + (ulong)boot.AcpiRsdpOffset), boot.AcpiRsdpLength).ToArray();
+            s_firmware = new Firmware(boot.MemoryMap, new PhysicalRange(information, information + informationSize), rsdp);
             Span<PhysicalRange> reserved = stackalloc PhysicalRange[boot.Modules.Length + 2];
             reserved[0] = new PhysicalRange(0x100000, Cpu.ImageEnd());
             reserved[1] = new PhysicalRange(information, information + informationSize);

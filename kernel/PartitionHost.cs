@@ -34,7 +34,7 @@ namespace Partition.Kernel
         /// errors, a form the hypervisor cannot run yet, or no room is reported and left out;
         /// the others are created.
         /// </summary>
-        public static VirtualMachine[] CreateFromConfiguration(ConfigResult config, BootModule[] modules, MemoryRegion[] memoryMap, int cpu)
+        public static VirtualMachine[] CreateFromConfiguration(ConfigResult config, BootModule[] modules, Firmware firmware, int cpu)
         {
             var partitions = config.Configuration.Partitions;
             var specs = new PartitionSpec[partitions.Length];
@@ -46,7 +46,7 @@ namespace Partition.Kernel
                 if (!PartitionSpec.TryFromConfig(partitions[i], out specs[i], out error))
                     LeaveOut(partitions[i].Name, error);
             }
-            GiveHostPassThrough(specs, partitions, config.Configuration.SharedMemory, memoryMap);
+            GiveHostPassThrough(specs, partitions, config.Configuration.SharedMemory, firmware);
             ClaimPlacedMemory(specs);
             ulong[] sharedBases = AllocateSharedMemory(config.Configuration.SharedMemory, specs, partitions);
 
@@ -97,7 +97,7 @@ namespace Partition.Kernel
         /// those the config gives to other partitions (whether or not they start: the config's
         /// intent decides who owns a device).
         /// </summary>
-        private static void GiveHostPassThrough(PartitionSpec[] specs, PartitionConfig[] partitions, SharedMemoryConfig[] shared, MemoryRegion[] memoryMap)
+        private static void GiveHostPassThrough(PartitionSpec[] specs, PartitionConfig[] partitions, SharedMemoryConfig[] shared, Firmware firmware)
         {
             for (int h = 0; h < specs.Length; h++)
             {
@@ -123,7 +123,9 @@ namespace Partition.Kernel
                     foreach (var function in partitions[p].Devices.Pci)
                         pci[pciCount++] = function.Key;
                 }
-                specs[h].GivePassThrough(ports, pci, HostMmio(specs[h], partitions, h, shared, memoryMap));
+                if (specs[h].IdentityMapped)
+                    specs[h].GiveFirmware(firmware);
+                specs[h].GivePassThrough(ports, pci, HostMmio(specs[h], partitions, h, shared, firmware.MemoryMap));
             }
         }
 
@@ -147,7 +149,10 @@ namespace Partition.Kernel
                     if (side.Partition == host.Name)
                         excluded[count++] = new PhysicalRange(side.GuestPhysical, side.GuestPhysical + region.Size);
             var mappings = new EptMapping[HostPassThrough.MaxMappings];
-            int n = HostPassThrough.Build(memoryMap, host.MemorySize, new ReadOnlySpan<PhysicalRange>(excluded, 0, count), mappings);
+            // Below its RAM's end a partition with RAM at 0 has nothing passed through; an
+            // identity-mapped host has the device ranges between its blocks too (VGA, ROMs).
+            ulong from = host.IdentityMapped ? 0 : host.MemorySize;
+            int n = HostPassThrough.Build(memoryMap, from, new ReadOnlySpan<PhysicalRange>(excluded, 0, count), mappings);
             var result = new EptMapping[n];
             for (int i = 0; i < n; i++)
                 result[i] = mappings[i];

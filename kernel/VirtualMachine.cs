@@ -215,14 +215,31 @@ namespace Partition.Kernel
 
             vm._shared = shared.ToArray();
             int blocks = vm._ram.Length;
-            var mappings = new EptMapping[blocks + shared.Length + spec.HostMmio.Length];
+            ReadOnlySpan<EptMapping> hostMmio = spec.HostMmio;
+            if (vm.HostAcpi != null)
+            {
+                // What the machine's ACPI tables show the host must not reach directly: the I/O
+                // APICs (its own is emulated), IOMMU registers, hidden functions' ECAM pages.
+                var kept = HostPassThrough.Exclude(spec.HostMmio, vm.HostAcpi.HostEptExclusions);
+                hostMmio = kept;
+                if (kept == null)
+                {
+                    error = "its device space, less what it must not reach, needs more than 64 EPT ranges";
+                    return false;
+                }
+            }
+            // An identity-mapped host also reaches the firmware's page 0 (HostMemoryMap.FirmwarePageEnd).
+            int firmwarePage = spec.IdentityMapped ? 1 : 0;
+            var mappings = new EptMapping[blocks + shared.Length + hostMmio.Length + firmwarePage];
+            if (firmwarePage != 0)
+                mappings[mappings.Length - 1] = new EptMapping(0, 0, HostMemoryMap.FirmwarePageEnd, EptAccess.ReadWrite, EptMemoryType.WriteBack);
             for (int i = 0; i < blocks; i++)
                 mappings[i] = new EptMapping(vm._ram[i].GuestPhysical, vm._ram[i].HostPhysical, vm._ram[i].Size, EptAccess.All, EptMemoryType.WriteBack);
             for (int i = 0; i < shared.Length; i++)
                 mappings[blocks + i] = new EptMapping(shared[i].GuestPhysical, shared[i].HostPhysical, shared[i].Size,
                     shared[i].Writable ? EptAccess.ReadWrite : EptAccess.Read, EptMemoryType.WriteBack);
-            for (int i = 0; i < spec.HostMmio.Length; i++)
-                mappings[blocks + shared.Length + i] = spec.HostMmio[i];
+            for (int i = 0; i < hostMmio.Length; i++)
+                mappings[blocks + shared.Length + i] = hostMmio[i];
             EptError eptError = EptTables.TryBuild(mappings, capabilities.EptLargePages1G, out var ept);
             if (eptError != EptError.None)
             {
@@ -240,7 +257,22 @@ namespace Partition.Kernel
                 vm.Uart = new VirtualUart16550(spec.Name, (ushort)spec.UartPort);
             // Every partition, the host partition too, has a clock of its own: none reaches the machine's.
             vm.Rtc = new VirtualRtc(WallClock.Reference);
-            if (spec.IsLinux)
+            if (spec.IsLinux && vm.HostAcpi != null)
+            {
+                // The machine's platform: its first I/O APIC, where the MADT puts it and with its
+                // ID, emulated (and backed by the real one's pins); the UART on ISA IRQ 4.
+                var ioApic = vm.HostAcpi.IoApics[0];
+                vm.Platform = new AcpiPlatform
+                {
+                    VcpuCount = spec.Vcpus.Length,
+                    HasIoApic = true,
+                    IoApicAddress = ioApic.Address,
+                    UartPort = spec.UartPort >= 0 ? (ushort)spec.UartPort : (ushort)0,
+                };
+                vm.IoApic = new VirtualIoApic(ioApic.Id, vm);
+                vm.Uart?.ConnectInterrupt(vm.IoApic, AcpiPlatform.UartGsi);
+            }
+            else if (spec.IsLinux)
             {
                 // The platform its ACPI tables describe: an I/O APIC with the UART on GSI 4,
                 // and the FADT's power registers.
@@ -499,6 +531,7 @@ namespace Partition.Kernel
                 return false;
             Uart?.Reset();
             Rtc.Reset();
+            IoApic?.Reset();
             if (!ResetVcpus(multiboot, PartitionHost.Capabilities, PartitionHost.TablesOf(cpu), cpu, out error))
                 return false;
             for (int i = 0; i < ExitCounts.Length; i++)

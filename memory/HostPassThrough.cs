@@ -11,9 +11,11 @@ namespace Partition.Memory
     /// partitions. RAM is never included: the hypervisor and every partition live there.
     /// </summary>
     /// <remarks>
-    /// Below its RAM's end nothing is passed through (its RAM is at guest-physical 0), and nothing
-    /// above 4 GiB yet (64-bit BARs). Interrupts are not delivered to the host partition yet, so
-    /// its devices can only be polled.
+    /// Nothing above 4 GiB is passed through yet (64-bit BARs). A host with RAM at guest-physical 0
+    /// has nothing passed through below its RAM's end; an identity-mapped one (a Linux host) has
+    /// the machine's own layout, its RAM blocks mapped apart (<see cref="Exclude"/> then cuts
+    /// what its ACPI view says it must not reach: other I/O APICs, IOMMU registers, the ECAM
+    /// pages of hidden PCI functions).
     /// </remarks>
     public static class HostPassThrough
     {
@@ -27,12 +29,13 @@ namespace Partition.Memory
         /// no room for them all (the caller passes room for <see cref="MaxMappings"/>).
         /// </summary>
         /// <param name="excluded">MMIO given to other partitions, and the guest-physical ranges where the host has shared memory.</param>
-        public static int Build(MemoryRegion[] map, ulong hostRamSize, ReadOnlySpan<PhysicalRange> excluded, Span<EptMapping> mappings)
+        /// <param name="from">Where pass-through begins: the end of RAM at guest-physical 0 (at least 1 MiB), or 0 for an identity-mapped host, whose RAM is its own blocks of the machine's.</param>
+        public static int Build(MemoryRegion[] map, ulong from, ReadOnlySpan<PhysicalRange> excluded, Span<EptMapping> mappings)
         {
-            // Start from one range [host RAM end, 4 GiB) and cut out what is not the host's.
+            // Start from one range [from, 4 GiB) and cut out what is not the host's.
             Span<PhysicalRange> ranges = stackalloc PhysicalRange[MaxMappings];
             int count = 0;
-            ulong start = Math.Max(PhysicalMemory.AlignUp(hostRamSize), 0x10_0000);
+            ulong start = from == 0 ? 0 : Math.Max(PhysicalMemory.AlignUp(from), 0x10_0000);
             if (start < FourGiB)
                 ranges[count++] = new PhysicalRange(start, FourGiB);
             foreach (var region in map)
@@ -77,5 +80,34 @@ namespace Partition.Memory
         }
 
         public const int MaxMappings = 64;
+
+        /// <summary>
+        /// Cuts <paramref name="excluded"/> out of identity <paramref name="mappings"/> (each keeps
+        /// its access and memory type). Returns the mappings that remain, or null if more than
+        /// <see cref="MaxMappings"/> would.
+        /// </summary>
+        public static EptMapping[] Exclude(ReadOnlySpan<EptMapping> mappings, ReadOnlySpan<PhysicalRange> excluded)
+        {
+            Span<EptMapping> result = stackalloc EptMapping[MaxMappings];
+            Span<PhysicalRange> pieces = stackalloc PhysicalRange[MaxMappings];
+            int n = 0;
+            foreach (var mapping in mappings)
+            {
+                int count = 1;
+                pieces[0] = new PhysicalRange(mapping.GuestPhysical, mapping.GuestPhysical + mapping.Size);
+                foreach (var r in excluded)
+                    count = PhysicalRanges.Cut(pieces, count, PhysicalMemory.AlignDown(r.Start), PhysicalMemory.AlignUp(r.End));
+                if (count < 0)
+                    return null;
+                for (int i = 0; i < count; i++)
+                {
+                    if (n == MaxMappings)
+                        return null;
+                    ulong offset = pieces[i].Start - mapping.GuestPhysical;
+                    result[n++] = new EptMapping(pieces[i].Start, mapping.HostPhysical + offset, pieces[i].Length, mapping.Access, mapping.Type);
+                }
+            }
+            return result.Slice(0, n).ToArray();
+        }
     }
 }

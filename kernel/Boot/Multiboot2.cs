@@ -70,6 +70,9 @@ namespace Partition.Kernel
         /// <summary>Offset of the RSDP copy inside the structure (0: none given).</summary>
         public int AcpiRsdpOffset { get; private set; }
 
+        /// <summary>The RSDP copy's length (20 bytes for ACPI 1.0, 36 from 2.0 on).</summary>
+        public int AcpiRsdpLength { get; private set; }
+
         /// <summary>Total bytes of RAM the memory map calls available.</summary>
         public ulong AvailableMemory
         {
@@ -174,6 +177,7 @@ namespace Partition.Kernel
                     else if (pass == 1 && (type == TagAcpiNewRsdp || (type == TagAcpiOldRsdp && parsed.AcpiRsdpOffset == 0)))
                     {
                         parsed.AcpiRsdpOffset = offset + 8;
+                        parsed.AcpiRsdpLength = (int)size - 8;
                     }
                     offset += (int)((size + 7) & ~7u);
                 }

@@ -19,8 +19,18 @@ namespace Partition.Kernel
         private const ulong Page = PhysicalMemory.PageSize;
 
         /// <summary>
+        /// Page 0 holds the real-mode interrupt table and the BIOS data area, which Linux reads
+        /// (the EBDA's segment at 0x40E, the base memory size at 0x413) and writes (the warm-reset
+        /// vector at 0x467, before it starts each application processor). It is not RAM the
+        /// hypervisor hands out or zeroes (nothing maps it for the hypervisor, which keeps address
+        /// 0 unmapped to catch null pointers): the host gets it passed through, as firmware data,
+        /// and its e820 map says reserved, as Linux treats page 0 anyway.
+        /// </summary>
+        public const ulong FirmwarePageEnd = 0x1000;
+
+        /// <summary>
         /// The host's RAM below 1 MiB: the firmware's usable RAM under <see cref="LowMemoryEnd"/>,
-        /// whole pages only, less <paramref name="kept"/> (the boot information, which the loader
+        /// whole pages only, from page 1 on (<see cref="FirmwarePageEnd"/>), less <paramref name="kept"/> (the boot information, which the loader
         /// may put there). Linux needs some of it for its real-mode trampoline (the trampoline
         /// that starts its application processors must lie below 1 MiB), and the boot protocol's
         /// structures go there (<see cref="LinuxBoot"/>). Returns the number of ranges written
@@ -33,7 +43,7 @@ namespace Partition.Kernel
             {
                 if (region.Type != MemoryRegionType.Available)
                     continue;
-                ulong start = PhysicalMemory.AlignUp(region.Start);
+                ulong start = Math.Max(PhysicalMemory.AlignUp(region.Start), FirmwarePageEnd);
                 ulong end = PhysicalMemory.AlignDown(Math.Min(region.End, LowMemoryEnd));
                 if (start >= end)
                     continue;

@@ -282,8 +282,10 @@ namespace Partition.Cli
     {
         /// <summary>
         /// --disk test: a fresh <see cref="HostDisk"/> image in the run directory (its SHA-256 is
-        /// printed); --disk FILE: that flat image, whose size must be whole cylinders of 16 heads
-        /// and 63 sectors (what bximage and HostDisk write).
+        /// printed); --disk FILE: a copy of that flat image in the run directory, whose size must
+        /// be whole cylinders of 16 heads and 63 sectors (what bximage and HostDisk write). A copy,
+        /// because Bochs writes to its disk and locks it with a FILE.lock that a killed run leaves
+        /// behind, and the next run would then fail to open the disk.
         /// </summary>
         private static BochsDisk? RunDisk(string option, string runDirectory)
         {
@@ -305,8 +307,10 @@ namespace Partition.Cli
                 Console.Error.WriteLine($"partition run: --disk {option}: {new FileInfo(path).Length:N0} bytes is not a whole number of cylinders of 16 heads and 63 sectors ({16 * 63 * 512:N0} bytes each).");
                 return null;
             }
-            Console.Error.WriteLine($"Disk: {path}, {geometry}");
-            return new BochsDisk(path, geometry);
+            string copy = Path.Combine(runDirectory, "disk.img");
+            File.Copy(path, copy, overwrite: true);
+            Console.Error.WriteLine($"Disk: a copy of {path} ({geometry}) in the run directory");
+            return new BochsDisk(copy, geometry);
         }
 
         public static int Run(string[] args)

@@ -3,7 +3,8 @@
 #   ./bootstrap.sh run [--timeout=S]   boot the image in Bochs, serial console on this terminal
 #                                      (what is typed, or piped in, goes to the console)
 #   ./bootstrap.sh test                run every test; the last line is "N passed, N failed"
-#                                      (first builds the Linux guest: 5-11 min once, then cached)
+#                                      (first builds the Linux guest and host kernels: 5-11 min
+#                                      each, once, then cached)
 #   ./bootstrap.sh image               build artifacts/partition.iso
 # Extra arguments after the verb are passed to Cake (e.g. --timeout=30 for run).
 set -euo pipefail
@@ -26,7 +27,7 @@ cd "$(dirname "$(readlink -f "$0")")"
 
 # Emulators and BIOS images (bochs*, vgabios), the ISO builder (grub-*, xorriso, mtools), the
 # boot stub's assembler and the linker (nasm, lld), and QEMU for the boot test without VT-x.
-# The Linux guest (Cake target LinuxImages, tools/linux/README.md): the kernel source tarball
+# The Linux guest and host images (Cake target LinuxImages, tools/linux/README.md): the kernel source tarball
 # (linux-source-6.1), what building it needs (build-essential, bc, bison, flex, libelf-dev,
 # libssl-dev, lz4 for the kernel's compression, xz-utils to unpack the tarball) and the static
 # busybox of the initramfs (busybox-static). The ACPI compiler iasl (acpica-tools) for the ACPI

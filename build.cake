@@ -1,8 +1,9 @@
 // Partition's build: dotnet cake build.cake --target=Kernel|Image|LinuxImages|DebianKernel|Test|Run  (default Test).
 //   Kernel        the hypervisor image artifacts/image/partition.elf
 //   Image         Kernel, then the bootable ISO artifacts/partition.iso (partition image)
-//   LinuxImages   the guest kernel and initramfs, artifacts/linux/guest/ and configs/images/
-//                 (partition linux; built once per recipe into ~/.cache/partition/linux/, then copied)
+//   LinuxImages   the guest's and the host partition's kernels and initramfs, and the host's test
+//                 disk: artifacts/linux/{guest,host}/ and configs/images/ (partition linux guest host;
+//                 each kernel built once per recipe into ~/.cache/partition/linux/, then copied)
 //   DebianKernel  Debian's stock kernel, artifacts/linux/debian/vmlinuz (partition linux debian)
 //   Test          Image, LinuxImages and DebianKernel, then every test (unit and system) with TRX
 //                 results in artifacts/test-results; the last line printed is "N passed, N failed"
@@ -52,12 +53,13 @@ Task("Image")
 });
 
 Task("LinuxImages")
-    .Description("Builds the guest kernel (cached outside the clone) and its initramfs into artifacts/linux/guest/ and configs/images/.")
+    .Description("Builds the guest's and the host partition's kernels (cached outside the clone), their initramfs and the host's test disk into artifacts/linux/{guest,host}/ and configs/images/.")
     .IsDependentOn("Cli")
     .Does(() =>
 {
-    // A cache miss compiles Linux (5 to 11 minutes on 2 cores); a hit only copies.
-    Partition("linux", "guest");
+    // One build code path, two recipes (tools/linux/guest.config, host.config). Each cache miss
+    // compiles Linux (5 to 11 minutes on 2 cores); a hit only copies.
+    Partition("linux", "guest", "host");
 });
 
 Task("DebianKernel")
@@ -71,7 +73,8 @@ Task("DebianKernel")
 Task("Test")
     .Description("Runs all tests; the last line printed is 'N passed, N failed'.")
     .IsDependentOn("Image")
-    // The Linux scenarios boot these images, and host tests check them: they must exist before any test runs.
+    // The Linux scenarios boot these images (guest and host), and host tests check them: they
+    // must exist before any test runs.
     .IsDependentOn("LinuxImages")
     .IsDependentOn("DebianKernel")
     .Does(() =>

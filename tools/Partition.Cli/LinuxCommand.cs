@@ -5,34 +5,56 @@ using Partition.Host.Linux;
 namespace Partition.Cli
 {
     /// <summary>
-    /// partition linux [guest|debian]: the Linux images the Linux scenarios boot, built or fetched
-    /// into the per-user cache and copied into the clone (Cake targets LinuxImages and DebianKernel).
+    /// partition linux [guest] [host] [debian]: the Linux images the Linux scenarios boot, built or
+    /// fetched into the per-user cache and copied into the clone (Cake targets LinuxImages and
+    /// DebianKernel). Without an argument: the guest's and the host partition's images, both
+    /// through the one build of <see cref="LinuxKernelBuild"/>.
     /// </summary>
     internal static class LinuxCommand
     {
         public static int Run(string[] args)
         {
-            string what = args.Length == 0 ? "guest" : args[0];
-            if (args.Length > 1 || (what != "guest" && what != "debian"))
-                throw new UsageException("linux takes only [guest|debian]");
+            string[] what = args.Length == 0 ? new[] { LinuxImage.Guest.Name, LinuxImage.Host.Name } : args;
+            foreach (string name in what)
+            {
+                if (name != "debian" && LinuxImage.Find(name) == null)
+                    throw new UsageException("linux takes only [guest] [host] [debian]");
+            }
             var layout = RepositoryLayout.Find();
-            return what == "guest" ? Guest(layout) : Debian(layout);
-        }
-
-        private static int Guest(RepositoryLayout layout)
-        {
-            var result = GuestKernelBuild.Run(layout, Console.Out.WriteLine);
-            Console.Out.WriteLine(
-                $"Guest kernel {result.KernelVersion}: " +
-                (result.CacheHit ? "cache hit" : "built") +
-                $" ({result.CacheEntry}), done in {LoggedStep.Duration(result.Elapsed)}");
-            foreach (string path in new[] { LinuxArtifacts.GuestKernel(layout), LinuxArtifacts.GuestInitramfs(layout) })
-                Console.Out.WriteLine($"  {layout.Display(path)}: {new FileInfo(path).Length:N0} bytes");
-            Console.Out.WriteLine($"  also in {layout.Display(LinuxArtifacts.ConfigImages(layout))}/ as bzImage and initramfs.cpio, the names the example configs use");
+            foreach (string name in what.Distinct())
+            {
+                if (name == "debian")
+                    Debian(layout);
+                else
+                    Build(layout, LinuxImage.Find(name)!);
+            }
             return 0;
         }
 
-        private static int Debian(RepositoryLayout layout)
+        private static void Build(RepositoryLayout layout, LinuxImage image)
+        {
+            var result = LinuxKernelBuild.Run(layout, image, Console.Out.WriteLine);
+            Console.Out.WriteLine(
+                $"{image.Title} kernel {result.KernelVersion}: " +
+                (result.CacheHit ? "cache hit" : "built") +
+                $" ({result.CacheEntry}), done in {LoggedStep.Duration(result.Elapsed)}");
+            var files = new List<string> { LinuxArtifacts.Kernel(layout, image), LinuxArtifacts.Initramfs(layout, image) };
+            if (image == LinuxImage.Host)
+            {
+                // The disk the host partition's /init reads and hashes, for Bochs' ata0-master.
+                var disk = HostDisk.Create(LinuxArtifacts.HostDisk(layout));
+                LinuxArtifacts.Publish(disk.Path, LinuxArtifacts.ConfigImage(layout, image, "disk.img"));
+                files.Add(disk.Path);
+                Console.Out.WriteLine($"  test disk: {disk.Geometry}, sha256 {disk.Sha256}");
+            }
+            foreach (string path in files)
+                Console.Out.WriteLine($"  {layout.Display(path)}: {new FileInfo(path).Length:N0} bytes");
+            Console.Out.WriteLine(
+                $"  also in {layout.Display(LinuxArtifacts.ConfigImages(layout))}/ as " +
+                $"{image.ConfigImagePrefix}bzImage and {image.ConfigImagePrefix}initramfs.cpio, the names the example configs use");
+        }
+
+        private static void Debian(RepositoryLayout layout)
         {
             var result = DebianKernel.Run(layout, Console.Out.WriteLine);
             string path = LinuxArtifacts.DebianKernel(layout);
@@ -41,7 +63,6 @@ namespace Partition.Cli
                 (result.CacheHit ? "cache hit" : "downloaded") +
                 $" ({result.CacheEntry}), done in {LoggedStep.Duration(result.Elapsed)}");
             Console.Out.WriteLine($"  {layout.Display(path)}: {new FileInfo(path).Length:N0} bytes, {result.KernelVersion}");
-            return 0;
         }
     }
 }

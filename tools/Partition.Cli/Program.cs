@@ -28,6 +28,7 @@ namespace Partition.Cli
             "      config file) become Multiboot2 modules; default output artifacts/NAME.iso\n" +
             "      (artifacts/partition.iso without CONFIG).\n" +
             "  run [CONFIG | ISO] [--cpus N] [--timeout S] [--model M] [--cmdline \"...\"] [--script FILE]\n" +
+            "      [--disk FILE|test]\n" +
             "      Boot in Bochs and stream the serial console here until Bochs exits, S seconds\n" +
             "      pass, or Ctrl-C. With CONFIG, first build its ISO (as 'image CONFIG'); CPUs\n" +
             "      default to the config's machine cores. Without either, boot\n" +
@@ -38,18 +39,24 @@ namespace Partition.Cli
             "      --script FILE feeds the hypervisor console timed commands, one per line:\n" +
             "      \"MILLISECONDS COMMAND\" (e.g. \"500 migrate alpha 0\"); --cmdline sets the kernel\n" +
             "      command line (e.g. \"exit=poweroff stop_after_ms=2000\").\n" +
+            "      --disk FILE attaches a flat disk image as ata0-master (/dev/sda to Linux; its\n" +
+            "      size whole cylinders of 16 heads and 63 sectors); --disk test writes the host\n" +
+            "      partition's test disk into the run directory and prints its sha256. The boot\n" +
+            "      CD-ROM is ata1-master.\n" +
             "  bench-check [--iterations N] [--seed S]\n" +
             "      Time the config checker on N mutated example configs (default 120000, the\n" +
             "      fuzz test's): configs per second, on the host, no emulator.\n" +
             "  guests [-o DIR]\n" +
             "      Write the guest images the example configurations in configs/ boot (assembled\n" +
             "      with Iced); default DIR configs/images.\n" +
-            "  linux [guest|debian]\n" +
-            "      guest (default): build the guest kernel from linux-source-6.1 and\n" +
-            "      tools/linux/guest.config (cached in ${XDG_CACHE_HOME:-~/.cache}/partition/linux/,\n" +
-            "      5 to 11 minutes on a miss) and the busybox initramfs; copy both to\n" +
-            "      artifacts/linux/guest/ and configs/images/. debian: fetch Debian's stock kernel\n" +
-            "      (linux-image-amd64) into the cache and copy it to artifacts/linux/debian/vmlinuz.\n" +
+            "  linux [guest] [host] [debian]\n" +
+            "      guest: build the guest kernel from linux-source-6.1 and tools/linux/guest.config\n" +
+            "      (cached in ${XDG_CACHE_HOME:-~/.cache}/partition/linux/, 5 to 11 minutes on a\n" +
+            "      miss) and its busybox initramfs; copy both to artifacts/linux/guest/ and\n" +
+            "      configs/images/. host: the same for the host partition (tools/linux/host.config,\n" +
+            "      host-init) into artifacts/linux/host/ and configs/images/host-*, with the test\n" +
+            "      disk disk.img. Without an argument: guest and host. debian: fetch Debian's stock\n" +
+            "      kernel (linux-image-amd64) into the cache and copy it to artifacts/linux/debian/.\n" +
             "  bench [--timeout S]\n" +
             "      Run the exit benchmark in Bochs: a guest times 10,000 null VMCALLs, CPUID\n" +
             "      exits and I/O exits with RDTSC (one tick = one emulated instruction). Prints\n" +
@@ -282,9 +289,42 @@ namespace Partition.Cli
 
     internal static class RunCommand
     {
+        /// <summary>
+        /// --disk test: a fresh <see cref="HostDisk"/> image in the run directory (its SHA-256 is
+        /// printed); --disk FILE: a copy of that flat image in the run directory, whose size must
+        /// be whole cylinders of 16 heads and 63 sectors (what bximage and HostDisk write). A copy,
+        /// because Bochs writes to its disk and locks it with a FILE.lock that a killed run leaves
+        /// behind, and the next run would then fail to open the disk.
+        /// </summary>
+        private static BochsDisk? RunDisk(string option, string runDirectory)
+        {
+            if (option == "test")
+            {
+                var image = HostDisk.Create(Path.Combine(runDirectory, "disk.img"));
+                Console.Error.WriteLine($"Disk: {image.Path}, {image.Geometry}, sha256 {image.Sha256}");
+                return BochsDisk.From(image);
+            }
+            string path = Path.GetFullPath(option);
+            if (!File.Exists(path))
+            {
+                Console.Error.WriteLine($"partition run: --disk {option}: no such file (or say --disk test for a generated test disk).");
+                return null;
+            }
+            var geometry = DiskGeometry.ForSize(new FileInfo(path).Length);
+            if (geometry == null)
+            {
+                Console.Error.WriteLine($"partition run: --disk {option}: {new FileInfo(path).Length:N0} bytes is not a whole number of cylinders of 16 heads and 63 sectors ({16 * 63 * 512:N0} bytes each).");
+                return null;
+            }
+            string copy = Path.Combine(runDirectory, "disk.img");
+            File.Copy(path, copy, overwrite: true);
+            Console.Error.WriteLine($"Disk: a copy of {path} ({geometry}) in the run directory");
+            return new BochsDisk(copy, geometry);
+        }
+
         public static int Run(string[] args)
         {
-            var options = new Options(args, new[] { "--cpus", "--timeout", "--model", "--cmdline", "--script" }, maxPositional: 1);
+            var options = new Options(args, new[] { "--cpus", "--timeout", "--model", "--cmdline", "--script", "--disk" }, maxPositional: 1);
             var layout = RepositoryLayout.Find();
             string iso = Path.GetFullPath(options.Positional.Count > 0 ? options.Positional[0] : layout.DefaultIso);
             int defaultCpus = 1;
@@ -319,6 +359,13 @@ namespace Partition.Cli
 
             // The process id too: two runs started in the same second must not share (and delete) a directory.
             string runDirectory = layout.NewRunDirectory("cli-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId);
+            if (options.Get("--disk") is string diskOption)
+            {
+                var disk = RunDisk(diskOption, runDirectory);
+                if (disk == null)
+                    return 1;
+                machine = machine with { Disk = disk };
+            }
             using var run = new BochsRun(iso, runDirectory, machine);
             ConsoleInputMode? inputMode = ConsoleInputFromStdIn();
             // Status goes to stderr so that stdout carries exactly the serial console.

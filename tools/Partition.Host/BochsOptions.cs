@@ -19,5 +19,18 @@ namespace Partition.Host
         public int InstructionsPerSecond { get; init; } = 10_000_000;
 
         public int MemoryMegabytes { get; init; } = 128;
+
+        /// <summary>
+        /// A raw disk image on the first ATA channel's master (ata0-master, /dev/sda to Linux), for
+        /// the host partition to own (<see cref="HostDisk"/> writes one); null: no disk. The boot
+        /// CD-ROM is on the second channel's master either way.
+        /// </summary>
+        public BochsDisk? Disk { get; init; }
+    }
+
+    /// <summary>A flat disk image and the geometry Bochs is to give it (Bochs requires exactly C*H*S*512 bytes).</summary>
+    public sealed record BochsDisk(string Path, DiskGeometry Geometry)
+    {
+        public static BochsDisk From(HostDiskImage image) => new(image.Path, image.Geometry);
     }
 }

@@ -46,7 +46,8 @@ namespace Partition.Host
         public string Bochsrc(string serialSocketAddress)
         {
             // Bochs' option parser splits on spaces and commas: no quoting is possible.
-            foreach (string path in new[] { IsoPath, RunDirectory })
+            var disk = Options.Disk;
+            foreach (string path in disk == null ? new[] { IsoPath, RunDirectory } : new[] { IsoPath, RunDirectory, disk.Path })
             {
                 if (path.IndexOfAny(new[] { ' ', ',', '\t' }) >= 0)
                     throw new InvalidOperationException($"Bochs cannot take the path '{path}': it contains a space or a comma.");
@@ -58,7 +59,22 @@ namespace Partition.Host
             rc.Append("display_library: sdl2\n");
             rc.Append($"romimage: file={BiosImage}\n");
             rc.Append($"vgaromimage: file={VgaBiosImage}\n");
-            rc.Append($"ata0-master: type=cdrom, path={IsoPath}, status=inserted\n");
+            // The disk, if any, is the first channel's master (IRQ 14, /dev/sda), where a PC's
+            // first hard disk is; the CD-ROM is always the second channel's master (IRQ 15), so
+            // the disk's channel carries the disk's interrupts only. The BIOS boots the first
+            // CD-ROM it finds, on whichever channel.
+            if (disk != null)
+            {
+                if (!disk.Geometry.IsValid)
+                    throw new InvalidOperationException($"{disk.Path}: {disk.Geometry} is no ATA geometry.");
+                long size = new FileInfo(disk.Path).Length;
+                if (size != disk.Geometry.Bytes)
+                    throw new InvalidOperationException(
+                        $"{disk.Path} has {size:N0} bytes; Bochs needs exactly {disk.Geometry}.");
+                rc.Append(CultureInfo.InvariantCulture,
+                    $"ata0-master: type=disk, path={disk.Path}, mode=flat, cylinders={disk.Geometry.Cylinders}, heads={disk.Geometry.Heads}, spt={disk.Geometry.SectorsPerTrack}\n");
+            }
+            rc.Append($"ata1-master: type=cdrom, path={IsoPath}, status=inserted\n");
             rc.Append("boot: cdrom\n");
             rc.Append($"com1: enabled=1, mode=socket-client, dev={serialSocketAddress}\n");
             rc.Append($"log: {LogPath}\n");

@@ -1,24 +1,42 @@
 namespace Partition.Host.Linux
 {
     /// <summary>
-    /// Where the Linux images and their recipe live in a clone. The built files go to
-    /// artifacts/linux/ (generated, ignored by git) and the images the example configurations name
-    /// ("images/bzImage", "images/initramfs.cpio", relative to the config) also to configs/images/,
-    /// next to the images 'partition guests' writes there.
+    /// Where the Linux images and their recipes live in a clone. The built files go to
+    /// artifacts/linux/NAME/ (generated, ignored by git) and the images the example configurations
+    /// name ("images/bzImage", "images/host-bzImage", ... relative to the config) also to
+    /// configs/images/, next to the images 'partition guests' writes there.
     /// </summary>
     public static class LinuxArtifacts
     {
         public static string RecipeDirectory(RepositoryLayout layout) => Path.Combine(layout.Root, "tools", "linux");
 
-        public static string ConfigFragment(RepositoryLayout layout) => Path.Combine(RecipeDirectory(layout), "guest.config");
+        public static string ConfigFragment(RepositoryLayout layout, LinuxImage image) => Path.Combine(RecipeDirectory(layout), image.Fragment);
 
-        public static string InitScript(RepositoryLayout layout) => Path.Combine(RecipeDirectory(layout), "init");
+        public static string InitScript(RepositoryLayout layout, LinuxImage image) => Path.Combine(RecipeDirectory(layout), image.InitScript);
 
-        public static string GuestDirectory(RepositoryLayout layout) => Path.Combine(layout.Root, "artifacts", "linux", "guest");
+        /// <summary>artifacts/linux/NAME/: bzImage, initramfs.cpio, and for reference config and System.map.</summary>
+        public static string ImageDirectory(RepositoryLayout layout, LinuxImage image) => Path.Combine(layout.Root, "artifacts", "linux", image.Name);
 
-        public static string GuestKernel(RepositoryLayout layout) => Path.Combine(GuestDirectory(layout), "bzImage");
+        public static string Kernel(RepositoryLayout layout, LinuxImage image) => Path.Combine(ImageDirectory(layout, image), "bzImage");
 
-        public static string GuestInitramfs(RepositoryLayout layout) => Path.Combine(GuestDirectory(layout), "initramfs.cpio");
+        public static string Initramfs(RepositoryLayout layout, LinuxImage image) => Path.Combine(ImageDirectory(layout, image), "initramfs.cpio");
+
+        /// <summary>The copy in configs/images/ that example configurations name: bzImage, host-bzImage, ...</summary>
+        public static string ConfigImage(RepositoryLayout layout, LinuxImage image, string fileName) =>
+            Path.Combine(ConfigImages(layout), image.ConfigImagePrefix + fileName);
+
+        public static string GuestDirectory(RepositoryLayout layout) => ImageDirectory(layout, LinuxImage.Guest);
+
+        public static string GuestKernel(RepositoryLayout layout) => Kernel(layout, LinuxImage.Guest);
+
+        public static string GuestInitramfs(RepositoryLayout layout) => Initramfs(layout, LinuxImage.Guest);
+
+        public static string HostKernel(RepositoryLayout layout) => Kernel(layout, LinuxImage.Host);
+
+        public static string HostInitramfs(RepositoryLayout layout) => Initramfs(layout, LinuxImage.Host);
+
+        /// <summary>The deterministic test disk (<see cref="Partition.Host.HostDisk"/>) 'partition linux host' writes beside the host images.</summary>
+        public static string HostDisk(RepositoryLayout layout) => Path.Combine(ImageDirectory(layout, LinuxImage.Host), "disk.img");
 
         public static string DebianDirectory(RepositoryLayout layout) => Path.Combine(layout.Root, "artifacts", "linux", "debian");
 

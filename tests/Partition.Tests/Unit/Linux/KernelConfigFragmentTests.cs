@@ -80,7 +80,7 @@ namespace Partition.Tests.Unit.Linux
         [Test]
         public void The_guest_fragment_asks_for_what_a_partition_guest_needs()
         {
-            string path = LinuxArtifacts.ConfigFragment(RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory));
+            string path = LinuxArtifacts.ConfigFragment(RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory), LinuxImage.Guest);
             var options = KernelConfigFragment.Parse(File.ReadAllText(path), path).Options.ToDictionary(o => o.Name, o => o.Value);
             foreach (string name in new[]
                      {
@@ -92,6 +92,26 @@ namespace Partition.Tests.Unit.Linux
                 Assert.That(options.GetValueOrDefault("CONFIG_" + name), Is.EqualTo("y"), name);
             }
             Assert.That(options["CONFIG_MODULES"], Is.EqualTo("n"));
+        }
+
+        [Test]
+        public void The_host_fragment_asks_for_what_a_host_owning_a_pcs_devices_needs()
+        {
+            string path = LinuxArtifacts.ConfigFragment(RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory), LinuxImage.Host);
+            var options = KernelConfigFragment.Parse(File.ReadAllText(path), path).Options.ToDictionary(o => o.Name, o => o.Value);
+            foreach (string name in new[]
+                     {
+                         "64BIT", "SMP", "X86_X2APIC", "X86_IO_APIC", "HYPERVISOR_GUEST", "ACPI", "PNP", "PNPACPI", "PCI", "PCI_DIRECT",
+                         "BLOCK", "ATA", "ATA_SFF", "ATA_BMDMA", "ATA_PIIX", "SCSI", "BLK_DEV_SD", "RTC_CLASS", "RTC_DRV_CMOS",
+                         "SERIAL_8250", "SERIAL_8250_CONSOLE", "TTY", "PRINTK", "PRINTK_TIME", "BLK_DEV_INITRD", "BINFMT_ELF",
+                         "BINFMT_SCRIPT", "PROC_FS", "SYSFS", "DEVTMPFS", "HIGH_RES_TIMERS", "NO_HZ_IDLE", "KERNEL_LZ4",
+                     })
+            {
+                Assert.That(options.GetValueOrDefault("CONFIG_" + name), Is.EqualTo("y"), name);
+            }
+            Assert.That(options["CONFIG_MODULES"], Is.EqualTo("n"));
+            Assert.That(options["CONFIG_PCI_MMCONFIG"], Is.EqualTo("n"), "configuration space through the ports the hypervisor filters");
+            Assert.That(options["CONFIG_LOCALVERSION"], Is.EqualTo("\"-partition-host\""));
         }
     }
 }

@@ -8,7 +8,7 @@ using Partition.Host.Linux;
 namespace Partition.Tests.Unit.Linux
 {
     /// <summary>
-    /// The Linux images the Cake targets LinuxImages and DebianKernel put into artifacts/linux/
+    /// The Linux images the Cake targets LinuxImages (guest and host) and DebianKernel put into artifacts/linux/
     /// (the Test target runs them first). A missing image fails these tests: skipping would let
     /// a run that never built the kernel look green.
     /// </summary>
@@ -49,7 +49,7 @@ namespace Partition.Tests.Unit.Linux
             var entries = NewcReader.Read(archive).ToDictionary(e => e.Name);
             Assert.That(entries.Keys, Is.SupersetOf(new[] { "init", "bin/busybox", "bin/sh", "dev/console", "proc", "sys" }));
             Assert.That(Encoding.ASCII.GetString(entries["init"].Data), Does.StartWith("#!/bin/sh\n").And.Contain("linux up: "));
-            Assert.That(GuestInitramfs.IsStaticElf64(entries["bin/busybox"].Data, out string problem), Is.True, problem);
+            Assert.That(LinuxInitramfs.IsStaticElf64(entries["bin/busybox"].Data, out string problem), Is.True, problem);
         }
 
         [Test]
@@ -60,6 +60,60 @@ namespace Partition.Tests.Unit.Linux
                 Is.EqualTo(Artifact(LinuxArtifacts.GuestKernel(layout), "LinuxImages")));
             Assert.That(Artifact(Path.Combine(LinuxArtifacts.ConfigImages(layout), "initramfs.cpio"), "LinuxImages"),
                 Is.EqualTo(Artifact(LinuxArtifacts.GuestInitramfs(layout), "LinuxImages")));
+        }
+
+        [Test]
+        public void The_host_kernel_is_a_bzImage_a_64_bit_loader_can_start()
+        {
+            byte[] image = Artifact(LinuxArtifacts.HostKernel(Layout), "LinuxImages");
+            Assert.That(Encoding.ASCII.GetString(image, 0x202, 4), Is.EqualTo("HdrS"));
+            var header = Header(image);
+            Assert.That(header.ProtocolVersion, Is.GreaterThanOrEqualTo(0x020C), "boot protocol 2.12 or later");
+            Assert.That(header.XLoadFlags & BzImageHeader.XlfKernel64, Is.Not.Zero, "XLF_KERNEL_64: a 64-bit entry point at +0x200");
+            Assert.That(header.LoadFlags & BzImageHeader.LoadedHigh, Is.Not.Zero, "LOADED_HIGH: loaded at 1 MiB");
+            Assert.That(header.KernelVersion, Does.StartWith("6.1.").And.Contain("-partition-host"));
+        }
+
+        [Test]
+        public void The_host_kernel_was_configured_with_every_option_of_its_fragment()
+        {
+            var layout = Layout;
+            string config = Encoding.UTF8.GetString(Artifact(Path.Combine(LinuxArtifacts.ImageDirectory(layout, LinuxImage.Host), "config"), "LinuxImages"));
+            string path = LinuxArtifacts.ConfigFragment(layout, LinuxImage.Host);
+            var fragment = KernelConfigFragment.Parse(File.ReadAllText(path), path);
+            Assert.That(fragment.FindUnmet(config), Is.Empty);
+        }
+
+        [Test]
+        public void The_host_initramfs_holds_host_init_busybox_and_the_management_script()
+        {
+            var layout = Layout;
+            byte[] archive = Artifact(LinuxArtifacts.HostInitramfs(layout), "LinuxImages");
+            var entries = NewcReader.Read(archive).ToDictionary(e => e.Name);
+            Assert.That(entries.Keys, Is.SupersetOf(new[] { "init", "bin/busybox", "bin/sh", "dev/console", "proc", "sys", "mgmt-script" }));
+            Assert.That(entries["init"].Data, Is.EqualTo(File.ReadAllBytes(LinuxArtifacts.InitScript(layout, LinuxImage.Host))));
+            Assert.That(Encoding.ASCII.GetString(entries["init"].Data), Does.Contain("host up: ").And.Contain("host disk: "));
+            Assert.That(LinuxInitramfs.IsStaticElf64(entries["bin/busybox"].Data, out string problem), Is.True, problem);
+        }
+
+        [Test]
+        public void The_host_images_the_example_configs_name_are_the_built_ones()
+        {
+            var layout = Layout;
+            var host = LinuxImage.Host;
+            Assert.That(Artifact(LinuxArtifacts.ConfigImage(layout, host, "bzImage"), "LinuxImages"),
+                Is.EqualTo(Artifact(LinuxArtifacts.HostKernel(layout), "LinuxImages")));
+            Assert.That(Artifact(LinuxArtifacts.ConfigImage(layout, host, "initramfs.cpio"), "LinuxImages"),
+                Is.EqualTo(Artifact(LinuxArtifacts.HostInitramfs(layout), "LinuxImages")));
+        }
+
+        [Test]
+        public void The_host_test_disk_is_the_generated_one()
+        {
+            var layout = Layout;
+            byte[] disk = Artifact(LinuxArtifacts.HostDisk(layout), "LinuxImages");
+            Assert.That(disk, Is.EqualTo(HostDisk.Bytes(HostDisk.DefaultGeometry)));
+            Assert.That(Artifact(LinuxArtifacts.ConfigImage(layout, LinuxImage.Host, "disk.img"), "LinuxImages"), Is.EqualTo(disk));
         }
 
         [Test]

@@ -4,18 +4,18 @@ using System.Text;
 
 namespace Partition.Host.Linux
 {
-    /// <summary>What one run of <see cref="GuestKernelBuild.Run"/> produced.</summary>
-    public sealed record GuestKernelResult(string Key, string CacheEntry, bool CacheHit, TimeSpan Elapsed, string KernelVersion);
+    /// <summary>What one run of <see cref="LinuxKernelBuild.Run"/> produced.</summary>
+    public sealed record LinuxKernelResult(LinuxImage Image, string Key, string CacheEntry, bool CacheHit, TimeSpan Elapsed, string KernelVersion);
 
     /// <summary>
-    /// Builds the guest kernel from Debian's linux-source-6.1 and tools/linux/guest.config:
-    /// tinyconfig for x86_64, the fragment merged on top, every fragment option checked in the
-    /// final .config, then bzImage with make -j(cores). The result is cached under
-    /// ${XDG_CACHE_HOME:-~/.cache}/partition/linux/KEY/ (<see cref="CacheKey"/>), the source it
-    /// was built from under linux/source-VERSION/; a cache hit only copies. Then the results, and
-    /// a freshly written initramfs, are copied into the clone.
+    /// Builds a Linux kernel (<see cref="LinuxImage"/>: the guest's or the host partition's) from
+    /// Debian's linux-source-6.1 and its fragment in tools/linux/: tinyconfig for x86_64, the
+    /// fragment merged on top, every fragment option checked in the final .config, then bzImage
+    /// with make -j(cores). The result is cached under ${XDG_CACHE_HOME:-~/.cache}/partition/linux/KEY/
+    /// (<see cref="CacheKey"/>), the source it was built from under linux/source-VERSION/; a cache
+    /// hit only copies. Then the results, and a freshly written initramfs, are copied into the clone.
     /// </summary>
-    public static class GuestKernelBuild
+    public static class LinuxKernelBuild
     {
         /// <summary>
         /// Part of the cache key: raise it whenever the steps below change what they produce (other
@@ -59,7 +59,9 @@ namespace Partition.Host.Linux
         /// The cache key: 12 hex digits of SHA-256 over the recipe version, the source package's
         /// version and the fragment's options in order. Anything that changes the kernel changes
         /// one of them; comments and blank lines in the fragment do not, so rewording them costs
-        /// no rebuild.
+        /// no rebuild. The image's name is not part of it: the key addresses what is built, so the
+        /// guest's and the host's kernels differ by their fragments (LOCALVERSION among them), and
+        /// the guest's key stayed what it was before the host kernel existed.
         /// </summary>
         public static string CacheKey(KernelConfigFragment fragment, string sourceVersion, int recipeVersion)
         {
@@ -70,10 +72,10 @@ namespace Partition.Host.Linux
             return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()))).Substring(0, 12).ToLowerInvariant();
         }
 
-        public static GuestKernelResult Run(RepositoryLayout layout, Action<string> log)
+        public static LinuxKernelResult Run(RepositoryLayout layout, LinuxImage image, Action<string> log)
         {
             var clock = Stopwatch.StartNew();
-            string fragmentPath = LinuxArtifacts.ConfigFragment(layout);
+            string fragmentPath = LinuxArtifacts.ConfigFragment(layout, image);
             byte[] fragmentBytes = File.ReadAllBytes(fragmentPath);
             // A malformed fragment or a missing busybox fails here, before minutes of building.
             KernelConfigFragment fragment;
@@ -85,30 +87,29 @@ namespace Partition.Host.Linux
             {
                 throw new InvalidOperationException(e.Message, e);
             }
-            byte[] initramfs = GuestInitramfs.Build(layout);
+            byte[] initramfs = LinuxInitramfs.Build(layout, image);
             string sourceVersion = SourceVersion();
             string key = CacheKey(fragment, sourceVersion, RecipeVersion);
             string entry = Path.Combine(BuildCache.Root(), "linux", key);
 
             bool hit = BuildCache.GetOrBuild(entry, Marker, partial =>
             {
-                log($"Guest kernel: no cache entry {key}; building {SourcePackage} {sourceVersion} with {layout.Display(fragmentPath)} in {partial} (about 5 to 11 minutes on 2 cores)");
-                Build(partial, fragment, fragmentBytes, sourceVersion, key, log);
+                log($"{image.Title} kernel: no cache entry {key}; building {SourcePackage} {sourceVersion} with {layout.Display(fragmentPath)} in {partial} (about 5 to 11 minutes on 2 cores)");
+                Build(partial, image, fragment, fragmentBytes, sourceVersion, key, log);
             }, log);
 
             string kernelPath = Path.Combine(entry, "bzImage");
             var header = BzImageHeader.TryRead(File.ReadAllBytes(kernelPath), out string problem)
                 ?? throw new InvalidOperationException($"{kernelPath}: {problem}");
 
-            string guest = LinuxArtifacts.GuestDirectory(layout);
-            string images = LinuxArtifacts.ConfigImages(layout);
-            LinuxArtifacts.Publish(kernelPath, Path.Combine(guest, "bzImage"));
-            LinuxArtifacts.Publish(Path.Combine(entry, "config"), Path.Combine(guest, "config"));
-            LinuxArtifacts.Publish(Path.Combine(entry, "System.map"), Path.Combine(guest, "System.map"));
-            LinuxArtifacts.Publish(initramfs, Path.Combine(guest, "initramfs.cpio"));
-            LinuxArtifacts.Publish(kernelPath, Path.Combine(images, "bzImage"));
-            LinuxArtifacts.Publish(initramfs, Path.Combine(images, "initramfs.cpio"));
-            return new GuestKernelResult(key, entry, hit, clock.Elapsed, header.KernelVersion);
+            string directory = LinuxArtifacts.ImageDirectory(layout, image);
+            LinuxArtifacts.Publish(kernelPath, LinuxArtifacts.Kernel(layout, image));
+            LinuxArtifacts.Publish(Path.Combine(entry, "config"), Path.Combine(directory, "config"));
+            LinuxArtifacts.Publish(Path.Combine(entry, "System.map"), Path.Combine(directory, "System.map"));
+            LinuxArtifacts.Publish(initramfs, LinuxArtifacts.Initramfs(layout, image));
+            LinuxArtifacts.Publish(kernelPath, LinuxArtifacts.ConfigImage(layout, image, "bzImage"));
+            LinuxArtifacts.Publish(initramfs, LinuxArtifacts.ConfigImage(layout, image, "initramfs.cpio"));
+            return new LinuxKernelResult(image, key, entry, hit, clock.Elapsed, header.KernelVersion);
         }
 
         /// <summary>The installed linux-source-6.1's Debian version, e.g. "6.1.192-3".</summary>
@@ -142,7 +143,7 @@ namespace Partition.Host.Linux
             return Path.Combine(entry, SourceDirectory);
         }
 
-        private static void Build(string partial, KernelConfigFragment fragment, byte[] fragmentBytes, string sourceVersion, string key, Action<string> log)
+        private static void Build(string partial, LinuxImage image, KernelConfigFragment fragment, byte[] fragmentBytes, string sourceVersion, string key, Action<string> log)
         {
             foreach (var (program, package) in Tools)
                 ExternalTool.Find(program, package);
@@ -159,7 +160,7 @@ namespace Partition.Host.Linux
             string objects = Path.Combine(partial, "build");
             Directory.CreateDirectory(objects);
             // The fragment as built, next to the results: what the key was computed over.
-            string fragmentCopy = Path.Combine(partial, "guest.config");
+            string fragmentCopy = Path.Combine(partial, image.Fragment);
             File.WriteAllBytes(fragmentCopy, fragmentBytes);
             string make = ExternalTool.Find("make", "make");
             // ARCH=x86_64 (not the default x86, which uname's x86_64 maps to) makes tinyconfig 64-bit.

@@ -6,14 +6,14 @@ using Partition.Host.Linux;
 
 namespace Partition.Tests.Unit.Linux
 {
-    public class GuestInitramfsTests
+    public class LinuxInitramfsTests
     {
         [Test]
         public void The_archive_holds_busybox_the_console_node_and_init_with_parents_first()
         {
             byte[] busybox = Encoding.ASCII.GetBytes("not really busybox");
             byte[] init = Encoding.ASCII.GetBytes("#!/bin/sh\necho hi\n");
-            var entries = NewcReader.Read(GuestInitramfs.Create(init, busybox).ToArray());
+            var entries = NewcReader.Read(LinuxInitramfs.Create(init, busybox).ToArray());
             var names = entries.Select(e => e.Name).ToList();
             Assert.That(names, Is.EqualTo(new[] { "bin", "bin/busybox", "bin/sh", "dev", "dev/console", "proc", "sys", "root", "init", "TRAILER!!!" }));
             var byName = entries.ToDictionary(e => e.Name);
@@ -27,10 +27,10 @@ namespace Partition.Tests.Unit.Linux
         [Test]
         public void A_dynamically_linked_program_is_told_apart_from_a_static_one()
         {
-            Assert.That(GuestInitramfs.IsStaticElf64(Elf(interp: false), out _), Is.True);
-            Assert.That(GuestInitramfs.IsStaticElf64(Elf(interp: true), out string problem), Is.False);
+            Assert.That(LinuxInitramfs.IsStaticElf64(Elf(interp: false), out _), Is.True);
+            Assert.That(LinuxInitramfs.IsStaticElf64(Elf(interp: true), out string problem), Is.False);
             Assert.That(problem, Does.Contain("dynamically linked"));
-            Assert.That(GuestInitramfs.IsStaticElf64(Encoding.ASCII.GetBytes("#!/bin/sh\n"), out problem), Is.False);
+            Assert.That(LinuxInitramfs.IsStaticElf64(Encoding.ASCII.GetBytes("#!/bin/sh\n"), out problem), Is.False);
         }
 
         /// <summary>An ELF64 x86-64 header with one program header: PT_LOAD, or PT_INTERP.</summary>

@@ -3,20 +3,29 @@ using System.Buffers.Binary;
 namespace Partition.Host.Linux
 {
     /// <summary>
-    /// The guest's initramfs: Debian's statically linked busybox and tools/linux/init, in an
+    /// A Linux image's initramfs: Debian's statically linked busybox, the image's /init from
+    /// tools/linux/ (init for the guest, host-init for the host) and its extra files, in an
     /// uncompressed newc cpio. Built afresh on every run (it takes milliseconds), so it always
     /// matches the init script; the same inputs give the same bytes.
     /// </summary>
-    public static class GuestInitramfs
+    public static class LinuxInitramfs
     {
         /// <summary>busybox-static's binary; the busybox package puts a dynamically linked one at the same path.</summary>
         public const string BusyboxPath = "/bin/busybox";
 
-        public static byte[] Build(RepositoryLayout layout) =>
-            Create(File.ReadAllBytes(LinuxArtifacts.InitScript(layout)), ReadStaticBusybox(BusyboxPath)).ToArray();
+        public static byte[] Build(RepositoryLayout layout, LinuxImage image)
+        {
+            var extras = new List<(string, byte[])>();
+            foreach (var (archivePath, recipeFile) in image.ExtraFiles)
+                extras.Add((archivePath, File.ReadAllBytes(Path.Combine(LinuxArtifacts.RecipeDirectory(layout), recipeFile))));
+            return Create(File.ReadAllBytes(LinuxArtifacts.InitScript(layout, image)), ReadStaticBusybox(BusyboxPath), extras).ToArray();
+        }
 
-        /// <summary>The archive's entries, parents first: the kernel creates no directory by itself.</summary>
-        public static CpioArchive Create(byte[] initScript, byte[] busybox)
+        /// <summary>
+        /// The archive's entries, parents first: the kernel creates no directory by itself. Extra
+        /// files (read-only, in directories that already exist) follow /init.
+        /// </summary>
+        public static CpioArchive Create(byte[] initScript, byte[] busybox, IReadOnlyList<(string Path, byte[] Data)>? extraFiles = null)
         {
             var archive = new CpioArchive();
             archive.AddDirectory("/bin");
@@ -31,6 +40,8 @@ namespace Partition.Host.Linux
             archive.AddDirectory("/sys", 0x16D /* 0555 */);
             archive.AddDirectory("/root", 0x1C0 /* 0700 */);
             archive.AddFile("/init", initScript, 0x1ED /* 0755 */);
+            foreach (var (path, data) in extraFiles ?? Array.Empty<(string, byte[])>())
+                archive.AddFile(path, data);
             return archive;
         }
 

@@ -64,6 +64,8 @@ namespace Partition.Devices
         private readonly bool _extendedDestination;
         private readonly byte _initialId;
         private uint _asserted;     // bit n: input n is asserted
+        private uint _backed;       // bit n: input n is a real device's (BackWith)
+        private IPhysicalInterruptLines _lines;
         private byte _select;
         private byte _id;
 
@@ -94,8 +96,33 @@ namespace Partition.Devices
             _id = _initialId;
             _select = 0;
             for (int pin = 0; pin < PinCount; pin++)
+            {
                 _entries[pin] = InterruptMask;
+                if ((_backed & 1u << pin) != 0)
+                {
+                    _asserted &= ~(1u << pin);
+                    _lines.EntryWritten(pin, InterruptMask);
+                }
+            }
         }
+
+        /// <summary>
+        /// Backs the inputs in <paramref name="pins"/> (bit n: input n) with a real I/O APIC's:
+        /// their entries are reported to <paramref name="lines"/> as the guest writes them, and
+        /// their level-triggered interrupts ended there (see <see cref="IPhysicalInterruptLines"/>).
+        /// Each backed entry is reported once now, masked.
+        /// </summary>
+        public void BackWith(IPhysicalInterruptLines lines, uint pins)
+        {
+            _lines = lines;
+            _backed = lines == null ? 0 : pins & (PinCount >= 32 ? ~0u : (1u << PinCount) - 1);
+            for (int pin = 0; pin < PinCount; pin++)
+                if ((_backed & 1u << pin) != 0)
+                    _lines.EntryWritten(pin, _entries[pin]);
+        }
+
+        /// <summary>The inputs backed by a real I/O APIC (bit n: input n).</summary>
+        public uint BackedPins => _backed;
 
         /// <summary>The I/O APIC ID (IOAPICID bits 31:24).</summary>
         public byte Id => _id;
@@ -172,6 +199,12 @@ namespace Partition.Devices
                 if ((entry & RemoteIrr) == 0 || (byte)entry != vector || (entry & TriggerModeLevel) == 0)
                     continue;
                 _entries[pin] = entry & ~RemoteIrr;
+                if ((_backed & 1u << pin) != 0)
+                {
+                    // The device's line is sampled again on the real pin, not here.
+                    _asserted &= ~(1u << pin);
+                    _lines.LevelEnded(pin);
+                }
                 Service(pin);
             }
         }
@@ -226,6 +259,8 @@ namespace Partition.Devices
                 entry = (entry & 0xFFFF_FFFFUL) | (ulong)(value & _highWritable) << 32;
             }
             _entries[pin] = entry;
+            if ((_backed & 1u << pin) != 0)
+                _lines.EntryWritten(pin, entry);
             // A level-triggered input that is asserted delivers as soon as its entry allows it
             // (unmasked, or switched to level): the 82093AA samples levels continuously.
             Service(pin);

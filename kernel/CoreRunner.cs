@@ -240,6 +240,9 @@ namespace Partition.Kernel
                     timedOut = true;
                     break;
                 }
+                // Device interrupts that came while this core was in the hypervisor (those that
+                // come while a guest runs make it exit): forwarded before the sweep looks.
+                global::Partition.Kernel.Cpu.AcceptInterrupts();
                 DrainRequests();
                 // Any core in its loop serves the console (one at a time), so it answers
                 // whichever cores run dedicated guests.

@@ -73,11 +73,9 @@ namespace Partition.Kernel
             uint[] apicIds = FindProcessors(boot, multiboot2Information);
             var capabilities = EnterVmxRoot();
             PartitionHost.Initialize(capabilities, tables);
-            if (apicIds.Length > 1)
-            {
-                fixed (uint* ids = apicIds)
-                    Smp.StartAll(ids, apicIds.Length, tables, capabilities);
-            }
+            // With one processor too: it records the boot CPU's APIC ID and enables its local APIC.
+            fixed (uint* ids = apicIds)
+                Smp.StartAll(ids, apicIds.Length, tables, capabilities);
             RunConfiguredPartitions(boot, Smp.CpuCount);
 
             HypervisorConsole.WriteLine(Machine.PowerOffWhenStopped
@@ -104,6 +102,9 @@ namespace Partition.Kernel
             var machines = PartitionHost.CreateFromConfiguration(config, boot.Modules, s_firmware, 0);
             if (machines.Length == 0)
                 return;
+            foreach (var vm in machines)
+                if (vm.HostAcpi != null && vm.HostAcpi.IoApics[0].GsiBase == 0)
+                    PhysicalInterrupts.Attach(vm, vm.HostAcpi.IoApics[0], vm.VirtualDevicePins);
             ulong deadline = 0;
             if (TryParseDecimal(s_commandLine.Get("stop_after_ms"), out ulong milliseconds))
                 deadline = Tsc.Now + milliseconds * Tsc.TicksPerMillisecond;

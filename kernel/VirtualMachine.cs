@@ -449,6 +449,9 @@ namespace Partition.Kernel
         /// <summary>Bytes at the top of a Linux host partition's main block for its ACPI tables (RSDP, XSDT, MADT).</summary>
         public const ulong HostAcpiAreaSize = 16 * 1024;
 
+        /// <summary>The inputs of its I/O APIC that its virtual devices drive (bit n: input n); the others of a host partition's are the machine's devices'.</summary>
+        public uint VirtualDevicePins => Uart != null ? 1u << AcpiPlatform.UartGsi : 0;
+
         /// <summary>A Linux host partition's ACPI view: the tables it was given and what they leave for the hypervisor to enforce.</summary>
         public HostAcpiView HostAcpi { get; private set; }
 

@@ -53,6 +53,7 @@ namespace Partition.Kernel
         public static partial void SwitchAvxState() => ArchSwitchAvxState();
         public static partial void DisableInterrupts() => ArchDisableInterrupts();
         public static partial void Pause() => ArchPause();
+        public static partial void AcceptInterrupts() => ArchAcceptInterrupts();
 
         private static ulong* ArchExceptionStubs => ArchExceptionStubTable();
 
@@ -76,6 +77,7 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_load_gdt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchLoadGdt(void* pointer, uint codeSelector, uint dataSelector);
         [RuntimeImport("*", "arch_load_idt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchLoadIdt(void* pointer);
         [RuntimeImport("*", "arch_load_tr")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchLoadTr(uint selector);
+        [RuntimeImport("*", "arch_accept_interrupts")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchAcceptInterrupts();
         [RuntimeImport("*", "arch_exception_stub_table")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong* ArchExceptionStubTable();
         [RuntimeImport("*", "arch_image_end")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchImageEnd();
         [RuntimeImport("*", "arch_read_debug_registers")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchReadDebugRegisters(ulong* five);

@@ -85,6 +85,14 @@ namespace Partition.Kernel
         public static partial void Halt();
         public static partial void DisableInterrupts();
         public static partial void Pause();
+
+        /// <summary>
+        /// Opens an interrupt window in the hypervisor (STI; NOP; CLI): interrupts waiting at
+        /// this CPU's local APIC (the host partition's devices, <see cref="PhysicalInterrupts"/>)
+        /// are taken through the IDT, then interrupts are off again. The hypervisor runs with
+        /// interrupts off everywhere else.
+        /// </summary>
+        public static partial void AcceptInterrupts();
     }
 
     /// <summary>Outcome of a VMX instruction (SDM Vol. 3C, 31.2 "Conventions").</summary>

@@ -38,18 +38,31 @@ namespace Partition.Kernel
         /// </summary>
         public static void SendNmi(uint apicId) => SendCommand(apicId, Nmi);
 
-        /// <summary>Software-enables this CPU's local APIC (SVR bit 8) and accepts every priority (TPR 0).</summary>
+        /// <summary>The vector of a spurious interrupt (SVR bits 7:0 as <see cref="Enable"/> sets them); it takes no EOI.</summary>
+        public const int SpuriousInterruptVector = 0xFF;
+
+        private const int Lint0 = 0x350;
+        private const uint X2ApicLint0Msr = 0x835;
+        private const uint LvtMasked = 1u << 16;
+
+        /// <summary>
+        /// Software-enables this CPU's local APIC (SVR bit 8), accepts every priority (TPR 0) and
+        /// masks LINT0, where the firmware may have left the 8259's ExtINT (virtual wire mode):
+        /// the 8259 is the host partition's, and its interrupts are not the hypervisor's.
+        /// </summary>
         public static void Enable()
         {
             ulong apicBase = Cpu.ReadMsr(ApicBaseMsr);
             if ((apicBase & X2ApicEnable) != 0)
             {
-                Cpu.WriteMsr(X2ApicSvrMsr, 0x100 | 0xFF);
+                Cpu.WriteMsr(X2ApicSvrMsr, 0x100 | SpuriousInterruptVector);
+                Cpu.WriteMsr(X2ApicLint0Msr, LvtMasked);
                 return;
             }
             byte* registers = (byte*)(apicBase & 0xFFFFF000);
             *(uint*)(registers + TaskPriority) = 0;
-            *(uint*)(registers + SpuriousVector) = 0x100 | 0xFF;
+            *(uint*)(registers + SpuriousVector) = 0x100 | SpuriousInterruptVector;
+            *(uint*)(registers + Lint0) = LvtMasked;
         }
 
         /// <summary>The spurious-interrupt vector register (bit 8: software enabled).</summary>

@@ -8,7 +8,6 @@ namespace Partition.Kernel
     public sealed unsafe class ProcessorTables
     {
         private const int IdtVectors = 256;
-        private const int ExceptionVectors = 32;
         private const int FaultStackSize = 16 * 1024;
         private const int DoubleFault = 8;
         private const int NonMaskableInterrupt = 2;
@@ -38,7 +37,9 @@ namespace Partition.Kernel
                 Descriptors.TssDescriptor((ulong)tss, Descriptors.TssSize - 1, out _gdt[3], out _gdt[4]);
             }
 
-            for (int vector = 0; vector < ExceptionVectors; vector++)
+            // Every vector has a gate: 0-31 for exceptions, the rest for the interrupts taken in
+            // the hypervisor's interrupt windows (Cpu.AcceptInterrupts).
+            for (int vector = 0; vector < IdtVectors; vector++)
             {
                 int ist = vector == DoubleFault || vector == NonMaskableInterrupt || vector == MachineCheck ? 1 : 0;
                 Descriptors.InterruptGate(Cpu.ExceptionStub(vector), Descriptors.KernelCodeSelector, ist,

@@ -189,9 +189,12 @@ exception_stub_%1:
     jmp exception_common
 %endmacro
 
+; Vectors 32-255 are interrupts (the CPU pushes no error code): the same path, which hands them
+; to PhysicalInterrupts. They arrive only where the hypervisor opens an interrupt window
+; (arch_accept_interrupts) or, in a guest, as a VM exit (acknowledged on exit, never through here).
 section .text
 %assign v 0
-%rep 32
+%rep 256
 %if v = 8 || v = 10 || v = 11 || v = 12 || v = 13 || v = 14 || v = 17 || v = 21 || v = 29 || v = 30
     EXCEPTION_WITH_ERROR v
 %else
@@ -239,7 +242,7 @@ exception_common:
     add rsp, 16
     iretq
 
-; ulong* arch_exception_stub_table(): the 32 stub addresses, for building the IDT.
+; ulong* arch_exception_stub_table(): the 256 stub addresses, for building the IDT.
 global arch_exception_stub_table
 arch_exception_stub_table:
     lea rax, [rel exception_stubs]
@@ -248,7 +251,7 @@ arch_exception_stub_table:
 section .rodata
 exception_stubs:
 %assign v 0
-%rep 32
+%rep 256
     dq exception_stub_ %+ v
 %assign v v + 1
 %endrep
@@ -577,6 +580,17 @@ arch_disable_interrupts:
 
 arch_enable_interrupts:
     sti
+    ret
+
+; void arch_accept_interrupts(): lets interrupts pending at this CPU's local APIC in, then shuts
+; them out again. STI takes effect after the next instruction, so they are taken between the
+; NOP and the CLI, where the caller (at a call boundary) has nothing live in caller-saved
+; registers for a handler to disturb.
+global arch_accept_interrupts
+arch_accept_interrupts:
+    sti
+    nop
+    cli
     ret
 
 arch_pause:

@@ -116,13 +116,13 @@ namespace Partition.Kernel
         private static ExitAction Resume(ref ExitContext c) => ExitAction.Resume;
 
         /// <summary>
-        /// An interrupt arrived while the guest ran; the exit acknowledged it (SDM 25.7.1), so
-        /// it is ended here. The only ones the hypervisor sends are its wake IPIs between cores:
-        /// the run loop then finds the request in its mailbox.
+        /// An interrupt arrived while the guest ran; the exit acknowledged it (SDM 25.7.1: its
+        /// vector is in the exit interruption information), so it is handled and ended here: a
+        /// device's goes to the host partition (<see cref="PhysicalInterrupts"/>).
         /// </summary>
         private static ExitAction ExternalInterrupt(ref ExitContext c)
         {
-            Lapic.EndOfInterrupt();
+            PhysicalInterrupts.Handle((int)(c.Read(VmcsField.VmExitInterruptionInformation) & 0xFF));
             return ExitAction.Resume;
         }
 

@@ -74,6 +74,7 @@ namespace Partition.Kernel
         public static partial void SwitchAvxState() => FakeCpu.Current.Log.Add("switch AVX state");
         public static partial void DisableInterrupts() => FakeCpu.Current.Log.Add("cli");
         public static partial void Pause() { }
+        public static partial void AcceptInterrupts() { }
     }
 
     /// <summary>The state behind the fake Cpu.</summary>

@@ -70,6 +70,7 @@ namespace Partition.Kernel
             if (fault != null)
                 FaultInjection.Trigger(fault);
 
+            LegacyPic.Silence();
             uint[] apicIds = FindProcessors(boot, multiboot2Information);
             var capabilities = EnterVmxRoot();
             PartitionHost.Initialize(capabilities, tables);

@@ -149,6 +149,9 @@ namespace Partition.Kernel
         /// <summary>Its ACPI sleep and reset registers (Linux partitions), or null.</summary>
         public VirtualPowerControl Power { get; private set; }
 
+        /// <summary>A Linux host partition's register-only 8259 pair (ports 0x20/0x21, 0xA0/0xA1), or null.</summary>
+        public VirtualPic8259 Pic { get; private set; }
+
         /// <summary>Its CMOS real-time clock at ports 0x70/0x71 (every partition has one), started from the hypervisor's <see cref="WallClock"/>.</summary>
         public VirtualRtc Rtc { get; private set; }
 
@@ -271,6 +274,14 @@ namespace Partition.Kernel
                 };
                 vm.IoApic = new VirtualIoApic(ioApic.Id, vm);
                 vm.Uart?.ConnectInterrupt(vm.IoApic, AcpiPlatform.UartGsi);
+                // The 8259s it expects, register-only; the machine's stay masked.
+                vm.Pic = new VirtualPic8259();
+                if (vm.IoBitmapA != 0)
+                {
+                    // Ports 0x20, 0x21, 0xA0 and 0xA1 exit (bitmap A, SDM Vol. 3C, 25.6.4).
+                    ((byte*)vm.IoBitmapA)[VirtualPic8259.MasterCommand >> 3] |= 0x3 << (VirtualPic8259.MasterCommand & 7);
+                    ((byte*)vm.IoBitmapA)[VirtualPic8259.SlaveCommand >> 3] |= 0x3 << (VirtualPic8259.SlaveCommand & 7);
+                }
             }
             else if (spec.IsLinux)
             {
@@ -535,6 +546,7 @@ namespace Partition.Kernel
             Uart?.Reset();
             Rtc.Reset();
             IoApic?.Reset();
+            Pic?.Reset();
             if (!ResetVcpus(multiboot, PartitionHost.Capabilities, PartitionHost.TablesOf(cpu), cpu, out error))
                 return false;
             for (int i = 0; i < ExitCounts.Length; i++)

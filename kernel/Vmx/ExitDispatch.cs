@@ -260,6 +260,15 @@ namespace Partition.Kernel
                     vm.Rtc.Write(access.Port, access.Size, (uint)r->Rax & access.Mask, now);
                 vm.DeviceLock.Exit();
             }
+            else if (vm.Pic != null && VirtualPic8259.Claims(access.Port) && access.Size == 1)
+            {
+                vm.DeviceLock.Enter();
+                if (access.IsIn)
+                    WriteIn(r, access, vm.Pic.Read(access.Port));
+                else
+                    vm.Pic.Write(access.Port, (byte)r->Rax);
+                vm.DeviceLock.Exit();
+            }
             else if (vm.Power != null && vm.Power.Claims(access.Port))
             {
                 PowerRequest request = PowerRequest.None;

@@ -38,8 +38,9 @@ namespace Partition.Kernel
     /// RTC's other ports are refused.
     /// </summary>
     /// <remarks>
-    /// Only the host partition's vCPU uses this (one vCPU; the hypervisor itself never uses PCI
-    /// configuration space), so the CONFIG_ADDRESS latch and the real 0xCF8/0xCFC pair need no lock.
+    /// The CONFIG_ADDRESS latch is the partition's, shared by its vCPUs as the real register is
+    /// by CPUs (an OS serialises its configuration accesses, as Linux does with pci_config_lock);
+    /// the real 0xCF8/0xCFC pair is written under a lock, address and data together.
     /// </remarks>
     public sealed class HostPorts
     {
@@ -67,6 +68,7 @@ namespace Partition.Kernel
 
         private const ushort HypervisorConsolePort = 0x3F8;
 
+        private static readonly SpinLock s_configLock = new SpinLock();
         private readonly IoPortRange[] _others;
         private readonly int[] _hiddenPci;
         private uint _configAddress;
@@ -142,23 +144,27 @@ namespace Partition.Kernel
             if (RealTimeClock.Overlaps(port, size))
                 return Deny("the machine's real-time clock (the partition's own is at ports 0x70 and 0x71)");
 
-            if (port == PciConfigAddress && size == 4)
+            if (port == ResetControl && size == 1)
+                return ResetLine(access, ref value, (value & 0x04) != 0);
+            if (port >= PciConfigAddress && port + size <= PciConfigAddress + 4)
             {
+                // CONFIG_ADDRESS, whole or in part (Linux's pci_check_type1 writes a byte to
+                // 0xCFB): the latch the next CONFIG_DATA access uses, kept here.
+                int shift = (port - PciConfigAddress) * 8;
+                uint mask = size == 4 ? 0xFFFF_FFFFu : size == 2 ? 0xFFFFu : 0xFFu;
                 if (access.IsIn)
-                    value = _configAddress;
+                    value = _configAddress >> shift & mask;
                 else
-                    _configAddress = value;
+                    _configAddress = _configAddress & ~(mask << shift) | (value & mask) << shift;
                 return HostPortOutcome.Done;
             }
             if (port >= PciConfigData && port + size <= PciConfigData + 4)
                 return ConfigData(access, ref value);
-            if (port == ResetControl && size == 1)
-                return ResetLine(access, ref value, (value & 0x04) != 0);
             if (port == KeyboardCommand && size == 1)
                 return ResetLine(access, ref value, value >= 0xF0 && (value & 1) == 0); // pulse output line 0: the CPU reset
             if (port == SystemControlA && size == 1)
                 return ResetLine(access, ref value, (value & 1) != 0); // fast reset
-            return Deny("a partial access to the PCI configuration address");
+            return Deny("not a port the host partition may reach");
         }
 
         // A config-space access through CONFIG_DATA: hidden functions read as absent.
@@ -174,8 +180,11 @@ namespace Partition.Kernel
             foreach (int hidden in _hiddenPci)
                 if (hidden == function)
                     return Deny("the PCI function belongs to another partition");
+            // The real pair is one register for all CPUs: held across the address and the data.
+            s_configLock.Enter();
             Cpu.Out32(PciConfigAddress, _configAddress);
             PassThrough(access, ref value);
+            s_configLock.Exit();
             return HostPortOutcome.Done;
         }
 

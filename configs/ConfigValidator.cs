@@ -95,11 +95,19 @@ namespace Partition.Configs
                 }
                 if (partition.Boot != null && partition.Boot.Kind == BootKind.Flat)
                     ValidateFlatBoot(partition.Boot, i);
+                var uart = partition.Devices.Uart;
+                if (partition.Role == PartitionRole.Host && partition.Boot != null && partition.Boot.Kind == BootKind.Linux
+                    && uart != null && uart.Port < ManagementLinePort + 8 && ManagementLinePort < uart.Port + 8)
+                    Error(uart.Node, string.Concat("ports ", PortRangeText(uart.Port, uart.Port + 8), " overlap the Linux host partition's management line (",
+                        string.Concat(PortRangeText(ManagementLinePort, ManagementLinePort + 8), ", COM2 on IRQ 3); give its console another port, e.g. \"0x3F8\"")), i);
             }
             int partitionsNode = _document.Member(_document.Root, "partitions");
             if (host < 0 && partitions.Length > 0 && partitionsNode >= 0)
                 Error(partitionsNode, "no partition has \"role\": \"host\"; exactly one must (it owns the devices no guest is given)", -1);
         }
+
+        /// <summary>Where a Linux host partition's management line is (the kernel's ManagementChannel.Port).</summary>
+        public const ushort ManagementLinePort = 0x2F8;
 
         private void ValidateFlatBoot(BootConfig boot, int partition)
         {

@@ -113,6 +113,14 @@ namespace Partition.Devices
             BasePort = basePort;
         }
 
+        /// <summary>A UART whose lines go to <paramref name="sink"/> instead of the console.</summary>
+        public VirtualUart16550(string owner, ushort basePort, IUartLineSink sink) : this(owner, basePort)
+        {
+            _sink = sink;
+        }
+
+        private readonly IUartLineSink _sink;
+
         public ushort BasePort { get; }
 
         /// <summary>Bytes the guest has transmitted (to the console; not those looped back).</summary>
@@ -231,6 +239,9 @@ namespace Partition.Devices
         /// UART is in loopback mode (the serial input is disconnected): the caller keeps the
         /// byte and offers it again later, so the hypervisor never causes an overrun.
         /// </summary>
+        /// <summary>True if <see cref="Receive"/> would take a byte now (not in loopback, the receiver not full).</summary>
+        public bool CanReceive => !Loopback && _receiveCount < ReceiveCapacity;
+
         public bool Receive(byte b)
         {
             if (Loopback || _receiveCount == ReceiveCapacity)
@@ -416,7 +427,12 @@ namespace Partition.Devices
                 return;
             }
             if (b == '\r')
+            {
+                // A command line (a sink's) ends at Enter as typed; console output at LF.
+                if (_sink != null)
+                    Flush();
                 return;
+            }
             _line[_length++] = b >= 0x20 && b < 0x7F ? (char)b : '?';
             if (_length == MaxLine)
                 Flush();
@@ -427,6 +443,13 @@ namespace Partition.Devices
         {
             if (_length == 0)
                 return;
+            if (_sink != null)
+            {
+                _sink.Line(new ReadOnlySpan<char>(_line, 0, _length));
+                _length = 0;
+                Lines++;
+                return;
+            }
             HypervisorConsole.BeginLine();
             HypervisorConsole.WritePartitionPrefix(_owner);
             HypervisorConsole.Write(new ReadOnlySpan<char>(_line, 0, _length));

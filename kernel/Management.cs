@@ -48,8 +48,13 @@ namespace Partition.Kernel
             ScheduleNext();
         }
 
-        /// <summary>True if a script command is due (typed bytes are seen between slices).</summary>
-        public static bool HasInput => ConsoleDue.Next != ulong.MaxValue && Tsc.Now >= ConsoleDue.Next;
+        /// <summary>
+        /// True if a script command is due or the host's management channel has work (typed
+        /// bytes are seen between slices).
+        /// </summary>
+        public static bool HasInput => ScriptDue || ManagementChannel.Current is { } channel && channel.HasWork;
+
+        private static bool ScriptDue => ConsoleDue.Next != ulong.MaxValue && Tsc.Now >= ConsoleDue.Next;
 
         private static void ScheduleNext() =>
             ConsoleDue.Next = s_scriptNext < s_scriptTimes.Length ? s_start + s_scriptTimes[s_scriptNext] : ulong.MaxValue;
@@ -109,7 +114,7 @@ namespace Partition.Kernel
 
         private static void Serve()
         {
-            while (HasInput)
+            while (ScriptDue)
             {
                 string command = s_scriptCommands[s_scriptNext++];
                 ScheduleNext();
@@ -121,6 +126,24 @@ namespace Partition.Kernel
             }
             while (HypervisorConsole.TryRead(out byte b))
                 Feed(b);
+            if (ManagementChannel.Current is { } channel)
+                ServeChannel(channel);
+        }
+
+        // The host partition's commands, echoed as "NAME mgmt> COMMAND"; their answers reach it through the console's tee.
+        private static void ServeChannel(ManagementChannel channel)
+        {
+            while (channel.TryTake(out var command))
+            {
+                HypervisorConsole.BeginLine();
+                HypervisorConsole.Write(channel.Host.Name);
+                HypervisorConsole.Write(" mgmt> ");
+                HypervisorConsole.Write(command);
+                HypervisorConsole.WriteLine();
+                HypervisorConsole.EndLine();
+                Execute(command);
+            }
+            channel.Deliver();
         }
 
         /// <summary>Line editing: printable characters are echoed, backspace erases, Enter runs the line.</summary>
@@ -358,6 +381,62 @@ namespace Partition.Kernel
             HypervisorConsole.EndLine();
         }
 
+        /// <summary>
+        /// The host partition asked the machine, through one of its reset or power lines
+        /// (<see cref="HostPowerLines"/>), to reset, power off or sleep: the hypervisor decides,
+        /// and says so. A reset restarts the host partition alone (bus mastering off on its PCI
+        /// functions first) while the others keep running; a power-off stops every partition,
+        /// then powers the machine off; a sleep state is refused and the host runs on.
+        /// </summary>
+        public static void HostPowerRequest(VirtualMachine host, PowerLineRequest request, string line)
+        {
+            HypervisorConsole.BeginLine();
+            HypervisorConsole.Write("partition ");
+            HypervisorConsole.Write(host.Name);
+            HypervisorConsole.Write(" (host) asked for ");
+            if (request == PowerLineRequest.Reset)
+            {
+                int quiesced = host.Spec.HostPorts != null ? host.Spec.HostPorts.QuiesceBusMasters() : 0;
+                HypervisorConsole.Write("a machine reset through ");
+                HypervisorConsole.Write(line);
+                HypervisorConsole.Write(": the machine stays up for the other partitions; restarting the host partition alone (bus mastering turned off on ");
+                HypervisorConsole.WriteDecimal((ulong)quiesced);
+                HypervisorConsole.WriteLine(quiesced == 1 ? " PCI function)" : " PCI functions)");
+                HypervisorConsole.EndLine();
+                host.StopReason = "asked for a machine reset; booting again";
+                host.RestartWhenDown = true;
+                host.State = VirtualMachineState.Halted;
+                NoticeEveryVcpu(host);
+                return;
+            }
+            if (request == PowerLineRequest.PowerOff)
+            {
+                HypervisorConsole.Write("power-off (");
+                HypervisorConsole.Write(line);
+                HypervisorConsole.WriteLine("): stopping every partition, then powering the machine off");
+                HypervisorConsole.EndLine();
+                Machine.PowerOffWhenStopped = true;
+                foreach (var vm in s_machines)
+                {
+                    if (vm.State != VirtualMachineState.Runnable)
+                        continue;
+                    PartitionHost.Stop(vm, vm == host ? "powered the machine off" : "stopped: the host partition powered the machine off");
+                    NoticeEveryVcpu(vm);
+                }
+                return;
+            }
+            HypervisorConsole.Write(line);
+            HypervisorConsole.WriteLine(": refused (a partitioned machine does not sleep); the host partition runs on");
+            HypervisorConsole.EndLine();
+        }
+
+        // Each core holding one of the partition's vCPUs takes note (a guest running there exits).
+        private static void NoticeEveryVcpu(VirtualMachine vm)
+        {
+            foreach (var vcpu in vm.Vcpus)
+                CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = vcpu });
+        }
+
         private static VirtualMachine Find(ReadOnlySpan<char> name)
         {
             foreach (var vm in s_machines)
@@ -457,9 +536,7 @@ namespace Partition.Kernel
             if (vm.State != VirtualMachineState.Runnable)
                 return Refuse(outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
             PartitionHost.Stop(vm, "stopped from the console");
-            // Each core holding one of its vCPUs takes note (a guest running there exits).
-            foreach (var vcpu in vm.Vcpus)
-                CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = vcpu });
+            NoticeEveryVcpu(vm);
             outcome.Clear().Append(name).Append(": stopped");
             return true;
         }

@@ -276,11 +276,25 @@ namespace Partition.Kernel
                 vm.Uart?.ConnectInterrupt(vm.IoApic, AcpiPlatform.UartGsi);
                 // The 8259s it expects, register-only; the machine's stay masked.
                 vm.Pic = new VirtualPic8259();
+                // Its management line, COM2 on ISA IRQ 3.
+                vm.ManagementLine = new ManagementChannel(vm);
+                vm.ManagementLine.Uart.ConnectInterrupt(vm.IoApic, ManagementChannel.Irq);
                 if (vm.IoBitmapA != 0)
                 {
-                    // Ports 0x20, 0x21, 0xA0 and 0xA1 exit (bitmap A, SDM Vol. 3C, 25.6.4).
-                    ((byte*)vm.IoBitmapA)[VirtualPic8259.MasterCommand >> 3] |= 0x3 << (VirtualPic8259.MasterCommand & 7);
-                    ((byte*)vm.IoBitmapA)[VirtualPic8259.SlaveCommand >> 3] |= 0x3 << (VirtualPic8259.SlaveCommand & 7);
+                    var a = new Span<byte>((void*)vm.IoBitmapA, 4096);
+                    var b = new Span<byte>((void*)vm.IoBitmapB, 4096);
+                    HostPorts.Trap(a, b, new IoPortRange(VirtualPic8259.MasterCommand, 2));
+                    HostPorts.Trap(a, b, new IoPortRange(VirtualPic8259.SlaveCommand, 2));
+                    HostPorts.Trap(a, b, new IoPortRange(ManagementChannel.Port, VirtualUart16550.PortCount));
+                }
+                // The machine's reset and power lines: the host asks, the hypervisor decides.
+                vm.PowerLines = new HostPowerLines(vm.HostAcpi.HasFadt ? vm.HostAcpi.Fadt : default, vm.HostAcpi.S5SleepType, new MachinePorts());
+                if (vm.IoBitmapA != 0)
+                {
+                    Span<IoPortRange> lines = stackalloc IoPortRange[HostPowerLines.MaxPorts];
+                    int count = vm.PowerLines.Ports(lines);
+                    for (int i = 0; i < count; i++)
+                        HostPorts.Trap(new Span<byte>((void*)vm.IoBitmapA, 4096), new Span<byte>((void*)vm.IoBitmapB, 4096), lines[i]);
                 }
             }
             else if (spec.IsLinux)
@@ -461,7 +475,13 @@ namespace Partition.Kernel
         public const ulong HostAcpiAreaSize = 16 * 1024;
 
         /// <summary>The inputs of its I/O APIC that its virtual devices drive (bit n: input n); the others of a host partition's are the machine's devices'.</summary>
-        public uint VirtualDevicePins => Uart != null ? 1u << AcpiPlatform.UartGsi : 0;
+        public uint VirtualDevicePins => (Uart != null ? 1u << AcpiPlatform.UartGsi : 0) | (ManagementLine != null ? 1u << ManagementChannel.Irq : 0);
+
+        /// <summary>A Linux host partition's view of the machine's reset and power lines, or null.</summary>
+        public HostPowerLines PowerLines { get; private set; }
+
+        /// <summary>A Linux host partition's management line (COM2), or null.</summary>
+        public ManagementChannel ManagementLine { get; private set; }
 
         /// <summary>A Linux host partition's ACPI view: the tables it was given and what they leave for the hypervisor to enforce.</summary>
         public HostAcpiView HostAcpi { get; private set; }
@@ -547,6 +567,7 @@ namespace Partition.Kernel
             Rtc.Reset();
             IoApic?.Reset();
             Pic?.Reset();
+            ManagementLine?.Reset();
             if (!ResetVcpus(multiboot, PartitionHost.Capabilities, PartitionHost.TablesOf(cpu), cpu, out error))
                 return false;
             for (int i = 0; i < ExitCounts.Length; i++)

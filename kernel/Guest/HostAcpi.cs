@@ -584,9 +584,32 @@ namespace Partition.Kernel
             {
                 fill.HasFadt = true;
                 fill.Fadt = registers;
+                if (registers.Dsdt != 0)
+                    fill.S5SleepType = FindS5(ref memory, registers.Dsdt);
                 return true;
             }
             return registers.Dsdt == 0 || CheckTable(ref memory, registers.Dsdt, "DSDT", "the firmware's ", out _, out error);
+        }
+
+        // \_S5's SLP_TYPa in the DSDT (checked in the first pass), read in overlapping pieces.
+        private static int FindS5<TMemory>(ref TMemory memory, ulong dsdt) where TMemory : struct, IPhysicalMemoryReader
+        {
+            Span<byte> chunk = stackalloc byte[512];
+            if (!memory.TryRead(dsdt, chunk.Slice(0, HeaderLength)))
+                return -1;
+            ulong end = dsdt + U32(chunk, 4);
+            for (ulong at = dsdt + HeaderLength; at < end; at += (ulong)(chunk.Length - AmlSleepType.MaxEncodedLength))
+            {
+                int piece = end - at < (ulong)chunk.Length ? (int)(end - at) : chunk.Length;
+                if (!memory.TryRead(at, chunk.Slice(0, piece)))
+                    return -1;
+                int type = AmlSleepType.FindS5(chunk.Slice(0, piece));
+                if (type >= 0)
+                    return type;
+                if (piece < chunk.Length)
+                    break;
+            }
+            return -1;
         }
 
         /// <summary>

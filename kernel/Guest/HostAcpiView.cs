@@ -40,6 +40,9 @@ namespace Partition.Kernel
 
         public bool HasFadt { get; internal set; }
 
+        /// <summary>SLP_TYPa of the firmware DSDT's \_S5 (<see cref="AmlSleepType"/>), or -1 if not found.</summary>
+        public int S5SleepType { get; internal set; } = -1;
+
         /// <summary>The firmware FADT's reset, PM1 and sleep registers (when <see cref="HasFadt"/>).</summary>
         public FadtRegisters Fadt { get; internal set; }
 

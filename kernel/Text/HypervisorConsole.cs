@@ -33,6 +33,7 @@ namespace Partition.Kernel
         /// <summary>Ends a line group, and moves what the UART can take now.</summary>
         public static void EndLine()
         {
+            s_partitionLine = false;
             s_lock.Exit();
             Pump();
         }
@@ -58,8 +59,21 @@ namespace Partition.Kernel
             Put(c < 0x80 ? (byte)c : (byte)'?');
         }
 
+        /// <summary>
+        /// A second reader of the hypervisor's own lines (not the partitions' output lines): the
+        /// host partition's management channel, once it has sent a command. Bytes it has no
+        /// room for are dropped there; the console's ring is never held up by it.
+        /// </summary>
+        public static ConsoleRing Tee { get; set; }
+
+        // Set by a partition's line prefix until the line group ends: those lines are not teed.
+        private static bool s_partitionLine;
+
         private static void Put(byte b)
         {
+            var tee = Tee;
+            if (tee != null && !s_partitionLine && b != '\r')
+                tee.TryPut(b);
             while (!Ring.TryPut(b))
             {
                 // Full: this writer waits for the UART (the pump may be another CPU's).
@@ -123,6 +137,7 @@ namespace Partition.Kernel
         /// <summary>"[NAME] ", or "[NAME SECONDS.MILLISECONDS] " with <see cref="PartitionLineTimestamps"/>.</summary>
         public static void WritePartitionPrefix(string owner)
         {
+            s_partitionLine = true;
             Write("[");
             Write(owner);
             if (PartitionLineTimestamps)

@@ -249,6 +249,20 @@ namespace Partition.Kernel
                     vm.Uart.Write(access.Port, (uint)r->Rax & access.Mask);
                 vm.DeviceLock.Exit();
             }
+            else if (vm.ManagementLine != null && vm.ManagementLine.Uart.Claims(access.Port))
+            {
+                // The host's management line: a read makes room for the answers still to come.
+                var channel = vm.ManagementLine;
+                vm.DeviceLock.Enter();
+                if (access.IsIn)
+                {
+                    WriteIn(r, access, channel.Uart.Read(access.Port));
+                    channel.Refill();
+                }
+                else
+                    channel.Uart.Write(access.Port, (uint)r->Rax & access.Mask);
+                vm.DeviceLock.Exit();
+            }
             else if (vm.Rtc.Claims(access.Port))
             {
                 vm.DeviceLock.Enter();
@@ -282,6 +296,21 @@ namespace Partition.Kernel
                 {
                     AdvanceRip(ref c);
                     vm.PowerDown(request == PowerRequest.Reset);
+                    return ExitAction.Resume;
+                }
+            }
+            else if (vm.PowerLines != null && vm.PowerLines.Claims(access.Port, access.Size))
+            {
+                uint value = (uint)r->Rax & access.Mask;
+                vm.DeviceLock.Enter();
+                PowerLineRequest request = vm.PowerLines.Access(access.Port, access.Size, access.IsIn, ref value);
+                vm.DeviceLock.Exit();
+                if (access.IsIn)
+                    WriteIn(r, access, value);
+                if (request != PowerLineRequest.None)
+                {
+                    AdvanceRip(ref c);
+                    Management.HostPowerRequest(vm, request, vm.PowerLines.Why);
                     return ExitAction.Resume;
                 }
             }

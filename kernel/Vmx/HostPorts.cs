@@ -117,7 +117,8 @@ namespace Partition.Kernel
             return false;
         }
 
-        private static void Trap(Span<byte> a, Span<byte> b, IoPortRange range)
+        /// <summary>Makes the ports of <paramref name="range"/> exit under the bitmaps (A: 0-7FFFh, B: 8000h-FFFFh).</summary>
+        public static void Trap(Span<byte> a, Span<byte> b, IoPortRange range)
         {
             for (int p = range.Start; p < range.Start + range.Count && p <= 0xFFFF; p++)
             {
@@ -186,6 +187,59 @@ namespace Partition.Kernel
             PassThrough(access, ref value);
             s_configLock.Exit();
             return HostPortOutcome.Done;
+        }
+
+        /// <summary>
+        /// Turns bus mastering off (PCI Command register bit 2, PCI Local Bus 3.0, 6.2.2) on every
+        /// PCI function the host partition can see, through the machine's 0xCF8/0xCFC, before the
+        /// host's memory is scrubbed and reloaded: a device it programmed keeps no DMA going into
+        /// the memory of the next boot. Functions of other partitions are left alone. Returns how
+        /// many functions had it on.
+        /// </summary>
+        public int QuiesceBusMasters()
+        {
+            int quiesced = 0;
+            s_configLock.Enter();
+            for (int bus = 0; bus < 256; bus++)
+            {
+                for (int device = 0; device < 32; device++)
+                {
+                    for (int function = 0; function < 8; function++)
+                    {
+                        int id = bus << 8 | device << 3 | function;
+                        uint address = 0x8000_0000u | (uint)id << 8;
+                        Cpu.Out32(PciConfigAddress, address);
+                        uint vendor = Cpu.In32(PciConfigData);
+                        if ((vendor & 0xFFFF) == 0xFFFF)
+                        {
+                            if (function == 0)
+                                break;
+                            continue;
+                        }
+                        bool hidden = false;
+                        foreach (int other in _hiddenPci)
+                            hidden |= other == id;
+                        Cpu.Out32(PciConfigAddress, address | 0x04);
+                        uint command = Cpu.In16(PciConfigData);
+                        if (!hidden && (command & 0x4) != 0)
+                        {
+                            Cpu.Out32(PciConfigAddress, address | 0x04);
+                            Cpu.Out16(PciConfigData, (ushort)(command & ~0x4u));
+                            quiesced++;
+                        }
+                        if (function == 0)
+                        {
+                            // Header type bit 7: a multi-function device; otherwise functions 1-7 are absent.
+                            Cpu.Out32(PciConfigAddress, address | 0x0C);
+                            if ((Cpu.In32(PciConfigData) >> 16 & 0x80) == 0)
+                                break;
+                        }
+                    }
+                }
+            }
+            Cpu.Out32(PciConfigAddress, 0);
+            s_configLock.Exit();
+            return quiesced;
         }
 
         private HostPortOutcome ResetLine(IoAccess access, ref uint value, bool resets)

@@ -66,7 +66,7 @@ namespace Partition.Kernel
     public sealed unsafe class VirtualMachine : IInterruptSink
     {
         /// <summary>PML4, PDPT and four page directories: the first 4 GiB identity mapped.</summary>
-        public const ulong LongModePageTablesSize = 6 * 4096;
+        public const ulong LongModePageTablesSize = FlatImage.LongModePageTablesSize;
 
         private VirtualMachine(PartitionSpec spec) { Spec = spec; }
 
@@ -185,16 +185,10 @@ namespace Partition.Kernel
             VmxCapabilities capabilities, ProcessorTables host, int cpu, out VirtualMachine machine, out string error)
         {
             machine = null;
-            if (!spec.IsMultiboot && !spec.IsLinux && (ulong)image.Length > spec.MemorySize - spec.LoadAddress)
-            {
-                error = "the image does not fit between its load address and the end of the partition's memory";
+            // A flat binary's place is checked before any memory is taken ('partition check
+            // --images' runs the same check); Multiboot and Linux loaders check their own.
+            if (!spec.IsMultiboot && !spec.IsLinux && !FlatImage.Fits((ulong)image.Length, spec.LoadAddress, spec.MemorySize, spec.Mode == GuestMode.Long64, out error))
                 return false;
-            }
-            if (spec.Mode == GuestMode.Long64 && !spec.IsLinux && spec.LoadAddress + (ulong)image.Length > spec.MemorySize - LongModePageTablesSize)
-            {
-                error = "the image overlaps the page tables at the top of a long64 partition's memory";
-                return false;
-            }
             var vm = new VirtualMachine(spec);
             // Memory placed by the config was claimed before any partition was created
             // (PartitionHost.ClaimPlacedMemory); the rest comes 2 MiB aligned, which lets EPT

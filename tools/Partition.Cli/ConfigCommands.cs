@@ -70,7 +70,8 @@ namespace Partition.Cli
         /// The images as the boot modules they will be: the validator then checks them exactly as
         /// it does at boot (presence, sizes, a Linux kernel's header and command line), and each
         /// Multiboot kernel is loaded by the boot's own loader into memory the size of its
-        /// partition's. Returns how many errors it added.
+        /// partition's, and each flat binary placed by the boot's own check. Returns how many
+        /// errors it added.
         /// </summary>
         private static int CheckImages(byte[] bytes, ConfigResult result, List<(ImageReference Image, string File)> images, List<ConfigError> errors)
         {
@@ -111,7 +112,19 @@ namespace Partition.Cli
             for (int p = 0; p < partitions.Length; p++)
             {
                 var boot = partitions[p].Boot;
-                if (boot == null || boot.Kind != BootKind.Multiboot || !withImages.CanStart(p) || unusable.Contains(p))
+                if (boot == null || !withImages.CanStart(p) || unusable.Contains(p))
+                    continue;
+                if (boot.Kind == BootKind.Flat)
+                {
+                    string? refused = FlatImageFit(partitions[p], modules);
+                    if (refused != null)
+                    {
+                        errors.Add(ErrorAt(document, boot.Kernel.Node, $"the image {ConfigText.Quote(boot.Kernel.Path)} cannot be loaded: {refused}", p));
+                        count++;
+                    }
+                    continue;
+                }
+                if (boot.Kind != BootKind.Multiboot)
                     continue;
                 string? error = MultibootDryRun.Load(partitions[p], modules);
                 if (error != null)
@@ -121,6 +134,22 @@ namespace Partition.Cli
                 }
             }
             return count;
+        }
+
+        /// <summary>
+        /// The boot's own check of a flat binary's place (<see cref="FlatImage.Fits"/>): inside
+        /// the partition's RAM from its load address, below a long64 partition's page tables.
+        /// Null if it fits, or if the boot would refuse the partition before that (not one
+        /// region at guest-physical 0: <c>PartitionSpec.TryFromConfig</c>).
+        /// </summary>
+        private static string? FlatImageFit(PartitionConfig partition, List<BootModule> modules)
+        {
+            var boot = partition.Boot;
+            if (partition.Memory.Length != 1 || partition.Memory[0].GuestPhysical != 0 || partition.Memory[0].Size == 0)
+                return null;
+            if (!MultibootDryRun.TryFind(boot.Kernel, modules, out var image))
+                return null;
+            return FlatImage.Fits(image.Size, boot.LoadAddress, partition.Memory[0].Size, boot.Mode == EntryMode.Long64, out string error) ? null : error;
         }
 
         // Linux kernels (their setup header) and Multiboot kernels and modules (the loader's dry run).

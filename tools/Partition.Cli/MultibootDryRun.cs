@@ -55,7 +55,8 @@ namespace Partition.Cli
             }
         }
 
-        private static bool TryFind(ImageReference image, List<BootModule> modules, out BootModule found)
+        /// <summary>The boot module <paramref name="image"/> stands for, found by its command line as the boot finds it.</summary>
+        internal static bool TryFind(ImageReference image, List<BootModule> modules, out BootModule found)
         {
             foreach (var module in modules)
             {

@@ -19,7 +19,8 @@ namespace Partition.Cli
             "      FILE:LINE:COLUMN: PATH: MESSAGE, then (when valid) each partition and each\n" +
             "      shared core's schedule, defaults named. --images also checks the guest image\n" +
             "      files it names as the boot will: present, a bzImage or a kernel the Multiboot\n" +
-            "      loader takes, command lines the kernel accepts. Exit status 0 valid, 1\n" +
+            "      loader takes, a flat binary inside its partition's memory from its load\n" +
+            "      address, command lines the kernel accepts. Exit status 0 valid, 1\n" +
             "      invalid, 2 not a readable config file (missing, a directory, FIFO or device,\n" +
             "      larger than 1 MiB).\n" +
             "  image [CONFIG] [-o FILE] [--cmdline \"...\"] [--script FILE]\n" +

@@ -288,6 +288,80 @@ namespace Partition.Tests.Configs
             Assert.That(status, Is.EqualTo(0), output);
         }
 
+        // ---- Item 2, flat binaries: where the boot puts the image (FlatImage.Fits) ----
+
+        private const string FlatConfig =
+            "{ \"version\": 1, \"machine\": { \"cores\": 1, \"memory\": \"128 MiB\" }, \"partitions\": [\n" +
+            "  { \"name\": \"flat\", \"role\": \"host\", \"vcpus\": [ { \"core\": 0 } ], \"memory\": [ { \"size\": \"MEMORY\" } ],\n" +
+            "    \"boot\": { \"type\": \"flat\", \"image\": \"images/guest.bin\", \"load_address\": \"LOAD\", \"mode\": \"MODE\" } } ] }";
+
+        private (int Status, string Out) CheckFlat(int imageSize, ulong memory, ulong load, GuestMode mode)
+        {
+            Write("images/guest.bin", new byte[imageSize]);
+            string modeName = mode == GuestMode.Real ? "real" : mode == GuestMode.Protected32 ? "protected32" : "long64";
+            string config = Write("flat.json", FlatConfig.Replace("MEMORY", memory + " B").Replace("LOAD", "0x" + load.ToString("X")).Replace("MODE", modeName));
+            var (status, output, _) = Check(config, "--images");
+            return (status, output);
+        }
+
+        /// <summary>
+        /// What the boot says about the partition (<see cref="VirtualMachine.TryCreate(PartitionSpec, ReadOnlySpan{byte}, VmxCapabilities, ProcessorTables, int, out VirtualMachine, out string)"/>,
+        /// which refuses before it takes any memory or touches VMX), or null if it gets past the check.
+        /// </summary>
+        private static string BootError(int imageSize, ulong memory, ulong load, GuestMode mode)
+        {
+            bool fits = FlatImage.Fits((ulong)imageSize, load, memory, mode == GuestMode.Long64, out string words);
+            if (fits)
+                return null;
+            var spec = new PartitionSpec("flat", mode, memory, load, load, 0x3F8);
+            Assert.That(VirtualMachine.TryCreate(spec, new byte[imageSize], null, null, 0, out _, out string error), Is.False);
+            Assert.That(error, Is.EqualTo(words), "the boot's own words");
+            return error;
+        }
+
+        [TestCase(0x90000, 1UL << 20, 0x80000UL, GuestMode.Protected32,
+            "the image does not fit between its load address and the end of the partition's memory")]
+        [TestCase(0x10001, 1UL << 20, 0xF0000UL, GuestMode.Real,
+            "the image does not fit between its load address and the end of the partition's memory")]
+        [TestCase(0x1000, 1UL << 20, 0x200000UL, GuestMode.Protected32,
+            "the load address 0x200000 is outside the partition's memory (1 MiB from guest-physical 0)")]
+        [TestCase(0x1000, 1UL << 20, 0x100000UL, GuestMode.Protected32,
+            "the load address 0x100000 is outside the partition's memory (1 MiB from guest-physical 0)")]
+        [TestCase(0x1000, 2UL << 20, 0xFFFFFFFFFFFFF000UL, GuestMode.Long64,
+            "the load address 0xFFFFFFFFFFFFF000 is outside the partition's memory (2 MiB from guest-physical 0)")]
+        [TestCase(0xFD000, 2UL << 20, 0x100000UL, GuestMode.Long64,
+            "the image overlaps the page tables at the top of a long64 partition's memory")]
+        [TestCase(0x1000, 16UL << 10, 0UL, GuestMode.Long64,
+            "a long64 partition's memory (16 KiB) is smaller than the page tables (24 KiB) the hypervisor builds at its top")]
+        public void AFlatImageTheBootWouldNotPlaceIsRefusedInTheBootsWords(int imageSize, ulong memory, ulong load, GuestMode mode, string words)
+        {
+            Assert.That(BootError(imageSize, memory, load, mode), Is.EqualTo(words));
+            var (status, output) = CheckFlat(imageSize, memory, load, mode);
+            Assert.That(status, Is.EqualTo(1), output);
+            Assert.That(output, Does.Contain("flat.json:3:40: partitions[0].boot.image: the image \"images/guest.bin\" cannot be loaded: " + words + "\n"));
+        }
+
+        [TestCase(0x80000, 1UL << 20, 0x80000UL, GuestMode.Protected32)] // up to the last byte
+        [TestCase(0xFA000, 2UL << 20, 0x100000UL, GuestMode.Long64)]      // up to the page tables
+        [TestCase(0x1000, 1UL << 20, 0x7C00UL, GuestMode.Real)]
+        public void AFlatImageThatFitsPasses(int imageSize, ulong memory, ulong load, GuestMode mode)
+        {
+            Assert.That(BootError(imageSize, memory, load, mode), Is.Null);
+            var (status, output) = CheckFlat(imageSize, memory, load, mode);
+            Assert.That(status, Is.EqualTo(0), output);
+        }
+
+        [Test]
+        public void AFlatImageLargerThanThePartitionIsReportedOnce()
+        {
+            // The validator's total (at boot too, before the partition is created) already says
+            // so; the boot's place check is not run on top of it.
+            var (status, output) = CheckFlat(0x200000, 1UL << 20, 0x1000, GuestMode.Protected32);
+            Assert.That(status, Is.EqualTo(1));
+            Assert.That(output, Does.Contain(": partitions[0].boot: the boot images take 2 MiB, more than the partition's 1 MiB of memory; give the partition more memory\n"));
+            Assert.That(output, Does.Not.Contain("cannot be loaded"));
+        }
+
         [DllImport("libc", SetLastError = true)]
         private static extern int mkfifo(string path, uint mode);
     }

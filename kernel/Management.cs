@@ -136,7 +136,7 @@ namespace Partition.Kernel
             while (channel.TryTake(out var command))
             {
                 HypervisorConsole.BeginLine();
-                HypervisorConsole.Write(channel.Host.Name);
+                HypervisorConsole.Write(channel.HostName);
                 HypervisorConsole.Write(" mgmt> ");
                 HypervisorConsole.Write(command);
                 HypervisorConsole.WriteLine();

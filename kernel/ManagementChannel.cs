@@ -37,7 +37,7 @@ namespace Partition.Kernel
         /// <summary>Answers not yet received by the host: a few screens of "list" and "stats".</summary>
         public const int AnswerCapacity = 16 * 1024;
 
-        private readonly VirtualMachine _host;
+        private readonly SpinLock _deviceLock;
         private readonly char[] _commands = new char[QueueDepth * MaxCommand];
         private readonly int[] _lengths = new int[QueueDepth];
         private readonly SpinLock _lock = new SpinLock();
@@ -47,10 +47,13 @@ namespace Partition.Kernel
         /// <summary>The host partition's channel, if it has one (there is one host partition).</summary>
         public static ManagementChannel Current { get; private set; }
 
-        public ManagementChannel(VirtualMachine host)
+        /// <param name="hostName">The host partition's name, which the console's echo of each command shows.</param>
+        /// <param name="deviceLock">The host partition's device lock, under which its vCPUs reach the UART.</param>
+        public ManagementChannel(string hostName, SpinLock deviceLock)
         {
-            _host = host;
-            Uart = new VirtualUart16550(host.Name, Port, this);
+            HostName = hostName;
+            _deviceLock = deviceLock;
+            Uart = new VirtualUart16550(hostName, Port, this);
             Answers = new ConsoleRing(AnswerCapacity);
             Current = this;
         }
@@ -61,7 +64,7 @@ namespace Partition.Kernel
         /// <summary>What the console has said since the first command, on its way to the host.</summary>
         public ConsoleRing Answers { get; }
 
-        public VirtualMachine Host => _host;
+        public string HostName { get; }
 
         /// <summary>Commands run, and commands dropped because the queue was full.</summary>
         public ulong Commands { get; private set; }
@@ -131,9 +134,9 @@ namespace Partition.Kernel
         {
             if (!Answers.MayHavePending || !Uart.CanReceive)
                 return;
-            _host.DeviceLock.Enter();
+            _deviceLock.Enter();
             Refill();
-            _host.DeviceLock.Exit();
+            _deviceLock.Exit();
         }
 
         /// <summary>The host partition boots again: its UART is reset, waiting commands and answers dropped.</summary>

@@ -271,7 +271,7 @@ namespace Partition.Kernel
                 // The 8259s it expects, register-only; the machine's stay masked.
                 vm.Pic = new VirtualPic8259();
                 // Its management line, COM2 on ISA IRQ 3.
-                vm.ManagementLine = new ManagementChannel(vm);
+                vm.ManagementLine = new ManagementChannel(spec.Name, vm.DeviceLock);
                 vm.ManagementLine.Uart.ConnectInterrupt(vm.IoApic, ManagementChannel.Irq);
                 if (vm.IoBitmapA != 0)
                 {

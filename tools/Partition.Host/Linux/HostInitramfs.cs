@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 
@@ -22,11 +23,28 @@ namespace Partition.Host.Linux
         /// <summary>The command-line word whose quoted value replaces /mgmt-script, ';' between lines.</summary>
         public const string ManagementScriptParameter = "partition.mgmt_script";
 
+        /// <summary>Where /init looks for hooks to run after its report: executables, in name order.</summary>
+        public const string HookDirectory = "/etc/host.d";
+
         /// <summary>A small newc archive holding only /mgmt-script.</summary>
-        public static byte[] ManagementOverlay(string script)
+        public static byte[] ManagementOverlay(string script) =>
+            Overlay(new[] { (ManagementScriptPath, Encoding.UTF8.GetBytes(script.EndsWith('\n') ? script : script + "\n"), false) });
+
+        /// <summary>
+        /// A newc archive of the given files (their directories created first), executables with
+        /// mode 0755: what a later archive holds replaces what an earlier one did.
+        /// </summary>
+        public static byte[] Overlay(IEnumerable<(string Path, byte[] Contents, bool Executable)> files)
         {
             var archive = new CpioArchive();
-            archive.AddFile(ManagementScriptPath, Encoding.UTF8.GetBytes(script.EndsWith('\n') ? script : script + "\n"));
+            var directories = new HashSet<string>();
+            foreach (var (path, contents, executable) in files)
+            {
+                for (int slash = path.IndexOf('/', 1); slash > 0; slash = path.IndexOf('/', slash + 1))
+                    if (directories.Add(path[..slash]))
+                        archive.AddDirectory(path[..slash]);
+                archive.AddFile(path, contents, executable ? 0x1EDu : 0x1A4u);
+            }
             return archive.ToArray();
         }
 
@@ -34,9 +52,14 @@ namespace Partition.Host.Linux
         /// The host initramfs with its /mgmt-script replaced: <paramref name="initramfs"/> followed
         /// by <see cref="ManagementOverlay"/>. One file, as a partition's "initrd" and QEMU's -initrd take.
         /// </summary>
-        public static byte[] WithManagementScript(byte[] initramfs, string script)
+        public static byte[] WithManagementScript(byte[] initramfs, string script) => Concatenate(initramfs, ManagementOverlay(script));
+
+        /// <summary>The host initramfs followed by an <see cref="Overlay"/> of the given files (hooks in <see cref="HookDirectory"/>, programs, a script).</summary>
+        public static byte[] WithFiles(byte[] initramfs, IEnumerable<(string Path, byte[] Contents, bool Executable)> files) =>
+            Concatenate(initramfs, Overlay(files));
+
+        private static byte[] Concatenate(byte[] initramfs, byte[] overlay)
         {
-            byte[] overlay = ManagementOverlay(script);
             var combined = new byte[initramfs.Length + overlay.Length];
             initramfs.CopyTo(combined, 0);
             overlay.CopyTo(combined, initramfs.Length);

@@ -128,6 +128,9 @@ namespace Partition.Kernel
         {
             if (end <= start)
                 return true;
+            // Full before merging is not full: the firmware may split one range into many.
+            if (count == output.Length)
+                count = SortAndMerge(output, count);
             if (count == output.Length)
                 return false;
             output[count++] = new E820Entry(start, end - start, type);

@@ -376,6 +376,98 @@ namespace Partition.Tests.Unit
             Assert.That(error, Does.StartWith("the kernel does not fit"));
         }
 
+        [Test]
+        public void ARelocatableKernelAlignsUpInsideARangeThatStartsOffTheAlignmentAndSkipsItWhenItNoLongerFits()
+        {
+            var map = new[]
+            {
+                new E820Entry(0, 0x9FC00, E820Type.Ram),
+                new E820Entry(0x100000, 0x1000000, E820Type.Reserved),        // the hypervisor's, pref_address (16 MiB) too
+                new E820Entry(0x1100000, 0x800000, E820Type.Ram),             // 8 MiB, but only 7 from its first 2 MiB boundary
+                new E820Entry(0x1900000, 0x200000, E820Type.Reserved),
+                new E820Entry(0x1B00000, Ram - 0x1B00000, E820Type.Ram),      // aligned up: 0x1C00000
+            };
+            // init_size is 8 MiB; 0x1100000 is not on the 2 MiB kernel_alignment, 0x1200000 is, but 0x1200000 + 8 MiB > 0x1900000.
+            Assert.That(Load(new SyntheticBzImage().Build(), "", out var state, out string error, map: map), Is.True, error);
+            Assert.That(state.Kernel.Start, Is.EqualTo(0x1C00000UL), "the first 2 MiB boundary of the next RAM range");
+            Assert.That(state.Kernel.End, Is.EqualTo(0x1C00000UL + 0x800000), "init_size from there");
+            Assert.That(state.Initrd.Start, Is.GreaterThanOrEqualTo(state.Kernel.End), "the initrd stays out of the kernel's area where it went");
+
+            map[2] = new E820Entry(0x1100000, 0x900000, E820Type.Ram);        // up to 0x1A00000: 8 MiB fit from 0x1200000
+            map[3] = new E820Entry(0x1A00000, 0x100000, E820Type.Reserved);
+            NativeMemory.Clear(_ram, (nuint)Ram);
+            Assert.That(Load(new SyntheticBzImage().Build(), "", out state, out error, map: map), Is.True, error);
+            Assert.That(state.Kernel.Start, Is.EqualTo(0x1200000UL));
+        }
+
+        [Test]
+        public void ARelocatableKernelTakesTheLowestPlaceWhateverTheOrderOfTheMap()
+        {
+            var map = new[]
+            {
+                new E820Entry(0x2000000, Ram - 0x2000000, E820Type.Ram),
+                new E820Entry(0x1800000, 0x800000, E820Type.Ram),             // exactly init_size, from a 2 MiB boundary
+                new E820Entry(0, 0x9FC00, E820Type.Ram),
+                new E820Entry(0x100000, 0x1700000, E820Type.Reserved),
+            };
+            Assert.That(Load(new SyntheticBzImage().Build(), "", out var state, out string error, map: map), Is.True, error);
+            Assert.That(state.Kernel.Start, Is.EqualTo(0x1800000UL));
+        }
+
+        [Test]
+        public void ARelocatableKernelNeverGoesBelowPrefAddressEvenWhereThereIsRoom()
+        {
+            // head_64.S never runs below LOAD_PHYSICAL_ADDR: 15 MiB of free RAM under pref_address do not help.
+            var map = new[]
+            {
+                new E820Entry(0, 0x9FC00, E820Type.Ram),
+                new E820Entry(0x100000, 0xF00000, E820Type.Ram),
+                new E820Entry(0x1000000, Ram - 0x1000000, E820Type.Reserved),
+            };
+            Assert.That(Load(new SyntheticBzImage().Build(), "", out _, out string error, map: map, withInitrd: false), Is.False);
+            Assert.That(error, Is.EqualTo("the kernel needs 0x800000 bytes (init_size) of usable RAM (type 1 in the e820 map) in one piece at or above 0x1000000 (pref_address), below 4 GiB, and the partition has none"));
+        }
+
+        [Test]
+        public void ARelocatableKernelIsNotPlacedInE820RamBeyondThePartitionsRam()
+        {
+            // The map claims RAM up to 128 MiB, the partition has 64 MiB; the only room above
+            // pref_address in the map is past its end. A larger buffer, so that a wrong placement
+            // would show as an answer, not as a write outside the test's memory.
+            const ulong buffer = 128UL << 20;
+            byte* ram = (byte*)NativeMemory.AllocZeroed((nuint)buffer);
+            try
+            {
+                var map = new[]
+                {
+                    new E820Entry(0, 0x9FC00, E820Type.Ram),
+                    new E820Entry(0x100000, 0x3F00000, E820Type.Reserved),
+                    new E820Entry(0x4000000, 0x4000000, E820Type.Ram),
+                };
+                bool loaded = LinuxBoot.TryLoad(new SyntheticBzImage().Build(), null, 0, "", ram, Ram, map, Rsdp, out var state, out string error);
+                Assert.That(loaded, Is.False, $"placed at 0x{state.Kernel.Start:X}");
+                Assert.That(error, Does.StartWith("the kernel needs 0x800000 bytes (init_size) of usable RAM"));
+            }
+            finally
+            {
+                NativeMemory.Free(ram);
+            }
+        }
+
+        [Test]
+        public void AFixedKernelStaysAtPrefAddressEvenWhenTheMapHasRoomElsewhere()
+        {
+            var map = new[]
+            {
+                new E820Entry(0, 0x9FC00, E820Type.Ram),
+                new E820Entry(0x100000, 0xF00000, E820Type.Ram),
+                new E820Entry(0x1000000, 0x1000, E820Type.Reserved),          // one page at pref_address
+                new E820Entry(0x1001000, Ram - 0x1001000, E820Type.Ram),
+            };
+            Assert.That(Load(new SyntheticBzImage { Relocatable = false }.Build(), "", out _, out string error, map: map), Is.False);
+            Assert.That(error, Does.Contain("is not all usable RAM (type 1) in the e820 map, and the kernel is not relocatable"));
+        }
+
         [TestCase(129)]
         [TestCase(1)]
         [TestCase(0)]

@@ -99,16 +99,19 @@ namespace Partition.Kernel
 
         public const int MaxPorts = 8;
 
-        /// <summary>True if the access touches one of these lines.</summary>
+        /// <summary>
+        /// True if the access is to one of these lines. The legacy ones are byte registers and are
+        /// taken only as bytes: a dword at 0xCF8 is the PCI configuration address, not port 0xCF9.
+        /// </summary>
         public bool Claims(ushort port, int size)
         {
-            if (Overlaps(port, size, KeyboardData, 1) || Overlaps(port, size, KeyboardCommand, 1)
-                || Overlaps(port, size, SystemControlA, 1) || Overlaps(port, size, ResetControl, 1))
+            if (size == 1 && (port == KeyboardData || port == KeyboardCommand || port == SystemControlA || port == ResetControl))
                 return true;
-            return _resetRegister.IsPresent && Overlaps(port, size, (ushort)_resetRegister.Address, 1)
+            // The reset register is a byte (ACPI 6.5, 4.8.3.6), often port 0xCF9 itself.
+            return _resetRegister.IsPresent && size == 1 && port == _resetRegister.Address
                 || _pm1a.IsPresent && Overlaps(port, size, (ushort)_pm1a.Address, _pm1a.ByteLength)
                 || _pm1b.IsPresent && Overlaps(port, size, (ushort)_pm1b.Address, _pm1b.ByteLength)
-                || _sleepControl.IsPresent && Overlaps(port, size, (ushort)_sleepControl.Address, 1);
+                || _sleepControl.IsPresent && size == 1 && port == _sleepControl.Address;
         }
 
         // The written bytes where they sit in the register (a write may start above its first byte).

@@ -90,6 +90,14 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void A_dword_at_0xCF8_is_the_PCI_configuration_address_not_port_0xCF9()
+        {
+            var (lines, _) = Make(resetRegister: true);
+            Assert.That(lines.Claims(0xCF8, 4) || lines.Claims(0xCF8, 2) || lines.Claims(0x60, 4) || lines.Claims(0x92, 2), Is.False);
+            Assert.That(lines.Claims(0xCF9, 1), Is.True);
+        }
+
+        [Test]
         public void Port_0xCF9_passes_the_reset_kind_and_stops_RST_CPU()
         {
             var (lines, ports) = Make();

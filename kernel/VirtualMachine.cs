@@ -732,14 +732,20 @@ namespace Partition.Kernel
         void IInterruptSink.Deliver(in InterruptMessage message)
         {
             int cpu = Smp.CurrentCpu;
+            bool delivered = false;
             foreach (var target in Vcpus)
             {
                 if (!target.Lapic.IsAddressedBy(message.Destination, message.Logical))
                     continue;
                 Deliver(target, cpu, message);
+                delivered = true;
                 if (message.Mode == DeliveryMode.LowestPriority)
                     break;
             }
+            // A redirection entry that names no vCPU of the partition (another core's APIC ID, say).
+            if (!delivered)
+                Management.ReportDenial(this, DenialKind.Ipi, "I/O APIC interrupt to APIC ID ", message.Destination, 8,
+                    " dropped: no vCPU of this partition has that ID");
         }
 
         /// <summary>

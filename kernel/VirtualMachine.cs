@@ -505,6 +505,8 @@ namespace Partition.Kernel
                 return false;
             }
             HostAcpi = view;
+            // Its configuration accesses cannot reach MSI or MSI-X (HostPorts): none stays enabled from before.
+            Spec.HostPorts?.DisableMessageInterrupts();
             Span<PhysicalRange> ram = stackalloc PhysicalRange[_ram.Length];
             for (int i = 0; i < _ram.Length; i++)
                 ram[i] = new PhysicalRange(_ram[i].HostPhysical, _ram[i].HostPhysical + _ram[i].Size);

@@ -99,9 +99,6 @@ namespace Partition.Kernel
             _hiddenPci = hiddenPci;
         }
 
-        /// <summary>The PCI functions given to other partitions (hidden from the host).</summary>
-        public ReadOnlySpan<int> HiddenPci => _hiddenPci;
-
         /// <summary>Why the last access was denied.</summary>
         public string Why { get; private set; } = "";
 

@@ -209,7 +209,7 @@ namespace Partition.Kernel
                 Cpu.Out32(PciConfigAddress, address);
                 PassThrough(access, ref value);
                 if (MayHoldLink(register))
-                    HiddenCapabilities(functionAddress, register, access.Size, ref value);
+                    HiddenCapabilities(functionAddress, register, access.Size, false, ref value);
             }
             else
             {
@@ -217,7 +217,7 @@ namespace Partition.Kernel
                 if (register + access.Size > FirstCapability)
                 {
                     uint links = 0; // the walk's rewritten links are for reads; the value written stays the host's
-                    hidden = HiddenCapabilities(functionAddress, register, access.Size, ref links);
+                    hidden = HiddenCapabilities(functionAddress, register, access.Size, true, ref links);
                 }
                 if (hidden != 0)
                 {
@@ -256,11 +256,13 @@ namespace Partition.Kernel
         /// the links it covers (the capabilities pointer, each visible capability's "next")
         /// are rewritten in <paramref name="value"/> (byte 0 being <paramref name="start"/>'s) to
         /// skip MSI and MSI-X, and the ID of a hidden capability whose bytes it overlaps is
-        /// returned (0 for none). A function whose Status says it has no list has none.
+        /// returned (0 for none). A function whose Status says it has no list has none, unless
+        /// <paramref name="evenWithoutList"/>: a write is judged by whatever list the pointer
+        /// leads to, since a device that has MSI but does not say so still sends messages.
         /// </summary>
-        private static byte HiddenCapabilities(uint function, int start, int size, ref uint value)
+        private static byte HiddenCapabilities(uint function, int start, int size, bool evenWithoutList, ref uint value)
         {
-            int link = CapabilitiesPointerOf(function);
+            int link = CapabilitiesPointerOf(function, evenWithoutList);
             if (link == 0)
                 return 0;
             int at = (int)ReadConfig(function, link) & 0xFC; // bits 1:0 are reserved
@@ -286,10 +288,10 @@ namespace Partition.Kernel
             return hidden;
         }
 
-        // Where the function's capabilities pointer is, or 0 if its Status says it has no list.
-        private static int CapabilitiesPointerOf(uint function)
+        // Where the function's capabilities pointer is, or 0 if its Status says it has no list (and that is believed).
+        private static int CapabilitiesPointerOf(uint function, bool evenWithoutList = false)
         {
-            if ((ReadConfig(function, Status) >> 16 & StatusCapabilitiesList) == 0)
+            if (!evenWithoutList && (ReadConfig(function, Status) >> 16 & StatusCapabilitiesList) == 0)
                 return 0;
             return (ReadConfig(function, HeaderType) >> 16 & 0x7F) == CardBusHeader ? CardBusCapabilitiesPointer : CapabilitiesPointer;
         }

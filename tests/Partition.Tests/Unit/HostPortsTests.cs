@@ -220,11 +220,13 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
-        public void A_function_without_a_capability_list_is_not_walked()
+        public void A_function_without_a_capability_list_reads_as_it_is_but_its_MSI_is_not_written()
         {
             FunctionWithMessageInterrupts();
             _cpu.PciConfig[Device | 0x04] = 0x0000_0006; // Status bit 4 clear: 34h is not a pointer
             Assert.That(ReadConfig(Device, 0x34, 1), Is.EqualTo((HostPortOutcome.Done, 0x40u)));
+            Assert.That(ReadConfig(Device, 0x41, 1), Is.EqualTo((HostPortOutcome.Done, 0x50u)));
+            Assert.That(WriteConfig(Device, Msi + 2, 2, 1), Is.EqualTo(HostPortOutcome.Denied), "but the MSI it leads to is still not written");
         }
 
         [Test]

@@ -216,7 +216,7 @@ namespace Partition.Kernel
             if (vm.HostAcpi != null)
             {
                 // What the machine's ACPI tables show the host must not reach directly: the I/O
-                // APICs (its own is emulated), IOMMU registers, hidden functions' ECAM pages.
+                // APICs (its own is emulated), IOMMU registers, the ECAM windows.
                 var kept = HostPassThrough.Exclude(spec.HostMmio, vm.HostAcpi.HostEptExclusions);
                 hostMmio = kept;
                 if (kept == null)
@@ -493,8 +493,7 @@ namespace Partition.Kernel
             ulong areaPhysical = HostBase + Spec.MemorySize - HostAcpiAreaSize;
             var memory = new IdentityMappedMemory(IdentityMappedMemory.BootMappingLimit);
             var area = new Span<byte>((void*)areaPhysical, (int)HostAcpiAreaSize);
-            var hidden = Spec.HostPorts != null ? Spec.HostPorts.HiddenPci : ReadOnlySpan<int>.Empty;
-            if (!Kernel.HostAcpi.TryBuild(ref memory, firmware.Rsdp, Vcpus == null ? Spec.Vcpus.Length : Vcpus.Length, hidden, area, areaPhysical, out var view, out error))
+            if (!Kernel.HostAcpi.TryBuild(ref memory, firmware.Rsdp, Vcpus == null ? Spec.Vcpus.Length : Vcpus.Length, area, areaPhysical, out var view, out error))
             {
                 error = string.Concat("its ACPI tables cannot be built from the firmware's: ", error);
                 return false;
@@ -505,6 +504,8 @@ namespace Partition.Kernel
                 return false;
             }
             HostAcpi = view;
+            // Its configuration accesses cannot reach MSI or MSI-X (HostPorts): none stays enabled from before.
+            Spec.HostPorts?.DisableMessageInterrupts();
             Span<PhysicalRange> ram = stackalloc PhysicalRange[_ram.Length];
             for (int i = 0; i < _ram.Length; i++)
                 ram[i] = new PhysicalRange(_ram[i].HostPhysical, _ram[i].HostPhysical + _ram[i].Size);

@@ -15,7 +15,7 @@ namespace Partition.Memory
     /// has nothing passed through below its RAM's end; an identity-mapped one (a Linux host) has
     /// the machine's own layout, its RAM blocks mapped apart (<see cref="Exclude"/> then cuts
     /// what its ACPI view says it must not reach: other I/O APICs, IOMMU registers, the ECAM
-    /// pages of hidden PCI functions).
+    /// windows).
     /// </remarks>
     public static class HostPassThrough
     {

@@ -25,19 +25,16 @@ namespace Partition.Kernel
     /// <item>no DMAR (nor AMD's IVRS): the IOMMU is the hypervisor's, and Linux would program it.
     /// Its register sets are in <see cref="HostAcpiView.IommuRegisters"/>, to keep out of the
     /// host's EPT: leaving the table out does not stop a host that knows where they are.</item>
-    /// <item>the MCFG, kept in every case. Configuration space stays the host's through ECAM for
-    /// every function but those given to other partitions, whose 4 KiB ECAM pages the
-    /// hypervisor must leave unmapped (<see cref="HostAcpiView.HiddenEcamPages"/>). That is
-    /// needed whatever the tables say: the ECAM window is device space the host's
-    /// pass-through maps, MCFG or not, so removing the table would hide nothing from a host
-    /// that looks. And it costs a Linux host nothing: x86 Linux reads the first 256 bytes of
-    /// every segment-0 function through ports 0xCF8/0xCFC (raw_pci_read prefers conf1,
-    /// arch/x86/pci/common.c), where <see cref="HostPorts"/> answers "absent" for the hidden
-    /// ones, and uses ECAM only for the extended space of functions it found and for other
-    /// segments, so it never touches a hidden function's page; a host that does is stopped, as
-    /// for any memory not its own. Removing the MCFG instead would cost the host every
-    /// device's extended capabilities (AER, ACS, SR-IOV) and every segment but 0, which port
-    /// I/O cannot reach, for no isolation gained.</item>
+    /// <item>no MCFG, and every ECAM window it names is left out of the host's EPT
+    /// (<see cref="HostAcpiView.EcamWindows"/>): configuration space through ECAM would go
+    /// around what <see cref="HostPorts"/> filters at ports 0xCF8/0xCFC (the functions given
+    /// to other partitions, every function's MSI and MSI-X capabilities). Removing the table
+    /// alone would not do (the window is device space the pass-through maps, and a host that
+    /// knows where it is could use it), nor would keeping it and unmapping the hidden
+    /// functions' pages: MSI sits in every function's own page. A Linux host without an MCFG
+    /// reads configuration space through the ports (pci_direct_probe); it loses the extended
+    /// space (AER, ACS, SR-IOV) and segments other than 0, which the ports cannot reach. A host
+    /// that touches a window anyway is stopped, as for any memory not its own.</item>
     /// <item>the FADT unchanged: the hypervisor traps its reset, PM1 control and sleep control
     /// registers (<see cref="HostAcpiView.Fadt"/>), so the host can keep its ACPI driver.</item>
     /// <item>every other table (DSDT through the FADT, SSDT, HPET, FACS, ...) as it is.</item>
@@ -80,11 +77,10 @@ namespace Partition.Kernel
         /// </summary>
         /// <param name="memory">Reads the firmware's tables at their physical addresses.</param>
         /// <param name="vcpuCount">The host's vCPUs: local APIC IDs and processor UIDs 0..n-1.</param>
-        /// <param name="hiddenPci">PCI functions given to other partitions, as HostPorts keys (bus &lt;&lt; 8 | device &lt;&lt; 3 | function), segment 0.</param>
         /// <param name="area">Where the new RSDP, XSDT and MADT go; the host sees it at <paramref name="areaPhysical"/>.</param>
         /// <param name="view">On success, the new RSDP's address and what the hypervisor must enforce.</param>
         /// <param name="error">On failure, what is wrong, naming the firmware table and its address.</param>
-        public static bool TryBuild<TMemory>(ref TMemory memory, ReadOnlySpan<byte> firmwareRsdp, int vcpuCount, ReadOnlySpan<int> hiddenPci,
+        public static bool TryBuild<TMemory>(ref TMemory memory, ReadOnlySpan<byte> firmwareRsdp, int vcpuCount,
             Span<byte> area, ulong areaPhysical, out HostAcpiView view, out string error) where TMemory : struct, IPhysicalMemoryReader
         {
             view = null;
@@ -102,7 +98,7 @@ namespace Partition.Kernel
             // Pass 1 measures: which tables stay, how long the new MADT is, how many windows,
             // units and I/O APICs there are. Pass 2 writes and fills arrays of those sizes.
             var counts = new Counts();
-            if (!Walk(ref memory, in root, vcpuCount, hiddenPci, null, Span<byte>.Empty, Span<byte>.Empty, ref counts, out error))
+            if (!Walk(ref memory, in root, vcpuCount, null, Span<byte>.Empty, Span<byte>.Empty, ref counts, out error))
                 return false;
             if (counts.MadtAddress == 0)
             {
@@ -136,7 +132,7 @@ namespace Partition.Kernel
             var xsdt = area.Slice(xsdtOffset, xsdtLength);
             var madt = area.Slice(madtOffset, counts.MadtLength);
             var written = new Counts { MadtPhysical = madtPhysical };
-            if (!Walk(ref memory, in root, vcpuCount, hiddenPci, result, xsdt.Slice(HeaderLength), madt, ref written, out error))
+            if (!Walk(ref memory, in root, vcpuCount, result, xsdt.Slice(HeaderLength), madt, ref written, out error))
                 return false;
             if (written.Kept != counts.Kept || written.MadtLength != counts.MadtLength)
             {
@@ -155,7 +151,6 @@ namespace Partition.Kernel
             result.FirmwareProcessors = written.FirmwareProcessors;
             result.DroppedMadtEntries = written.DroppedMadtEntries;
             result.LocalApicAddress = written.LocalApicAddress;
-            result.HiddenEcamPages = HiddenPages(result.EcamWindows, hiddenPci);
             result.HostEptExclusions = Exclusions(result);
             view = result;
             error = null;
@@ -166,7 +161,7 @@ namespace Partition.Kernel
         /// The same, from the firmware RSDP's physical address (found by a legacy scan or given
         /// by a boot loader as an address): it is read through <paramref name="memory"/>.
         /// </summary>
-        public static bool TryBuild<TMemory>(ref TMemory memory, ulong firmwareRsdpAddress, int vcpuCount, ReadOnlySpan<int> hiddenPci,
+        public static bool TryBuild<TMemory>(ref TMemory memory, ulong firmwareRsdpAddress, int vcpuCount,
             Span<byte> area, ulong areaPhysical, out HostAcpiView view, out string error) where TMemory : struct, IPhysicalMemoryReader
         {
             view = null;
@@ -179,7 +174,7 @@ namespace Partition.Kernel
             int length = Acpi10RsdpLength;
             if (rsdp[15] >= 2 && memory.TryRead(firmwareRsdpAddress + Acpi10RsdpLength, rsdp.Slice(Acpi10RsdpLength)))
                 length = RsdpLength;
-            return TryBuild(ref memory, rsdp.Slice(0, length), vcpuCount, hiddenPci, area, areaPhysical, out view, out error);
+            return TryBuild(ref memory, rsdp.Slice(0, length), vcpuCount, area, areaPhysical, out view, out error);
         }
 
         /// <summary>The firmware's root table as its RSDP names it.</summary>
@@ -262,7 +257,7 @@ namespace Partition.Kernel
         /// counts (and checks every table); otherwise it writes the new XSDT's entries and MADT
         /// and fills the view's arrays, which pass 1 sized.
         /// </summary>
-        private static bool Walk<TMemory>(ref TMemory memory, in Root root, int vcpuCount, ReadOnlySpan<int> hiddenPci, HostAcpiView fill,
+        private static bool Walk<TMemory>(ref TMemory memory, in Root root, int vcpuCount, HostAcpiView fill,
             Span<byte> xsdtEntries, Span<byte> madt, ref Counts counts, out string error) where TMemory : struct, IPhysicalMemoryReader
         {
             Span<byte> entry = stackalloc byte[8];
@@ -317,8 +312,13 @@ namespace Partition.Kernel
                         return false;
                     continue;
                 }
-                if (Is(signature, "MCFG") && !ReadMcfg(ref memory, address, length, fill, ref counts, out error))
-                    return false;
+                if (Is(signature, "MCFG"))
+                {
+                    counts.Removed++;
+                    if (!ReadMcfg(ref memory, address, length, fill, ref counts, out error))
+                        return false;
+                    continue;
+                }
                 if (Is(signature, "FACP") && !counts.HasFadt)
                 {
                     counts.HasFadt = true;
@@ -686,39 +686,10 @@ namespace Partition.Kernel
             SetChecksum(rsdp, 32);
         }
 
-        /// <summary>The ECAM pages of the hidden functions in segment 0's windows, sorted and merged.</summary>
-        private static PhysicalRange[] HiddenPages(EcamWindow[] windows, ReadOnlySpan<int> hiddenPci)
-        {
-            int count = 0;
-            foreach (int key in hiddenPci)
-                if (WindowOf(windows, key) >= 0)
-                    count++;
-            var pages = new PhysicalRange[count];
-            int n = 0;
-            foreach (int key in hiddenPci)
-            {
-                int window = WindowOf(windows, key);
-                if (window >= 0)
-                {
-                    ulong page = windows[window].FunctionAddress(key);
-                    pages[n++] = new PhysicalRange(page, page + EcamWindow.FunctionSize);
-                }
-            }
-            return SortAndMerge(pages, n);
-        }
-
-        private static int WindowOf(EcamWindow[] windows, int key)
-        {
-            for (int i = 0; i < windows.Length; i++)
-                if (windows[i].Segment == 0 && windows[i].HasBus(key >> 8 & 0xFF))
-                    return i;
-            return -1;
-        }
-
         private static PhysicalRange[] Exclusions(HostAcpiView view)
         {
             const ulong Page = 4096;
-            var ranges = new PhysicalRange[1 + view.IoApics.Length + view.IommuRegisters.Length + view.HiddenEcamPages.Length];
+            var ranges = new PhysicalRange[1 + view.IoApics.Length + view.IommuRegisters.Length + view.EcamWindows.Length];
             int n = 0;
             ulong apic = view.LocalApicAddress & ~(Page - 1);
             ranges[n++] = new PhysicalRange(apic, apic + Page);
@@ -729,8 +700,9 @@ namespace Partition.Kernel
             }
             foreach (var unit in view.IommuRegisters)
                 ranges[n++] = new PhysicalRange(unit.Start & ~(Page - 1), (unit.End + Page - 1) & ~(Page - 1));
-            foreach (var page in view.HiddenEcamPages)
-                ranges[n++] = page;
+            foreach (var window in view.EcamWindows)
+                if (window.EndBus >= window.StartBus) // an inverted window names no bus
+                    ranges[n++] = window.Range; // whole buses: 1 MiB aligned
             return SortAndMerge(ranges, n);
         }
 

@@ -3,7 +3,7 @@ using Partition.Memory;
 namespace Partition.Kernel
 {
     /// <summary>
-    /// What <see cref="HostAcpi.TryBuild{TMemory}(ref TMemory, System.ReadOnlySpan{byte}, int, System.ReadOnlySpan{int}, System.Span{byte}, ulong, out HostAcpiView, out string)"/>
+    /// What <see cref="HostAcpi.TryBuild{TMemory}(ref TMemory, System.ReadOnlySpan{byte}, int, System.Span{byte}, ulong, out HostAcpiView, out string)"/>
     /// built for the host partition, and what the hypervisor must enforce for the tables to
     /// tell the truth: the registers to trap (<see cref="Fadt"/>) and the physical ranges to
     /// keep out of the host's EPT (<see cref="HostEptExclusions"/>).
@@ -23,7 +23,7 @@ namespace Partition.Kernel
         /// <summary>Firmware tables the new XSDT lists unchanged (the MADT, rewritten, not counted).</summary>
         public int KeptTables { get; internal set; }
 
-        /// <summary>Firmware root entries left out: DMAR, IVRS, a second MADT, null entries.</summary>
+        /// <summary>Firmware root entries left out: DMAR, IVRS, MCFG, a second MADT, null entries.</summary>
         public int RemovedTables { get; internal set; }
 
         /// <summary>The firmware MADT's processors that are enabled or online-capable (none of them is in the new MADT).</summary>
@@ -46,11 +46,8 @@ namespace Partition.Kernel
         /// <summary>The firmware FADT's reset, PM1 and sleep registers (when <see cref="HasFadt"/>).</summary>
         public FadtRegisters Fadt { get; internal set; }
 
-        /// <summary>The firmware MCFG's ECAM windows, kept in the host's tables.</summary>
+        /// <summary>The firmware MCFG's ECAM windows: not in the host's tables, nor in its EPT (see <see cref="HostAcpi"/>).</summary>
         public EcamWindow[] EcamWindows { get; internal set; } = new EcamWindow[0];
-
-        /// <summary>The 4 KiB ECAM pages of the PCI functions given to other partitions, merged where adjacent.</summary>
-        public PhysicalRange[] HiddenEcamPages { get; internal set; } = new PhysicalRange[0];
 
         /// <summary>The register sets of the firmware DMAR's remapping units (DRHD): the hypervisor's, never the host's.</summary>
         public PhysicalRange[] IommuRegisters { get; internal set; } = new PhysicalRange[0];
@@ -59,7 +56,7 @@ namespace Partition.Kernel
         /// Everything the host partition's EPT must leave out of its device-space pass-through
         /// (<see cref="HostPassThrough.Build"/>'s excluded ranges), page aligned, sorted and merged:
         /// the local APIC page and every I/O APIC's (virtual for the host), the IOMMU's register
-        /// sets, and the hidden functions' ECAM pages.
+        /// sets, and the ECAM windows.
         /// </summary>
         public PhysicalRange[] HostEptExclusions { get; internal set; } = new PhysicalRange[0];
     }
@@ -86,8 +83,6 @@ namespace Partition.Kernel
     /// </summary>
     public readonly struct EcamWindow
     {
-        public const ulong FunctionSize = 4096;
-
         public EcamWindow(ulong baseAddress, ushort segment, byte startBus, byte endBus)
         {
             Base = baseAddress;
@@ -103,10 +98,5 @@ namespace Partition.Kernel
 
         /// <summary>The window as Linux reserves it: from StartBus's space to the end of EndBus's.</summary>
         public PhysicalRange Range => new(Base + ((ulong)StartBus << 20), Base + ((ulong)EndBus + 1 << 20));
-
-        public bool HasBus(int bus) => bus >= StartBus && bus <= EndBus;
-
-        /// <summary>The 4 KiB page of a function, by the key HostPorts and the configuration use (bus &lt;&lt; 8 | device &lt;&lt; 3 | function).</summary>
-        public ulong FunctionAddress(int key) => Base + ((ulong)(key & 0xFFFF) << 12);
     }
 }

@@ -31,11 +31,11 @@ namespace Partition.Kernel
         }
 
         public static partial byte In8(ushort port) => FakeCpu.Current.ReadPort(port);
-        public static partial void Out8(ushort port, byte value) => FakeCpu.Current.WritePort(port, value);
-        public static partial ushort In16(ushort port) => FakeCpu.Current.ReadPort(port);
-        public static partial void Out16(ushort port, ushort value) => FakeCpu.Current.WritePort(port, value);
+        public static partial void Out8(ushort port, byte value) => FakeCpu.Current.WritePort(port, value, 1);
+        public static partial ushort In16(ushort port) => FakeCpu.Current.ReadPort16(port);
+        public static partial void Out16(ushort port, ushort value) => FakeCpu.Current.WritePort(port, value, 2);
         public static partial uint In32(ushort port) => FakeCpu.Current.ReadPort32(port);
-        public static partial void Out32(ushort port, uint value) => FakeCpu.Current.WritePort(port, value);
+        public static partial void Out32(ushort port, uint value) => FakeCpu.Current.WritePort(port, value, 4);
         public static partial ulong ReadCr0() => FakeCpu.Current.Cr0;
         public static partial ulong ReadCr2() => FakeCpu.Current.Cr2;
         public static partial ulong ReadCr3() => FakeCpu.Current.Cr3;
@@ -131,31 +131,49 @@ namespace Partition.Kernel
 
         internal byte ReadPort(ushort port)
         {
+            if (IsConfigData(port, 1))
+                return (byte)ReadConfigData(port);
             foreach (var device in PortDevices)
                 if (device.Claims(port))
                     return device.Read(port);
             return port == 0x3F8 + 5 ? (byte)0x60 : (byte)0xFF; // LSR: THRE and TEMT set
         }
 
-        /// <summary>PCI configuration space as the fake machine has it: (CONFIG_ADDRESS with bits 1:0 clear) to dword.</summary>
+        /// <summary>
+        /// PCI configuration space as the fake machine has it: (CONFIG_ADDRESS with bits 1:0 clear)
+        /// to dword. Accesses to 0xCFC-0xCFF of any size read and write it for the last
+        /// CONFIG_ADDRESS written (absent dwords read as all ones; writes to them are dropped).
+        /// </summary>
         public Dictionary<uint, uint> PciConfig { get; } = new();
 
-        // Dword reads: PCI configuration data (0xCFC) answers from PciConfig for the last CONFIG_ADDRESS written.
-        internal uint ReadPort32(ushort port)
+        internal ushort ReadPort16(ushort port) =>
+            IsConfigData(port, 2) ? (ushort)ReadConfigData(port) : ReadPort(port);
+
+        internal uint ReadPort32(ushort port) => IsConfigData(port, 4) ? ReadConfigData(port) : 0xFFFFFFFF;
+
+        private static bool IsConfigData(ushort port, int size) => port >= 0xCFC && port + size <= 0xD00;
+
+        private uint ConfigAddress()
         {
-            if (port == 0xCFC)
-            {
-                uint address = 0;
-                for (int i = PortWrites.Count - 1; i >= 0; i--)
-                    if (PortWrites[i].Port == 0xCF8) { address = PortWrites[i].Value; break; }
-                return PciConfig.TryGetValue(address & ~3u, out uint value) ? value : 0xFFFFFFFF;
-            }
-            return 0xFFFFFFFF;
+            for (int i = PortWrites.Count - 1; i >= 0; i--)
+                if (PortWrites[i].Port == 0xCF8)
+                    return PortWrites[i].Value & ~3u;
+            return 0;
         }
 
-        internal void WritePort(ushort port, uint value)
+        // The register's bytes from the port's on, shifted down as the port delivers them.
+        private uint ReadConfigData(ushort port) =>
+            (PciConfig.TryGetValue(ConfigAddress(), out uint value) ? value : 0xFFFFFFFF) >> (port - 0xCFC) * 8;
+
+        internal void WritePort(ushort port, uint value, int size = 1)
         {
             PortWrites.Add((port, value));
+            if (IsConfigData(port, size) && PciConfig.TryGetValue(ConfigAddress(), out uint old))
+            {
+                int shift = (port - 0xCFC) * 8;
+                uint mask = (size == 4 ? 0xFFFF_FFFFu : size == 2 ? 0xFFFFu : 0xFFu) << shift;
+                PciConfig[ConfigAddress()] = old & ~mask | value << shift & mask;
+            }
             foreach (var device in PortDevices)
                 if (device.Claims(port))
                     device.Write(port, (byte)value);

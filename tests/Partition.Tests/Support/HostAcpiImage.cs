@@ -16,7 +16,7 @@ namespace Partition.Tests.Support
     {
         public const ulong DefaultArea = 0x7_0000_0000;
 
-        public HostAcpiImage(FirmwareMemory firmware, int vcpus, int[] hidden = null, ulong areaPhysical = DefaultArea, int areaSize = 0x4000,
+        public HostAcpiImage(FirmwareMemory firmware, int vcpus, ulong areaPhysical = DefaultArea, int areaSize = 0x4000,
             byte[] rsdp = null)
         {
             Firmware = firmware;
@@ -24,8 +24,8 @@ namespace Partition.Tests.Support
             Base = areaPhysical;
             var reader = firmware.Read();
             bool built = rsdp == null
-                ? HostAcpi.TryBuild(ref reader, firmware.Rsdp, vcpus, hidden ?? new int[0], Area, areaPhysical, out var view, out string error)
-                : HostAcpi.TryBuild(ref reader, rsdp, vcpus, hidden ?? new int[0], Area, areaPhysical, out view, out error);
+                ? HostAcpi.TryBuild(ref reader, firmware.Rsdp, vcpus, Area, areaPhysical, out var view, out string error)
+                : HostAcpi.TryBuild(ref reader, rsdp, vcpus, Area, areaPhysical, out view, out error);
             Assert.That(built, Is.True, "HostAcpi.TryBuild: " + error);
             Assert.That(error, Is.Null);
             View = view;

@@ -94,11 +94,11 @@ namespace Partition.Tests.Unit
             Assert.That(System.Text.Encoding.ASCII.GetString(xsdt, 10, 14), Is.EqualTo("FWOEM FWTABLE "), "the firmware root's OEM IDs");
             Assert.That(U32(xsdt, 24), Is.EqualTo(7), "the firmware root's OEM revision");
             Assert.That(System.Text.Encoding.ASCII.GetString(xsdt, 28, 4), Is.EqualTo("PTHV"), "creator: this hypervisor");
-            Assert.That(image.XsdtEntries, Is.EqualTo(new[] { rich.Fadt, image.MadtAddress, rich.Ssdt, rich.Mcfg, rich.Hpet }));
+            Assert.That(image.XsdtEntries, Is.EqualTo(new[] { rich.Fadt, image.MadtAddress, rich.Ssdt, rich.Hpet }));
             Assert.That(image.InArea(image.MadtAddress), Is.True, "the new MADT is in the area");
-            Assert.That(image.Tables.Keys, Is.EquivalentTo(new[] { "FACP", "APIC", "SSDT", "MCFG", "HPET" }));
-            Assert.That(image.View.KeptTables, Is.EqualTo(4));
-            Assert.That(image.View.RemovedTables, Is.EqualTo(1), "the DMAR");
+            Assert.That(image.Tables.Keys, Is.EquivalentTo(new[] { "FACP", "APIC", "SSDT", "HPET" }));
+            Assert.That(image.View.KeptTables, Is.EqualTo(3));
+            Assert.That(image.View.RemovedTables, Is.EqualTo(2), "the DMAR and the MCFG");
             Assert.That(image.View.FirmwareRoot, Is.EqualTo("XSDT"));
             Assert.That(image.View.FirmwareRootAddress, Is.EqualTo(rich.Root));
         }
@@ -108,7 +108,7 @@ namespace Partition.Tests.Unit
         {
             var rich = RichFirmware();
             byte[] before = rich.Memory.Regions[0].Bytes.ToArray();
-            _ = new HostAcpiImage(rich.Memory, 4, new[] { 1 << 8 });
+            _ = new HostAcpiImage(rich.Memory, 4);
             Assert.That(rich.Memory.Regions[0].Bytes, Is.EqualTo(before));
             Assert.That(rich.Memory.LargestRead, Is.LessThanOrEqualTo(512), "tables are read piecewise");
         }
@@ -213,7 +213,7 @@ namespace Partition.Tests.Unit
                 var rich = RichFirmware(xsdt);
                 mapped.Write(FirmwareBase, rich.Firmware.Image);
                 var reader = new IdentityMappedMemory(IdentityMappedMemory.BootMappingLimit);
-                Assert.That(HostAcpi.TryBuild(ref reader, rich.RsdpAddress, vcpus, new int[0], mapped.Span(AreaAddress, 0x4000), AreaAddress,
+                Assert.That(HostAcpi.TryBuild(ref reader, rich.RsdpAddress, vcpus, mapped.Span(AreaAddress, 0x4000), AreaAddress,
                     out var view, out string error), Is.True, error);
                 Assert.That(MappedPhysicalMemory.FindProcessors(view.Rsdp), Is.EqualTo(Enumerable.Range(0, vcpus).Select(i => (uint)i)),
                     (xsdt ? "XSDT" : "RSDT") + " firmware, " + vcpus + " vCPUs");
@@ -229,7 +229,7 @@ namespace Partition.Tests.Unit
             var image = new HostAcpiImage(rich.Memory, 2);
             Assert.That(rich.Rsdp.Length, Is.EqualTo(20), "an ACPI 1.0 RSDP");
             Assert.That(image.View.FirmwareRoot, Is.EqualTo("RSDT"));
-            Assert.That(image.XsdtEntries, Is.EqualTo(new[] { rich.Fadt, image.MadtAddress, rich.Ssdt, rich.Mcfg, rich.Hpet }));
+            Assert.That(image.XsdtEntries, Is.EqualTo(new[] { rich.Fadt, image.MadtAddress, rich.Ssdt, rich.Hpet }));
             Assert.That(image.RsdpBytes[15], Is.EqualTo(2));
         }
 
@@ -252,7 +252,7 @@ namespace Partition.Tests.Unit
             rich.Memory.Add(rich.Firmware.Base, rich.Firmware.Image);
             var image = new HostAcpiImage(rich.Memory, 1, rsdp: rsdp);
             Assert.That(image.View.FirmwareRoot, Is.EqualTo("XSDT"));
-            Assert.That(image.XsdtEntries.Count, Is.EqualTo(5));
+            Assert.That(image.XsdtEntries.Count, Is.EqualTo(4), "FACP, APIC, SSDT, HPET");
         }
 
         [Test]
@@ -281,48 +281,44 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
-        public void McfgIsKeptWithTheHiddenFunctionsEcamPagesExposed()
+        public void TheMcfgIsLeftOutAndItsWindowsAreRead()
         {
             var rich = RichFirmware();
-            int[] hidden =
-            {
-                3 << 8 | 0 << 3 | 1,     // 03:00.1
-                3 << 8 | 0 << 3 | 0,     // 03:00.0, the page before: merged
-                0 << 8 | 0x1F << 3 | 3,  // 00:1f.3
-                0x80 << 8,               // bus 0x80: beyond the window (buses 0-0x3F), no page
-            };
-            var image = new HostAcpiImage(rich.Memory, 1, hidden);
-            Assert.That(image.XsdtEntries, Does.Contain(rich.Mcfg), "the firmware's MCFG, unchanged");
+            var image = new HostAcpiImage(rich.Memory, 1);
+            Assert.That(image.XsdtEntries, Does.Not.Contain(rich.Mcfg));
+            Assert.That(image.Tables.ContainsKey("MCFG"), Is.False);
             Assert.That(image.View.EcamWindows.Select(w => (w.Base, w.Segment, w.StartBus, w.EndBus)),
                 Is.EqualTo(new[] { (Ecam, (ushort)0, (byte)0, (byte)0x3F), (0x40_0000_0000UL, (ushort)1, (byte)0, (byte)15) }));
-            Assert.That(image.View.HiddenEcamPages.Select(r => (r.Start, r.End)), Is.EqualTo(new[]
-            {
-                (Ecam + 0x0F_B000, Ecam + 0x0F_C000),   // bus 0, device 0x1F, function 3
-                (Ecam + 0x30_0000, Ecam + 0x30_2000),   // bus 3, device 0, functions 0 and 1
-            }));
             Assert.That(image.View.EcamWindows[0].Range.Start, Is.EqualTo(Ecam));
             Assert.That(image.View.EcamWindows[0].Range.End, Is.EqualTo(Ecam + (0x40UL << 20)));
         }
 
         [Test]
-        public void WithNothingHiddenNoEcamPageIsExcluded()
+        public void TheHostsEptExclusionsAreTheApicsTheIommuAndTheEcamWindows()
         {
             var image = new HostAcpiImage(RichFirmware().Memory, 1);
-            Assert.That(image.View.HiddenEcamPages, Is.Empty);
-            Assert.That(image.Tables.ContainsKey("MCFG"), Is.True);
-        }
-
-        [Test]
-        public void TheHostsEptExclusionsAreTheApicsTheIommuAndTheHiddenPages()
-        {
-            var image = new HostAcpiImage(RichFirmware().Memory, 1, new[] { 2 << 8 | 1 << 3 });
             Assert.That(image.View.HostEptExclusions.Select(r => (r.Start, r.End)), Is.EqualTo(new[]
             {
-                (Ecam + 0x20_8000, Ecam + 0x20_9000),
+                (Ecam, Ecam + (0x40UL << 20)),          // segment 0, buses 0-3Fh, whole
                 (0xFEC0_0000UL, 0xFEC0_2000UL),         // both I/O APICs, merged
                 (0xFED9_0000UL, 0xFED9_3000UL),         // both IOMMU units, merged
                 (0xFEE0_0000UL, 0xFEE0_1000UL),
+                (0x40_0000_0000UL, 0x40_0100_0000UL),   // segment 1, buses 0-15
             }));
+        }
+
+        [Test]
+        public void AnEcamWindowStartingAboveBusZeroIsExcludedFromItsFirstBus()
+        {
+            var fw = new SyntheticFirmware(FirmwareBase);
+            ulong madt = fw.Add(Madt(0xFEE0_0000, 0, LocalApic(0, 0), IoApic(1, 0xFEC0_0000, 0)));
+            ulong mcfg = fw.Add(Mcfg(new EcamWindow(Ecam, 0, 0x10, 0x1F)));
+            ulong xsdt = fw.AddXsdt(madt, mcfg);
+            var memory = new FirmwareMemory { Rsdp = fw.AddRsdp(0, xsdt).Address };
+            memory.Add(fw.Base, fw.Image);
+            var image = new HostAcpiImage(memory, 1);
+            Assert.That(image.View.HostEptExclusions.Select(r => (r.Start, r.End)), Does.Contain((Ecam + 0x100_0000, Ecam + 0x200_0000)));
+            Assert.That(image.XsdtEntries, Is.EqualTo(new[] { image.MadtAddress }));
         }
 
         [Test]
@@ -366,8 +362,8 @@ namespace Partition.Tests.Unit
             var reader = memory.Read();
             var area = new byte[areaSize];
             bool built = rsdp == null
-                ? HostAcpi.TryBuild(ref reader, memory.Rsdp, vcpus, new int[0], area, HostAcpiImage.DefaultArea, out var view, out string error)
-                : HostAcpi.TryBuild(ref reader, rsdp, vcpus, new int[0], area, HostAcpiImage.DefaultArea, out view, out error);
+                ? HostAcpi.TryBuild(ref reader, memory.Rsdp, vcpus, area, HostAcpiImage.DefaultArea, out var view, out string error)
+                : HostAcpi.TryBuild(ref reader, rsdp, vcpus, area, HostAcpiImage.DefaultArea, out view, out error);
             Assert.That(built, Is.False);
             Assert.That(view, Is.Null);
             Assert.That(error, Is.Not.Null.And.Not.Empty);

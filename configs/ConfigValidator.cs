@@ -409,6 +409,9 @@ namespace Partition.Configs
             for (int p = 0; p < partitions.Length; p++)
             {
                 var devices = partitions[p].Devices;
+                // A role missing or misspelt is the reader's error; the DMA rule waits until it is read as "guest".
+                int role = _document.Member(partitions[p].Node, "role");
+                bool guest = partitions[p].Role != PartitionRole.Host && role >= 0 && !_errors.HasErrorAt(role);
                 for (int i = 0; i < devices.IoPorts.Length; i++)
                 {
                     var range = devices.IoPorts[i];
@@ -460,6 +463,12 @@ namespace Partition.Configs
                 for (int i = 0; i < devices.Pci.Length; i++)
                 {
                     var function = devices.Pci[i];
+                    // No IOMMU confines a bus master's DMA yet (VT-d, README "Isolation"); the host's
+                    // RAM is identity-mapped, so its devices' DMA lands in its own memory.
+                    if (guest)
+                        Error(function.Node, string.Concat("PCI function ", function.Text, string.Concat(" can master the bus (DMA): without an IOMMU ",
+                            "(VT-d is not programmed yet) it could write any memory of the machine, the hypervisor's and other partitions' included; "),
+                            "only the host partition, whose RAM is identity-mapped, may own PCI functions until then: give it to the host or leave it out"), p);
                     CheckClaim(pci, (ulong)function.Key, (ulong)function.Key + 1, function.Node, p, "PCI function ");
                 }
             }

@@ -1,3 +1,5 @@
+using System;
+
 namespace Partition.Configs
 {
     /// <summary>The devices a partition is given: passed-through ports, MMIO and PCI functions, and an emulated UART.</summary>
@@ -37,6 +39,24 @@ namespace Partition.Configs
         public int Device;
         public int Function;
         public int Key => (Bus << 8) | (Device << 3) | Function;
+
+        /// <summary>"BB:DD.F" in lower-case hex, as lspci writes it (the segment, always 0, left out).</summary>
+        public string Text
+        {
+            get
+            {
+                const string Digits = "0123456789abcdef";
+                Span<char> text = stackalloc char[7];
+                text[0] = Digits[Bus >> 4];
+                text[1] = Digits[Bus & 0xF];
+                text[2] = ':';
+                text[3] = Digits[Device >> 4];
+                text[4] = Digits[Device & 0xF];
+                text[5] = '.';
+                text[6] = Digits[Function];
+                return new string(text);
+            }
+        }
     }
 
     /// <summary>A 16550 UART the hypervisor emulates for the partition at an I/O port (8 ports).</summary>

@@ -44,7 +44,7 @@ namespace Partition.Tests.SystemTests
             (25, "list"),
         };
 
-        // After the management script: the user-mode hypercalls, then a marked disk and Linux's
+        // After the management script: the user-mode hypercalls and the APIC attacks, then a marked disk and Linux's
         // reboot (the keyboard controller, as its ACPI reboot finds no reset register in Bochs'
         // FADT); on the second boot, which finds the mark, Linux's power-off (ACPI S5).
         private static readonly string Hook = string.Join("\n",
@@ -59,6 +59,11 @@ namespace Partition.Tests.SystemTests
             "sleep 32",
             "echo 'host test: user-mode hypercalls'",
             "/user-hypercalls",
+            "echo 'host test: IPIs and interrupts to cores it does not own'",
+            "/apic-attacks",
+            // The management line's interrupt now names a foreign APIC ID: make it fire.
+            "echo list > /dev/ttyS1",
+            "sleep 2",
             "echo 'host test: marking the disk; reboot -f'",
             $"printf '%s' \"$marker\" | dd of=/dev/sda bs=512 seek={MarkerLba} conv=notrunc,sync 2>/dev/null",
             "sync",
@@ -81,6 +86,7 @@ namespace Partition.Tests.SystemTests
                 (HostInitramfs.ManagementScriptPath, Encoding.ASCII.GetBytes(HostInitramfs.Script(Script)), false),
                 ($"{HostInitramfs.HookDirectory}/50-host-test", Encoding.ASCII.GetBytes(Hook), true),
                 ("/user-hypercalls", UserModeHypercalls.Program(), true),
+                ("/apic-attacks", HostApicAttacks.Program(), true),
             }));
             var disk = HostDisk.Create(Path.Combine(work, "disk.img"));
 
@@ -141,6 +147,13 @@ namespace Partition.Tests.SystemTests
                 Assert.That(firstBoot, Does.Contain($"[host] {UserModeHypercalls.LinePrefix}{function}: rax=0xfffffffffffffffe\n"), result.Report());
             Assert.That(firstBoot, Does.Contain("refused: called from user mode (CPL > 0)"), result.Report());
 
+            // Nor reach a core it does not own through its local APIC or its I/O APIC.
+            foreach (var (what, _, _) in HostApicAttacks.Ipis)
+                Assert.That(firstBoot, Does.Contain($"[host] {HostApicAttacks.LinePrefix}{what}: sent\n"), result.Report());
+            foreach (int id in new[] { 2, 3 })
+                Assert.That(firstBoot, Does.Contain($"partition host: IPI to APIC ID 0x{id:X8} dropped: no vCPU of this partition has that ID"), result.Report());
+            Assert.That(firstBoot, Does.Contain($"partition host: I/O APIC interrupt to APIC ID 0x{HostApicAttacks.ForeignApicId:X8} dropped: no vCPU of this partition has that ID"), result.Report());
+
             // Linux's reboot is the host's alone; its power-off ends the machine, neighbour included.
             Assert.That(serial, Does.Match(@"\npartition host \(host\) asked for a machine reset through the keyboard controller's reset pulse \(command 0xFE\): the machine stays up for the other partitions; restarting the host partition alone \(bus mastering turned off on \d+ PCI functions?\)\n"), result.Report());
             Assert.That(Regex.Matches(serial, @"\[host\] host up: 2 CPUs").Count, Is.EqualTo(2), "the host boots twice\n" + result.Report());
@@ -152,6 +165,50 @@ namespace Partition.Tests.SystemTests
             Assert.That(serial, Does.Not.Contain("CHECKSUM CHANGED"), result.Report());
             int passesAfterReset = Regex.Matches(serial[IndexOf(result, "(host) asked for a machine reset")..], @"\[neighbour\] pass \d+: unchanged").Count;
             Assert.That(passesAfterReset, Is.GreaterThan(0), "the neighbour ran on while the host rebooted\n" + result.Report());
+        }
+
+        /// <summary>
+        /// Debian's stock kernel (linux-image-amd64, unmodified) as the host partition, on one
+        /// core beside the neighbour (configs/linux-debian-host.json): it boots on the machine's
+        /// ACPI tables to the host initramfs' /init, reports its CPU, RAM, tables and clock, lists
+        /// the partitions through its management line, then powers the machine off. It has no ATA
+        /// driver without its modules, so no disk. About 9 minutes in Bochs.
+        /// </summary>
+        [Test]
+        public void Debians_stock_kernel_boots_as_the_host_partition()
+        {
+            var layout = Layout.Value;
+            string kernel = LinuxArtifacts.DebianKernel(layout), initramfs = LinuxArtifacts.HostInitramfs(layout);
+            foreach (string file in new[] { kernel, initramfs })
+                Assert.That(File.Exists(file), $"{file} is missing: the Test target builds it (dotnet cake build.cake --target=LinuxImages / DebianKernel)");
+            string work = Path.Combine(Path.GetTempPath(), $"partition-debian-host-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(work);
+            string testInitramfs = Path.Combine(work, "host-initramfs.cpio");
+            File.WriteAllBytes(testInitramfs, HostInitramfs.WithFiles(File.ReadAllBytes(initramfs), new[]
+            {
+                (HostInitramfs.ManagementScriptPath, Encoding.ASCII.GetBytes(HostInitramfs.Script(new[] { (1.0, "list") })), false),
+                ($"{HostInitramfs.HookDirectory}/50-power-off", Encoding.ASCII.GetBytes("#!/bin/sh\nsleep 6\necho 'host test: poweroff -f'\npoweroff -f\n"), true),
+            }));
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            var images = ExampleBoot.Flat(("neighbour", "neighbour.bin")).Concat(new[]
+            {
+                (kernel, "guest-image host kernel"),
+                (testInitramfs, "guest-image host initrd"),
+            });
+            var result = BootScenario.BochsExample("linux-debian-host", "exit=poweroff", "configs/linux-debian-host.json", images, null,
+                new BochsOptions { CpuCount = 2, MemoryMegabytes = 512 }, TimeSpan.FromMinutes(25), "Nothing left to run");
+            TestContext.Out.WriteLine($"linux-debian-host scenario: {stopwatch.Elapsed.TotalSeconds:F0} s of wall time");
+            Directory.Delete(work, recursive: true);
+
+            Assert.That(result.Serial, Does.Match(@"\[host\] host up: 1 CPUs, \d+ KiB, kernel \d+\.\d+\.\d+-\d+-amd64\n"), result.Report());
+            Assert.That(result.Serial, Does.Contain("[host] host cpus: 1 processors, APIC IDs 0\n"), result.Report());
+            Assert.That(result.Serial, Does.Match(@"\[host\] host memory: \d+ KiB in 2 System RAM ranges: 0x1000-0x9efff 0x[0-9a-f]+-0x[0-9a-f]+\n"), result.Report());
+            Assert.That(Regex.IsMatch(result.Serial, @"\[host\] host acpi tables: .*\bAPIC\b.*\bDSDT\b.*\bFACP\b"), result.Report());
+            Assert.That(Regex.IsMatch(result.Serial, @"\[host\] host rtc: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n"), result.Report());
+            Assert.That(result.Serial, Does.Match(@"\[host\] host mgmt:   neighbour \(guest\): running, vCPU 0 on core 1, 4 MiB\n"), result.Report());
+            Assert.That(result.Serial, Does.Match(@"\npartition host \(host\) asked for power-off \(ACPI S5 through PM1a_CNT\): stopping every partition, then powering the machine off\n"), result.Report());
+            Assert.That(result.Serial, Does.Not.Contain("CHECKSUM CHANGED"), result.Report());
+            Assert.That(result.Serial, Does.Not.Contain("Kernel panic"), result.Report());
         }
 
         private static int IndexOf(RunResult result, string fragment)

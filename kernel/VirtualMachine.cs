@@ -699,8 +699,8 @@ namespace Partition.Kernel
                     break;
             }
             if (!delivered && shorthand == IpiShorthand.None)
-                Management.ReportDenial(this, DenialKind.Ipi, "IPI to APIC ID ", ipi.Destination, 8,
-                    " dropped: no vCPU of this partition has that ID");
+                Management.ReportDenial(this, DenialKind.Ipi, ipi.Logical ? "IPI to logical destination " : "IPI to APIC ID ", ipi.Destination, 8,
+                    ipi.Logical ? " dropped: it names no vCPU of this partition" : " dropped: no vCPU of this partition has that ID");
         }
 
         /// <summary>
@@ -745,8 +745,8 @@ namespace Partition.Kernel
             }
             // A redirection entry that names no vCPU of the partition (another core's APIC ID, say).
             if (!delivered)
-                Management.ReportDenial(this, DenialKind.Ipi, "I/O APIC interrupt to APIC ID ", message.Destination, 8,
-                    " dropped: no vCPU of this partition has that ID");
+                Management.ReportDenial(this, DenialKind.Ipi, message.Logical ? "I/O APIC interrupt to logical destination " : "I/O APIC interrupt to APIC ID ",
+                    message.Destination, 8, message.Logical ? " dropped: it names no vCPU of this partition" : " dropped: no vCPU of this partition has that ID");
         }
 
         /// <summary>

@@ -152,6 +152,7 @@ namespace Partition.Tests.SystemTests
                 Assert.That(firstBoot, Does.Contain($"[host] {HostApicAttacks.LinePrefix}{what}: sent\n"), result.Report());
             foreach (int id in new[] { 2, 3 })
                 Assert.That(firstBoot, Does.Contain($"partition host: IPI to APIC ID 0x{id:X8} dropped: no vCPU of this partition has that ID"), result.Report());
+            Assert.That(firstBoot, Does.Contain("partition host: IPI to logical destination 0x000000FC dropped: it names no vCPU of this partition"), result.Report());
             Assert.That(firstBoot, Does.Contain($"partition host: I/O APIC interrupt to APIC ID 0x{HostApicAttacks.ForeignApicId:X8} dropped: no vCPU of this partition has that ID"), result.Report());
 
             // Linux's reboot is the host's alone; its power-off ends the machine, neighbour included.

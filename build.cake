@@ -4,7 +4,8 @@
 //   LinuxImages   the guest's and the host partition's kernels and initramfs, and the host's test
 //                 disk: artifacts/linux/{guest,host}/ and configs/images/ (partition linux guest host;
 //                 each kernel built once per recipe into ~/.cache/partition/linux/, then copied)
-//   DebianKernel  Debian's stock kernel, artifacts/linux/debian/vmlinuz (partition linux debian)
+//   DebianKernel  Debian's stock kernel, artifacts/linux/debian/vmlinuz, and Debian's memtest86+,
+//                 artifacts/linux/debian/memtest86+x64.bin and configs/images/ (partition linux debian memtest)
 //   Test          Image, LinuxImages and DebianKernel, then every test (unit and system) with TRX
 //                 results in artifacts/test-results; the last line printed is "N passed, N failed"
 //                 (", N skipped" when some were skipped)
@@ -63,11 +64,12 @@ Task("LinuxImages")
 });
 
 Task("DebianKernel")
-    .Description("Fetches Debian's stock kernel (linux-image-amd64, cached outside the clone) into artifacts/linux/debian/vmlinuz.")
+    .Description("Fetches Debian's stock kernel (linux-image-amd64) and memtest86+ (both cached outside the clone) into artifacts/linux/debian/ and configs/images/.")
     .IsDependentOn("Cli")
     .Does(() =>
 {
-    Partition("linux", "debian");
+    // memtest86+x64.bin speaks the Linux boot protocol: configs/memtest.json boots it like a kernel.
+    Partition("linux", "debian", "memtest");
 });
 
 Task("Test")

@@ -149,6 +149,9 @@ namespace Partition.Kernel
         /// <summary>Its ACPI sleep and reset registers (Linux partitions), or null.</summary>
         public VirtualPowerControl Power { get; private set; }
 
+        /// <summary>Its ACPI PM timer (Linux-boot guest partitions, where the FADT names it), or null.</summary>
+        public VirtualPmTimer PmTimer { get; private set; }
+
         /// <summary>A Linux host partition's register-only 8259 pair (ports 0x20/0x21, 0xA0/0xA1), or null.</summary>
         public VirtualPic8259 Pic { get; private set; }
 
@@ -299,6 +302,10 @@ namespace Partition.Kernel
                 vm.IoApic = new VirtualIoApic(vm.Platform.IoApicId, vm);
                 vm.Uart?.ConnectInterrupt(vm.IoApic, AcpiPlatform.UartGsi);
                 vm.Power = new VirtualPowerControl(vm.Platform);
+                // At the TSC's rate as CPUID leaf 0x15 reports it to the guest, so that the
+                // two agree for anything calibrating one against the other (memtest86+).
+                if (vm.Platform.HasPmTimer)
+                    vm.PmTimer = new VirtualPmTimer(vm.Platform.PmTimerPort, Tsc.TicksPerMillisecond * 1000, Tsc.Now);
             }
 
             vm.Vcpus = new VirtualCpu[spec.Vcpus.Length];
@@ -560,6 +567,7 @@ namespace Partition.Kernel
                 return false;
             Uart?.Reset();
             Rtc.Reset();
+            PmTimer?.Reset(Tsc.Now);
             IoApic?.Reset();
             Pic?.Reset();
             ManagementLine?.Reset();

@@ -25,6 +25,12 @@ namespace Partition.Kernel
         public const byte DefaultResetValue = 1;
 
         /// <summary>
+        /// Default base of the ACPI PM timer's four ports (FADT PM_TMR_BLK): after the sleep and
+        /// reset registers, where QEMU's PIIX4 and ICH9 put theirs too (PM base 0x600 + 8).
+        /// </summary>
+        public const ushort DefaultPmTimerPort = 0x608;
+
+        /// <summary>
         /// SLP_TYP of the soft-off state S5, the first integer of \_S5 (ACPI 6.4, 7.4.2). Any
         /// value 0-7 would do: the sleep control register has three bits for it.
         /// </summary>
@@ -67,7 +73,14 @@ namespace Partition.Kernel
         public byte ResetValue;
         public byte SoftOffSleepType;
 
-        /// <summary>A platform with the defaults: an I/O APIC at 0xFEC00000, sleep registers at 0x600/0x601, reset at 0x604.</summary>
+        /// <summary>
+        /// The base of the partition's ACPI PM timer (four ports, <c>VirtualPmTimer</c>), or 0
+        /// for none. The FADT names it in PM_TMR_BLK and X_PM_TMR_BLK, although it is
+        /// hardware-reduced: see <see cref="AcpiTables"/> for why.
+        /// </summary>
+        public ushort PmTimerPort;
+
+        /// <summary>A platform with the defaults: an I/O APIC at 0xFEC00000, sleep registers at 0x600/0x601, reset at 0x604, the PM timer at 0x608.</summary>
         public static AcpiPlatform Create(int vcpuCount, ushort uartPort) => new AcpiPlatform
         {
             VcpuCount = vcpuCount,
@@ -79,9 +92,12 @@ namespace Partition.Kernel
             ResetPort = DefaultResetPort,
             ResetValue = DefaultResetValue,
             SoftOffSleepType = DefaultSoftOffSleepType,
+            PmTimerPort = DefaultPmTimerPort,
         };
 
         public readonly bool HasUart => UartPort != 0;
+
+        public readonly bool HasPmTimer => PmTimerPort != 0;
 
         /// <summary>
         /// The I/O APIC's ID: the vCPU count, the first ID no local APIC has. The MADT field is

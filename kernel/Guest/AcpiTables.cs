@@ -8,7 +8,7 @@ namespace Partition.Kernel
     /// aligned guest-physical address, all checksums set.
     ///
     /// The platform is hardware-reduced ACPI (ACPI 6.4, 4.1; FADT flag HW_REDUCED_ACPI): no
-    /// PM1/GPE register blocks, no SCI, no PM timer, no FACS. A partition has no PIC, PIT or
+    /// PM1/GPE register blocks, no SCI, no FACS. A partition has no PIC, PIT or
     /// HPET (its CMOS RTC has ports but no interrupt: see IAPC_BOOT_ARCH below), and this is
     /// how Linux is told: with the flag set it takes the null legacy PIC and skips the
     /// PIT/HPET timer set-up (arch/x86/kernel/acpi/boot.c, acpi_generic_reduced_hw_init),
@@ -16,6 +16,19 @@ namespace Partition.Kernel
     /// and sleeps through SLEEP_CONTROL_REG (hwesleep.c). Each vCPU has a local APIC (x2APIC,
     /// ID = vCPU index) listed in the MADT; one I/O APIC carries the UART's interrupt; the DSDT
     /// declares the UART and \_S5 so that Linux's PNPACPI finds ttyS0 and power-off works.
+    ///
+    /// The one legacy register it still names is the PM timer, when the platform has one
+    /// (<see cref="AcpiPlatform.PmTimerPort"/>): PM_TMR_BLK, PM_TMR_LEN, X_PM_TMR_BLK and
+    /// TMR_VAL_EXT. A hardware-reduced OSPM ignores those fields ("If the HW_REDUCED_ACPI flag
+    /// in the table is set, OSPM will ignore fields related to the ACPI HW register interface:
+    /// Fields at offsets 46 through 108 and 148 through 232, as well as FADT Flag bits 1, 2, 3,
+    /// 7, 8, ...", 5.2.9), so they do not contradict the flag; programs that calibrate their
+    /// TSC against the timer read them anyway (memtest86+, system/acpi.c parse_fadt, which
+    /// looks at no flag), and so does Linux (arch/x86/kernel/acpi/boot.c acpi_parse_fadt takes
+    /// X_PM_TMR_BLK whatever the flag, registers the acpi_pm clocksource, rated below the TSC
+    /// it keeps, and ACPICA's acpi_tb_convert_fadt returns before checking X blocks on a
+    /// hardware-reduced FADT). Dropping the flag instead would make Linux expect a PIC, a PIT,
+    /// an SCI and PM1 blocks (acpi_generic_reduced_hw_init would not run).
     ///
     /// Put the area at 0xE0000-0xFFFFF (<see cref="LegacyAreaStart"/>) and the RSDP, first in
     /// it, is also where older kernels scan for it; newer ones take the address from
@@ -69,6 +82,8 @@ namespace Partition.Kernel
         private const int FadtDsdt = 40;
         private const int FadtPreferredPmProfile = 45;
         private const int FadtSciInterrupt = 46;
+        private const int FadtPmTimerBlock = 76;        // PM_TMR_BLK, 32-bit port
+        private const int FadtPmTimerLength = 91;       // PM_TMR_LEN
         private const int FadtCStateLatency2 = 96;      // P_LVL2_LAT
         private const int FadtCStateLatency3 = 98;      // P_LVL3_LAT
         private const int FadtIaPcBootArchitecture = 109;
@@ -78,6 +93,7 @@ namespace Partition.Kernel
         private const int FadtMinorVersion = 131;
         private const int FadtXFirmwareControl = 132;
         private const int FadtXDsdt = 140;
+        private const int FadtXPmTimerBlock = 208;      // X_PM_TMR_BLK
         private const int FadtSleepControlRegister = 244;
         private const int FadtSleepStatusRegister = 256;
         private const int FadtHypervisorVendorId = 268;
@@ -86,6 +102,7 @@ namespace Partition.Kernel
         public const uint FlagWbinvd = 1u << 0;          // WBINVD works: the OS needs no other cache flush
         public const uint FlagPowerButton = 1u << 4;     // 1: no fixed-feature power button
         public const uint FlagSleepButton = 1u << 5;     // 1: no fixed-feature sleep button
+        public const uint FlagTimerValueExtended = 1u << 8; // TMR_VAL_EXT: the PM timer counts 32 bits, not 24
         public const uint FlagResetRegisterSupported = 1u << 10;
         public const uint FlagHeadless = 1u << 12;       // no monitor, keyboard or mouse to detect
         public const uint FlagHardwareReduced = 1u << 20;
@@ -113,6 +130,10 @@ namespace Partition.Kernel
         // size 1 means byte accesses.
         private const byte SystemIo = 1;
         private const byte ByteAccess = 1;
+        private const byte DwordAccess = 3;
+
+        /// <summary>PM_TMR_LEN: the PM timer decodes four ports (5.2.9).</summary>
+        public const byte PmTimerLength = 4;
 
         /// <summary>The I/O APIC entry's GSI base: its pins are GSIs 0-23, so ISA IRQ n is GSI n.</summary>
         public const uint IoApicGsiBase = 0;
@@ -197,11 +218,24 @@ namespace Partition.Kernel
             if (platform.HasUart && (InUart(in platform, platform.SleepControlPort) || InUart(in platform, platform.SleepStatusPort) ||
                                      InUart(in platform, platform.ResetPort)))
                 return "the sleep and reset ports must not be among the UART's eight";
+            if (platform.HasPmTimer)
+            {
+                if (platform.PmTimerPort > 0xFFFF - (PmTimerLength - 1))
+                    return "the PM timer's four ports must lie below 0x10000";
+                if (InPmTimer(in platform, platform.SleepControlPort) || InPmTimer(in platform, platform.SleepStatusPort) ||
+                    InPmTimer(in platform, platform.ResetPort))
+                    return "the sleep and reset ports must not be among the PM timer's four";
+                if (platform.HasUart && platform.PmTimerPort < platform.UartPort + 8 && platform.UartPort < platform.PmTimerPort + PmTimerLength)
+                    return "the PM timer's four ports must not overlap the UART's eight";
+            }
             return null;
         }
 
         private static bool InUart(in AcpiPlatform platform, ushort port) =>
             port >= platform.UartPort && port < platform.UartPort + 8;
+
+        private static bool InPmTimer(in AcpiPlatform platform, ushort port) =>
+            port >= platform.PmTimerPort && port < platform.PmTimerPort + PmTimerLength;
 
         /// <summary>Whether an OS scanning the BIOS area for the RSDP (ACPI 6.4, 5.2.5.1) finds one at this address.</summary>
         public static bool FoundByLegacyScan(ulong rsdpGuestPhysical) =>
@@ -276,8 +310,8 @@ namespace Partition.Kernel
         }
 
         /// <summary>
-        /// FADT (ACPI 6.4, 5.2.9). Hardware-reduced: every PM1, PM2, PM timer and GPE block and
-        /// its X_ twin stays 0, as do SCI_INT, SMI_CMD and the ACPI_ENABLE/DISABLE values (there is
+        /// FADT (ACPI 6.4, 5.2.9). Hardware-reduced: every PM1, PM2 and GPE block and its X_
+        /// twin stays 0 (the PM timer's are set when the platform has one: see the class remarks), as do SCI_INT, SMI_CMD and the ACPI_ENABLE/DISABLE values (there is
         /// no legacy mode to leave). FIRMWARE_CTRL and X_FIRMWARE_CTRL are 0 too: with
         /// HW_REDUCED_ACPI set and both 0 there is no FACS (5.2.9, FIRMWARE_CTRL), and ACPICA
         /// does not look for one (tbfadt.c, acpi_tb_parse_fadt; tbutils.c, acpi_tb_initialize_facs),
@@ -296,7 +330,17 @@ namespace Partition.Kernel
             Put16(fadt, FadtCStateLatency2, 101);
             Put16(fadt, FadtCStateLatency3, 1001);
             Put16(fadt, FadtIaPcBootArchitecture, BootArchitectureFlags);
-            Put32(fadt, FadtFlags, Flags);
+            Put32(fadt, FadtFlags, platform.HasPmTimer ? Flags | FlagTimerValueExtended : Flags);
+            if (platform.HasPmTimer)
+            {
+                // PM_TMR_BLK for ACPI 1.0 readers, X_PM_TMR_BLK for the rest: memtest86+ takes
+                // the timer to be in I/O space only if X_PM_TMR_BLK's space ID says so
+                // (parse_fadt), and Linux only then too (acpi_parse_fadt). 32 bits (TMR_VAL_EXT),
+                // read as a DWORD (4.8.3.3).
+                Put32(fadt, FadtPmTimerBlock, platform.PmTimerPort);
+                fadt[FadtPmTimerLength] = PmTimerLength;
+                PutGas(fadt, FadtXPmTimerBlock, SystemIo, 32, 0, DwordAccess, platform.PmTimerPort);
+            }
             // RESET_REG (4.8.3.6): an 8-bit register at offset 0, in System I/O; Linux writes
             // RESET_VALUE to it first when rebooting (acpi_reboot).
             PutGas(fadt, FadtResetRegister, SystemIo, 8, 0, ByteAccess, platform.ResetPort);

@@ -167,7 +167,11 @@ namespace Partition.Kernel
                     string.Concat(ConfigText.Decimal(parsed.SetupSectors), " sectors after the boot sector, ", ConfigText.Decimal(parsed.SetupSize), " bytes)"));
                 return false;
             }
-            if ((ulong)parsed.SysSize * 16 > parsed.ProtectedModeSize)
+            // syssize counts 16-byte paragraphs, and a file whose code is not a whole number of
+            // them may round up (memtest86+: "_sys_size = (_end - _start + 15) >> 4", so its
+            // syssize is 8 bytes past the end of the file); only a shortfall of a whole
+            // paragraph or more is missing code. GRUB does not look at syssize at all.
+            if ((ulong)parsed.SysSize * 16 > parsed.ProtectedModeSize + 15)
             {
                 error = string.Concat("the file is truncated: syssize says ", ConfigText.Decimal((ulong)parsed.SysSize * 16),
                     " bytes of protected-mode code, the file has ", string.Concat(ConfigText.Decimal(parsed.ProtectedModeSize), " after the setup code"));

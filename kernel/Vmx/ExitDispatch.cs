@@ -274,6 +274,17 @@ namespace Partition.Kernel
                     vm.Rtc.Write(access.Port, access.Size, (uint)r->Rax & access.Mask, now);
                 vm.DeviceLock.Exit();
             }
+            else if (vm.PmTimer != null && vm.PmTimer.Claims(access.Port))
+            {
+                // Read-only: a write is dropped, as the register ignores it, and not refused.
+                if (access.IsIn)
+                {
+                    vm.DeviceLock.Enter();
+                    // The TSC under the lock, as for the RTC: the count only goes forward.
+                    WriteIn(r, access, vm.PmTimer.Read(access.Port, access.Size, Tsc.Now));
+                    vm.DeviceLock.Exit();
+                }
+            }
             else if (vm.Pic != null && VirtualPic8259.Claims(access.Port) && access.Size == 1)
             {
                 vm.DeviceLock.Enter();

@@ -5,9 +5,9 @@ using Partition.Host.Linux;
 namespace Partition.Cli
 {
     /// <summary>
-    /// partition linux [guest] [host] [debian]: the Linux images the Linux scenarios boot, built or
-    /// fetched into the per-user cache and copied into the clone (Cake targets LinuxImages and
-    /// DebianKernel). Without an argument: the guest's and the host partition's images, both
+    /// partition linux [guest] [host] [debian] [memtest]: the Linux images the Linux scenarios boot,
+    /// built or fetched into the per-user cache and copied into the clone (Cake targets LinuxImages
+    /// and DebianKernel; memtest is Debian's memtest86+, which loads by the same boot protocol). Without an argument: the guest's and the host partition's images, both
     /// through the one build of <see cref="LinuxKernelBuild"/>.
     /// </summary>
     internal static class LinuxCommand
@@ -17,14 +17,16 @@ namespace Partition.Cli
             string[] what = args.Length == 0 ? new[] { LinuxImage.Guest.Name, LinuxImage.Host.Name } : args;
             foreach (string name in what)
             {
-                if (name != "debian" && LinuxImage.Find(name) == null)
-                    throw new UsageException("linux takes only [guest] [host] [debian]");
+                if (name != "debian" && name != "memtest" && LinuxImage.Find(name) == null)
+                    throw new UsageException("linux takes only [guest] [host] [debian] [memtest]");
             }
             var layout = RepositoryLayout.Find();
             foreach (string name in what.Distinct())
             {
                 if (name == "debian")
                     Debian(layout);
+                else if (name == "memtest")
+                    Memtest(layout);
                 else
                     Build(layout, LinuxImage.Find(name)!);
             }
@@ -63,6 +65,17 @@ namespace Partition.Cli
                 (result.CacheHit ? "cache hit" : "downloaded") +
                 $" ({result.CacheEntry}), done in {LoggedStep.Duration(result.Elapsed)}");
             Console.Out.WriteLine($"  {layout.Display(path)}: {new FileInfo(path).Length:N0} bytes, {result.KernelVersion}");
+        }
+
+        private static void Memtest(RepositoryLayout layout)
+        {
+            var result = DebianMemtest.Run(layout, Console.Out.WriteLine);
+            string path = LinuxArtifacts.DebianMemtest(layout);
+            Console.Out.WriteLine(
+                $"Debian {DebianMemtest.Package} {result.Version}: " +
+                (result.CacheHit ? "cache hit" : "downloaded") +
+                $" ({result.CacheEntry}), done in {LoggedStep.Duration(result.Elapsed)}");
+            Console.Out.WriteLine($"  {layout.Display(path)}: {new FileInfo(path).Length:N0} bytes; also configs/images/{DebianMemtest.FileName} (configs/memtest.json)");
         }
     }
 }

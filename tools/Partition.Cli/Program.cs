@@ -50,7 +50,7 @@ namespace Partition.Cli
             "  guests [-o DIR]\n" +
             "      Write the guest images the example configurations in configs/ boot (assembled\n" +
             "      with Iced); default DIR configs/images.\n" +
-            "  linux [guest] [host] [debian]\n" +
+            "  linux [guest] [host] [debian] [memtest]\n" +
             "      guest: build the guest kernel from linux-source-6.1 and tools/linux/guest.config\n" +
             "      (cached in ${XDG_CACHE_HOME:-~/.cache}/partition/linux/, 5 to 11 minutes on a\n" +
             "      miss) and its busybox initramfs; copy both to artifacts/linux/guest/ and\n" +
@@ -58,6 +58,8 @@ namespace Partition.Cli
             "      host-init) into artifacts/linux/host/ and configs/images/host-*, with the test\n" +
             "      disk disk.img. Without an argument: guest and host. debian: fetch Debian's stock\n" +
             "      kernel (linux-image-amd64) into the cache and copy it to artifacts/linux/debian/.\n" +
+            "      memtest: the same for Debian's memtest86+ (memtest86+x64.bin, also copied to\n" +
+            "      configs/images/ for configs/memtest.json).\n" +
             "  bench [--timeout S]\n" +
             "      Run the exit benchmark in Bochs: a guest times 10,000 null VMCALLs, CPUID\n" +
             "      exits and I/O exits with RDTSC (one tick = one emulated instruction). Prints\n" +

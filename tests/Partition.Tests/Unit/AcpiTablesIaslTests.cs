@@ -68,7 +68,7 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
-        public void FadtDisassemblesAsHardwareReducedWithItsRegisters()
+        public void FadtDisassemblesAsHardwareReducedWithItsRegistersAndPmTimer()
         {
             string dsl = Disassemble("facp", Image().Fadt);
             foreach (string field in new[]
@@ -80,6 +80,8 @@ namespace Partition.Tests.Unit
                          @"FACS Address : 00000000\b", @"FACS Address : 0000000000000000", @"SCI Interrupt : 0000",
                          @"Reset Register : \[Generic Address Structure\]\s*\[[^]]*\]\s*Space ID : 01 \[SystemIO\]\s*\[[^]]*\]\s*Bit Width : 08\s*\[[^]]*\]\s*Bit Offset : 00\s*\[[^]]*\]\s*Encoded Access Width : 01 \[Byte Access:8\]\s*\[[^]]*\]\s*Address : 0000000000000604",
                          @"Value to cause reset : 01",
+                         @"PM Timer Block Address : 00000608", @"PM Timer Block Length : 04", @"32-bit PM Timer \(V1\) : 1",
+                         @"PM Timer Block : \[Generic Address Structure\]\s*\[[^]]*\]\s*Space ID : 01 \[SystemIO\]\s*\[[^]]*\]\s*Bit Width : 20\s*\[[^]]*\]\s*Bit Offset : 00\s*\[[^]]*\]\s*Encoded Access Width : 03 \[DWord Access:32\]\s*\[[^]]*\]\s*Address : 0000000000000608",
                          @"Sleep Control Register : \[Generic Address Structure\]\s*\[[^]]*\]\s*Space ID : 01 \[SystemIO\]\s*\[[^]]*\]\s*Bit Width : 08\s*\[[^]]*\]\s*Bit Offset : 00\s*\[[^]]*\]\s*Encoded Access Width : 01 \[Byte Access:8\]\s*\[[^]]*\]\s*Address : 0000000000000600",
                          @"Sleep Status Register : \[Generic Address Structure\]\s*\[[^]]*\]\s*Space ID : 01 \[SystemIO\]\s*\[[^]]*\]\s*Bit Width : 08\s*\[[^]]*\]\s*Bit Offset : 00\s*\[[^]]*\]\s*Encoded Access Width : 01 \[Byte Access:8\]\s*\[[^]]*\]\s*Address : 0000000000000601",
                      })

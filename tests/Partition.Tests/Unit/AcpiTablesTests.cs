@@ -97,7 +97,7 @@ namespace Partition.Tests.Unit
             Assert.That(flags & (1u << 20), Is.Not.Zero, "HW_REDUCED_ACPI");
             Assert.That(flags & (1u << 10), Is.Not.Zero, "RESET_REG_SUP");
             Assert.That(flags & ((1u << 4) | (1u << 5)), Is.EqualTo((1u << 4) | (1u << 5)), "no fixed-feature power or sleep button");
-            Assert.That(flags, Is.EqualTo(0x00101431u), "WBINVD, PWR_BUTTON, SLP_BUTTON, RESET_REG_SUP, HEADLESS, HW_REDUCED_ACPI");
+            Assert.That(flags, Is.EqualTo(0x00101531u), "WBINVD, PWR_BUTTON, SLP_BUTTON, TMR_VAL_EXT, RESET_REG_SUP, HEADLESS, HW_REDUCED_ACPI");
 
             ushort boot = U16(fadt, 109);
             Assert.That(boot & 1, Is.Zero, "no LEGACY_DEVICES");
@@ -114,8 +114,16 @@ namespace Partition.Tests.Unit
             Assert.That(U32(fadt, 40), Is.EqualTo((uint)dsdt), "the 32-bit DSDT agrees");
             Assert.That(U16(fadt, 46), Is.Zero, "SCI_INT");
             Assert.That(U32(fadt, 48), Is.Zero, "SMI_CMD");
-            Assert.That(fadt.AsSpan(56, 40).ToArray().All(b => b == 0), Is.True, "PM1/PM2/PM timer/GPE blocks and lengths (56-95)");
-            Assert.That(fadt.AsSpan(148, 96).ToArray().All(b => b == 0), Is.True, "their X_ GAS forms (148-243)");
+            Assert.That(fadt.AsSpan(56, 20).ToArray().All(b => b == 0), Is.True, "PM1a/b event and control, PM2 control blocks (56-75)");
+            Assert.That(fadt.AsSpan(80, 11).ToArray().All(b => b == 0), Is.True, "GPE blocks, PM1/PM2 lengths (80-90)");
+            Assert.That(fadt.AsSpan(92, 4).ToArray().All(b => b == 0), Is.True, "GPE lengths and base (92-95)");
+            Assert.That(fadt.AsSpan(148, 60).ToArray().All(b => b == 0), Is.True, "the X_ GAS forms of PM1 and PM2 (148-207)");
+            Assert.That(fadt.AsSpan(220, 24).ToArray().All(b => b == 0), Is.True, "the X_ GAS forms of the GPE blocks (220-243)");
+            // The PM timer, for those that read it on a hardware-reduced FADT (memtest86+, Linux's acpi_parse_fadt).
+            Assert.That(U32(fadt, 76), Is.EqualTo(0x608u), "PM_TMR_BLK");
+            Assert.That(fadt[91], Is.EqualTo(4), "PM_TMR_LEN");
+            Assert.That(fadt[208..212], Is.EqualTo(new byte[] { 1, 32, 0, 3 }), "X_PM_TMR_BLK: System I/O, 32 bits, DWORD access");
+            Assert.That(U64(fadt, 212), Is.EqualTo(0x608));
 
             // GAS (5.2.3.2): space ID, bit width, bit offset, access size, address.
             Assert.That(fadt[116..120], Is.EqualTo(new byte[] { 1, 8, 0, 1 }), "RESET_REG: System I/O, 8 bits, byte access");
@@ -129,6 +137,38 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void WithoutAPmTimerItsFieldsStayZero()
+        {
+            var platform = AcpiPlatform.Create(2, 0x3F8);
+            platform.PmTimerPort = 0;
+            byte[] fadt = new AcpiImage(platform).Fadt;
+            Assert.That(U32(fadt, 112), Is.EqualTo(0x00101431u), "no TMR_VAL_EXT");
+            Assert.That(fadt.AsSpan(56, 40).ToArray().All(b => b == 0), Is.True, "PM1/PM2/PM timer/GPE blocks and lengths (56-95)");
+            Assert.That(fadt.AsSpan(148, 96).ToArray().All(b => b == 0), Is.True, "their X_ GAS forms (148-243)");
+        }
+
+        /// <summary>
+        /// memtest86+ 6.10's parse_fadt (system/acpi.c) and correct_tsc (system/timers.c), on
+        /// the bytes: PM_TMR_BLK at 76, then, the FADT being longer than 208 bytes, the I/O space
+        /// flag from X_PM_TMR_BLK's space ID and its address if non-zero.
+        /// </summary>
+        [Test]
+        public void MemtestFindsThePmTimerInIoSpace()
+        {
+            byte[] fadt = Image().Fadt;
+            ulong address = U32(fadt, 76);
+            bool isIo = true;
+            if (fadt.Length > 208)
+            {
+                isIo = fadt[208] == 1;
+                if (U64(fadt, 212) != 0)
+                    address = U64(fadt, 212);
+            }
+            Assert.That(isIo, Is.True);
+            Assert.That(address, Is.EqualTo((ulong)AcpiPlatform.DefaultPmTimerPort));
+        }
+
+        [Test]
         public void PortsComeFromThePlatform()
         {
             var platform = AcpiPlatform.Create(1, 0x2F8);
@@ -137,7 +177,10 @@ namespace Partition.Tests.Unit
             platform.ResetPort = 0x3C4;
             platform.ResetValue = 0xFE;
             platform.SoftOffSleepType = 7;
+            platform.PmTimerPort = 0xB008;
             var image = new AcpiImage(platform);
+            Assert.That(U32(image.Fadt, 76), Is.EqualTo(0xB008u));
+            Assert.That(U64(image.Fadt, 212), Is.EqualTo(0xB008));
             Assert.That(U64(image.Fadt, 248), Is.EqualTo(0x3C0));
             Assert.That(U64(image.Fadt, 260), Is.EqualTo(0x3C0), "one port for control and status is allowed");
             Assert.That(U64(image.Fadt, 120), Is.EqualTo(0x3C4));
@@ -330,6 +373,10 @@ namespace Partition.Tests.Unit
             Refused("I/O APIC at 0", p => p[0].IoApicAddress = 0);
             Refused("I/O APIC unaligned", p => p[0].IoApicAddress = 0xFEC00010);
             Refused("UART past 0xFFFF", p => p[0].UartPort = 0xFFFC);
+            Refused("PM timer past 0xFFFF", p => p[0].PmTimerPort = 0xFFFD);
+            Refused("reset port inside the PM timer", p => p[0].ResetPort = 0x60B);
+            Refused("PM timer overlapping the UART", p => p[0].PmTimerPort = 0x3F6);
+            Refused("PM timer inside the UART", p => p[0].PmTimerPort = 0x3FC);
         }
 
         [Test]

@@ -135,6 +135,30 @@ namespace Partition.Tests.Unit
                 $"the file is truncated: syssize says {bz.Payload.Length} bytes of protected-mode code, the file has {bz.Payload.Length - 32} after the setup code"));
         }
 
+        /// <summary>
+        /// memtest86+ rounds syssize up to a paragraph ("(_end - _start + 15) >> 4"): Debian's
+        /// memtest86+x64.bin says 0x22DC0 bytes and has 0x22DB8. Up to 15 bytes short is rounding.
+        /// </summary>
+        [TestCase(8)]
+        [TestCase(15)]
+        public void AcceptsASyssizeRoundedUpToAParagraph(int shortBy)
+        {
+            var bz = new SyntheticBzImage();
+            byte[] full = bz.Build();
+            byte[] image = full.AsSpan(0, full.Length - shortBy).ToArray();
+            Assert.That(LinuxKernelHeader.TryParse(image, out var header, out string error), Is.True, error);
+            Assert.That(header.ProtectedModeSize, Is.EqualTo((ulong)(bz.Payload.Length - shortBy)));
+        }
+
+        [Test]
+        public void RefusesAFileAWholeParagraphShort()
+        {
+            var bz = new SyntheticBzImage();
+            byte[] full = bz.Build();
+            byte[] image = full.AsSpan(0, full.Length - 16).ToArray();
+            Assert.That(Refusal(image), Does.StartWith("the file is truncated"));
+        }
+
         [Test]
         public void RefusesAnAlignmentThatIsNotAPowerOfTwo()
         {

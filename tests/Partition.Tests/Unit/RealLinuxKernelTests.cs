@@ -17,6 +17,7 @@ namespace Partition.Tests.Unit
     {
         public const string GuestKernel = "artifacts/linux/guest/bzImage";
         public const string DebianKernel = "artifacts/linux/debian/vmlinuz";
+        public const string DebianMemtest = "artifacts/linux/debian/memtest86+x64.bin";
 
         private static byte[] Read(string relative)
         {
@@ -137,6 +138,37 @@ namespace Partition.Tests.Unit
             Assert.That(ram.AsSpan((int)s.Initrd.Start, (int)initrdSize).SequenceEqual(initrd), Is.True);
             Assert.That(s.Overlapping(LinuxBoot.AcpiAreaStart, LinuxBoot.AcpiAreaEnd), Is.Null);
             TestContext.Out.WriteLine($"kernel 0x{s.Kernel.Start:X}-0x{s.Kernel.End:X}, initrd 0x{s.Initrd.Start:X}-0x{s.Initrd.End:X}, RIP 0x{s.Rip:X}");
+        }
+
+        /// <summary>
+        /// Debian's memtest86+ 6.10 (boot/setup.S header: protocol 2.12, not relocatable, at
+        /// 1 MiB, syssize rounded up past the file's end) loads by the 64-bit protocol, and its
+        /// startup64 at 0x200 ("cld; cli; mov %rsi, boot_params_addr(%rip)") is where the vCPU starts.
+        /// </summary>
+        [Test]
+        public void DebiansMemtestLoadsIntoSixtyFourMiB()
+        {
+            byte[] image = Read(DebianMemtest);
+            var h = Parse(DebianMemtest);
+            Assert.That(h.Version, Is.EqualTo((ushort)0x020C));
+            Assert.That(h.RelocatableKernel, Is.False);
+            Assert.That(h.PrefAddress, Is.EqualTo(0x100000UL));
+            Assert.That((ulong)h.SysSize * 16, Is.GreaterThan(h.ProtectedModeSize), "syssize rounds up to a paragraph");
+            const ulong ramSize = 64UL << 20;
+            byte[] ram = new byte[ramSize];
+            var map = new E820Entry[LinuxBoot.GuestMemoryMapEntries];
+            int count = LinuxBoot.GuestMemoryMap(ramSize, map);
+            LinuxBootState s;
+            string error;
+            fixed (byte* r = ram)
+                Assert.That(LinuxBoot.TryLoad(image, null, 0, "console=ttyS0,115200", r, ramSize, map.AsSpan(0, count), 0xE0000, out s, out error), Is.True, error);
+            Assert.That(s.Kernel.Start, Is.EqualTo(0x100000UL));
+            Assert.That(s.Rip, Is.EqualTo(0x100200UL));
+            Assert.That(ram.AsSpan(0x100200, 5).ToArray(), Is.EqualTo(new byte[] { 0xFC, 0xFA, 0x48, 0x89, 0x35 }), "cld; cli; mov %rsi, ...(%rip)");
+            ulong bp = s.Rsi;
+            Assert.That(BitConverter.ToUInt32(ram, (int)bp + 0x228), Is.EqualTo((uint)LinuxBoot.CommandLineAddress), "cmd_line_ptr");
+            Assert.That(BitConverter.ToUInt32(ram, (int)bp + 0x238), Is.EqualTo(255u), "cmd_line_size, which memtest's config_init reads");
+            Assert.That(s.Overlapping(LinuxBoot.AcpiAreaStart, LinuxBoot.AcpiAreaEnd), Is.Null);
         }
 
         [Test]

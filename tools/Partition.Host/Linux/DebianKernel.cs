@@ -72,7 +72,7 @@ namespace Partition.Host.Linux
             return null;
         }
 
-        private static string CandidateVersion(string package)
+        internal static string CandidateVersion(string package)
         {
             foreach (string line in AptCache("policy", package).Split('\n'))
             {

@@ -42,6 +42,9 @@ namespace Partition.Host.Linux
 
         public static string DebianKernel(RepositoryLayout layout) => Path.Combine(DebianDirectory(layout), "vmlinuz");
 
+        /// <summary>Debian's memtest86+x64.bin (<see cref="Linux.DebianMemtest"/>), beside Debian's kernel.</summary>
+        public static string DebianMemtest(RepositoryLayout layout) => Path.Combine(DebianDirectory(layout), Linux.DebianMemtest.FileName);
+
         public static string ConfigImages(RepositoryLayout layout) => Path.Combine(layout.Root, "configs", "images");
 
         /// <summary>

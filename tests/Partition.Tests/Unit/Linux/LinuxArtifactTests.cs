@@ -123,5 +123,14 @@ namespace Partition.Tests.Unit.Linux
             Assert.That(header.Is64BitBootable, Is.True, $"protocol {header.ProtocolText}, xloadflags 0x{header.XLoadFlags:X}");
             Assert.That(header.KernelVersion, Does.StartWith("6.1.0-"));
         }
+
+        [Test]
+        public void Debians_memtest_is_the_image_configs_memtest_json_names()
+        {
+            var layout = Layout;
+            byte[] image = Artifact(LinuxArtifacts.DebianMemtest(layout), "DebianKernel");
+            Assert.That(Header(image).Is64BitBootable, Is.True, "memtest86+x64.bin has the 64-bit entry (XLF_KERNEL_64)");
+            Assert.That(Artifact(Path.Combine(LinuxArtifacts.ConfigImages(layout), DebianMemtest.FileName), "DebianKernel"), Is.EqualTo(image));
+        }
     }
 }

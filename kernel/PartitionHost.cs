@@ -370,7 +370,8 @@ namespace Partition.Kernel
                 kind = PolicyKind.Dedicated;
             if (sliceMicroseconds == 0)
                 sliceMicroseconds = period / (ulong)Math.Max(1, count);
-            var policy = SchedulingPolicy.Create(kind, Tsc.FromMicroseconds(sliceMicroseconds));
+            // Sized for the vCPUs placed here; one that migrates in later grows the tables then.
+            var policy = SchedulingPolicy.Create(kind, Tsc.FromMicroseconds(sliceMicroseconds), count);
             foreach (var vcpu in vcpus)
             {
                 var entity = new SchedulerEntity(vcpu.Name, vcpu.Machine.Spec.Vcpus[vcpu.Index].Weight, vcpu);

@@ -34,9 +34,7 @@ namespace Partition.Scheduler
         {
             if (Policy.Kind == PolicyKind.Dedicated)
                 return 1000;
-            ulong total = 0;
-            for (int i = 0; i < Policy.Count; i++)
-                total += Policy.Kind == PolicyKind.Weighted ? Policy[i].Weight : 1;
+            ulong total = Policy.Kind == PolicyKind.Weighted ? Policy.TotalWeight : (ulong)Policy.Count;
             ulong mine = Policy.Kind == PolicyKind.Weighted ? entity.Weight : 1;
             return total == 0 ? 0 : mine * 1000 / total;
         }

@@ -47,6 +47,10 @@ namespace Partition.Cli
             "  bench-check [--iterations N] [--seed S]\n" +
             "      Time the config checker on N mutated example configs (default 120000, the\n" +
             "      fuzz test's): configs per second, on the host, no emulator.\n" +
+            "  bench-scheduler [--slices N]\n" +
+            "      Time the scheduler's decisions (pick the next vCPU, account its slice) on\n" +
+            "      the host: dedicated, round-robin and weighted with 1, 32 and 1,024 vCPUs on one\n" +
+            "      core and 256 cores of 4; ns and steps per decision (default 2,000,000 slices).\n" +
             "  guests [-o DIR]\n" +
             "      Write the guest images the example configurations in configs/ boot (assembled\n" +
             "      with Iced); default DIR configs/images.\n" +
@@ -89,6 +93,8 @@ namespace Partition.Cli
                         return BenchCommand(args.AsSpan(1).ToArray());
                     case "bench-check":
                         return ConfigFuzz.Bench(args.AsSpan(1).ToArray(), Console.Out);
+                    case "bench-scheduler":
+                        return SchedulerBench.Run(args.AsSpan(1).ToArray(), Console.Out);
                     case "guests":
                         return GuestsCommand(args.AsSpan(1).ToArray());
                     case "linux":

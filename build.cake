@@ -111,17 +111,37 @@ Task("Benchmark")
 });
 
 Task("Run")
-    .Description("Boots the demo configuration (configs/three-modes.json) in Bochs, streaming the serial console (optional --timeout=S).")
+    .Description("Boots the demo, configs/mixed.json (Linux as the host, a Linux guest, memtest86+ and a bare-metal guest on 4 cores), in Bochs with its console attached (optional --timeout=S).")
     .IsDependentOn("Image")
+    .IsDependentOn("LinuxImages")
+    .IsDependentOn("DebianKernel")
     .Does(() =>
 {
-    // The demo's guests are assembled (with Iced) into configs/images/, which the config names.
+    // The bare-metal guests are assembled (with Iced) into configs/images/, which the config names.
     Partition("guests");
+    Information(DemoGuide);
+    // exit=poweroff: when every partition has stopped the machine powers off and Bochs ends.
+    var arguments = new List<string> { "run", "configs/mixed.json", "--script", "configs/scripts/mixed-demo.txt",
+        "--cmdline", "exit=poweroff", "--disk", "test" };
     if (runTimeout != null)
-        Partition("run", "configs/three-modes.json", "--timeout", runTimeout);
-    else
-        Partition("run", "configs/three-modes.json");
+        arguments.AddRange(new[] { "--timeout", runTimeout });
+    Partition(arguments.ToArray());
 });
+
+const string DemoGuide = @"
+Partition demo: configs/mixed.json in Bochs, 4 cores, 512 MiB (booting takes a minute or two)
+  [host]       Linux as the host partition on core 0: it owns the machine's ACPI tables, PCI, the ATA
+               disk and the RTC, reports what it sees ('host ...' lines), then sends 'list' and 'stats'
+               through its management line; the answers come back to it ('host mgmt: ...')
+  [linux]      a Linux guest on dedicated core 1: 'linux up', then a heartbeat every second
+  [memtest]    memtest86+ on core 2, time-sliced: its screen, as it draws it on its serial line
+  [neighbour]  a bare-metal guest on core 2, time-sliced: checksums its memory, pass after pass
+  At 42 s (partition time) the script moves linux to core 3, at 50 s back to core 1.
+Type at the console (Enter runs a line): help, list, cpus, stats, migrate linux 3, migrate linux 1,
+  pause memtest, resume memtest, stop neighbour, restart neighbour.
+Ctrl-C stops Bochs; so does the time limit (--timeout=S), and the run ends by itself when every
+partition has stopped.
+";
 
 void Partition(params string[] arguments)
 {

@@ -72,7 +72,7 @@ namespace Partition.Tests.SystemTests
 
             // The heartbeat goes on through the migrations with none missing, and the guest's
             // clock (uptime, on its TSC) advances at the hypervisor's rate.
-            var beats = Heartbeats(result, "linux", before: "stop linux");
+            var beats = Heartbeat.Lines(result, "linux", before: "stop linux");
             Assert.That(beats.Count, Is.GreaterThan(15), result.Report());
             Assert.That(beats.Select(b => b.Number), Is.EqualTo(Enumerable.Range(1, beats.Count)), "consecutive heartbeats");
             // Line times count from power-on, the script's from when the partitions start.
@@ -107,26 +107,8 @@ namespace Partition.Tests.SystemTests
             AssertNoTrouble(result);
         }
 
-        private sealed record Beat(int Number, double Uptime, double At);
-
-        // "[linux 12.345] heartbeat N UPTIME" lines, before a console command if given.
-        private static List<Beat> Heartbeats(RunResult result, string partition, string before = null)
-        {
-            string serial = result.Serial;
-            if (before != null)
-            {
-                int end = serial.IndexOf("partition> " + before, StringComparison.Ordinal);
-                if (end >= 0)
-                    serial = serial.Substring(0, end);
-            }
-            return Regex.Matches(serial, $@"(?m)^\[{partition} (\d+\.\d+)\] heartbeat (\d+) (\d+\.\d+)\r?$")
-                .Select(m => new Beat(int.Parse(m.Groups[2].Value), double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture),
-                    double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)))
-                .ToList();
-        }
-
         // The guest's uptime against the hypervisor's TSC over the span of the heartbeats: within 5%.
-        private static void AssertClockRate(List<Beat> beats, string when)
+        private static void AssertClockRate(List<Heartbeat> beats, string when)
         {
             Assert.That(beats.Count, Is.GreaterThanOrEqualTo(4), $"heartbeats {when}");
             double guest = beats[^1].Uptime - beats[0].Uptime;

@@ -376,8 +376,11 @@ namespace Partition.Kernel
                 ulong poll = sliceStart + ConsolePollMs * Tsc.TicksPerMillisecond;
                 until = until == 0 ? poll : System.Math.Min(until, poll);
             }
+            ulong exitsBefore = vcpu.Exits;
             PartitionHost.RunSlice(vcpu, Cpu, until, Cpu == 0);
             _lastSliceEnd = Tsc.Now;
+            if (ScheduleTrace.Enabled)
+                ScheduleTrace.Record(Cpu, TraceKind.Slice, vcpu, sliceStart, _lastSliceEnd, 0, vcpu.Exits - exitsBefore);
             _lastRun = next;
             _sliceStart = 0;
             Core.EndSlice(next, _lastSliceEnd - sliceStart);
@@ -555,6 +558,7 @@ namespace Partition.Kernel
                     ReleaseProcessorState(vcpu, save: true);
                     Core.Policy.Remove(entity);
                     Migrations++;
+                    ScheduleTrace.Mark(Cpu, TraceKind.MigrateOut, vcpu, request.TargetCore);
                     PostSurely(Of(request.TargetCore), new CoreRequest { Kind = CoreRequestKind.Adopt, Vcpu = vcpu, TargetCore = request.TargetCore, CommandTsc = request.CommandTsc });
                     break;
                 case CoreRequestKind.Adopt:
@@ -577,6 +581,7 @@ namespace Partition.Kernel
                     }
                     vcpu.PreviousCore = vcpu.Core;
                     vcpu.Core = Cpu;
+                    ScheduleTrace.Mark(Cpu, TraceKind.MigrateIn, vcpu, vcpu.PreviousCore);
                     // Shares are of this core's time: what it ran elsewhere does not count here.
                     entity.Consumed = 0;
                     vcpu.MigrationCommandTsc = request.CommandTsc;
@@ -607,6 +612,7 @@ namespace Partition.Kernel
                         break;
                     }
                     Management.Report(vm.Name, ": restarted from its image, memory scrubbed");
+                    ScheduleTrace.Mark(Cpu, TraceKind.Restart, vm.Cpu0, -1);
                     foreach (var each in vm.Vcpus)
                         PostSurely(Of(each.Core), new CoreRequest { Kind = CoreRequestKind.Rejoin, Vcpu = each });
                     break;

@@ -114,6 +114,8 @@ namespace Partition.Kernel
                     Management.LoadScript(new ReadOnlySpan<byte>((void*)scriptModule.Start, (int)scriptModule.Size));
             Management.Start(machines);
             CoreRunner.ClearBasedSwitch = s_commandLine.Is("switch", "clear");
+            if (s_commandLine.Is("trace", "on"))
+                ScheduleTrace.Start(Smp.CpuCount);
             // When the partitions start, on the TSC's clock (power-on is 0): what the firmware,
             // the boot loader and the hypervisor's own start took before.
             HypervisorConsole.Write("Partitions start ");
@@ -135,6 +137,7 @@ namespace Partition.Kernel
                 HypervisorConsole.WriteDecimal(runnable);
                 HypervisorConsole.WriteLine(runnable == 1 ? " partition still runnable" : " partitions still runnable");
             }
+            ScheduleTrace.Dump();
         }
 
         /// <summary>APIC IDs of the processors in ACPI's MADT; without one, only the boot CPU is known.</summary>

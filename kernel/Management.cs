@@ -536,6 +536,7 @@ namespace Partition.Kernel
             if (vm.State != VirtualMachineState.Runnable)
                 return Refuse(outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
             PartitionHost.Stop(vm, "stopped from the console");
+            ScheduleTrace.Mark(Smp.CurrentCpu, TraceKind.Stop, vm.Cpu0, -1);
             NoticeEveryVcpu(vm);
             outcome.Clear().Append(name).Append(": stopped");
             return true;
@@ -551,6 +552,7 @@ namespace Partition.Kernel
             if (vm.Paused == pause)
                 return Refuse(outcome, name, pause ? ": refused: already paused" : ": refused: not paused");
             vm.BeginPauseOrResume(pause);
+            ScheduleTrace.Mark(Smp.CurrentCpu, pause ? TraceKind.Pause : TraceKind.Resume, vm.Cpu0, -1);
             // Each core holding one of its vCPUs takes note (and a guest running there exits);
             // the last to do so reports "paused" (CoreRunner's sweep).
             foreach (var vcpu in vm.Vcpus)

@@ -427,6 +427,7 @@ namespace Partition.Kernel
                     InterruptInjection.ReinjectInterrupted(vcpu);
                 if (context.Reason < ExitReasons.Count)
                     vm.ExitCounts[context.Reason]++;
+                vcpu.Exits++;
                 ExitAction action = ExitDispatch.Dispatch(ref context);
                 if (action == ExitAction.Halt)
                     vm.Park(vcpu);

@@ -200,6 +200,9 @@ namespace Partition.Kernel
         /// <summary>TSC of the migrate command until the destination first enters the guest; 0 otherwise.</summary>
         public ulong MigrationCommandTsc { get; set; }
 
+        /// <summary>VM exits this vCPU has taken (for the schedule trace's slices).</summary>
+        public ulong Exits;
+
         public ulong LastMigrationTicks { get; set; }
 
         private long _migrating;

@@ -83,7 +83,7 @@ namespace Partition.Cli
             Console.Error.WriteLine($"Recorded in {layout.Display(record)} and {layout.Display(json)}");
 
             if (update)
-                return WriteBaseline(figures, Path.Combine(layout.Root, DefaultBaseline), layout);
+                return WriteBaseline(figures, Path.Combine(layout.Root, DefaultBaseline), DefaultBaseline);
             if (baseline != null)
                 return Guard(figures, baseline, check!, $"./partition bench-compare --update {ResultFile} {DefaultBaseline}  (this run's figures)");
             return 0;
@@ -98,7 +98,7 @@ namespace Partition.Cli
             string resultPath = options.Positional[0], baselinePath = options.Positional[1];
             var result = ReadResult(resultPath);
             if (options.Has("--update"))
-                return WriteBaseline(result, Path.GetFullPath(baselinePath), null);
+                return WriteBaseline(result, baselinePath, baselinePath);
             return Guard(result, ReadResult(baselinePath), baselinePath, $"./partition bench-compare --update {resultPath} {baselinePath}");
         }
 
@@ -110,13 +110,13 @@ namespace Partition.Cli
             return comparison.Passed ? 0 : 1;
         }
 
-        private static int WriteBaseline(BenchmarkResult figures, string path, RepositoryLayout? layout)
+        private static int WriteBaseline(BenchmarkResult figures, string path, string name)
         {
             if (figures.Figures.Count == 0)
                 throw new InvalidOperationException("no figures to write: the baseline stays as it was.");
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             File.WriteAllText(path, figures.ToJson());
-            Console.Out.WriteLine($"Baseline {(layout == null ? path : layout.Display(path))}: {figures.Figures.Count} figures of commit {figures.Commit}. "
+            Console.Out.WriteLine($"Baseline {name}: {figures.Figures.Count} figures of commit {figures.Commit}. "
                 + "Commit it with the change that moved them.");
             return 0;
         }

@@ -32,7 +32,12 @@ namespace Partition.Host.Guests
         public string ToJson()
         {
             using var stream = new MemoryStream();
-            using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions
+            {
+                Indented = true,
+                // Written for people to read and diff: "'" stays "'" (the file is never embedded in HTML).
+                Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            }))
             {
                 json.WriteStartObject();
                 json.WriteNumber("version", FormatVersion);

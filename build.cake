@@ -11,7 +11,7 @@
 //                 results in artifacts/test-results, and BenchmarkGuard counted as one more test;
 //                 the last line printed is "N passed, N failed" (", N skipped" when some were skipped)
 //   BenchmarkGuard  partition bench --check tests/benchmarks/baseline.json: the exit benchmark in
-//                 Bochs (about 1.5 minutes), failing when a figure moved by more than 5% either way
+//                 Bochs (1 to 1.5 minutes), failing when a figure moved by more than 5% either way
 //   Benchmark     Image, then partition bench: the figures printed and recorded, no comparison
 //   Run           Image, then boot it in Bochs with the serial console streaming here
 //                 (--timeout=S stops after S seconds; otherwise Ctrl-C or the kernel powering off)

@@ -1,4 +1,5 @@
-// Partition's build: dotnet cake build.cake --target=Kernel|Image|LinuxImages|DebianKernel|Test|Run  (default Test).
+// Partition's build: dotnet cake build.cake --target=Kernel|Image|LinuxImages|DebianKernel|Test|BenchmarkGuard|Benchmark|Run
+//   (default Test).
 //   Kernel        the hypervisor image artifacts/image/partition.elf
 //   Image         Kernel, then the bootable ISO artifacts/partition.iso (partition image)
 //   LinuxImages   the guest's and the host partition's kernels and initramfs, and the host's test
@@ -7,8 +8,11 @@
 //   DebianKernel  Debian's stock kernel, artifacts/linux/debian/vmlinuz, and Debian's memtest86+,
 //                 artifacts/linux/debian/memtest86+x64.bin and configs/images/ (partition linux debian memtest)
 //   Test          Image, LinuxImages and DebianKernel, then every test (unit and system) with TRX
-//                 results in artifacts/test-results; the last line printed is "N passed, N failed"
-//                 (", N skipped" when some were skipped)
+//                 results in artifacts/test-results, and BenchmarkGuard counted as one more test;
+//                 the last line printed is "N passed, N failed" (", N skipped" when some were skipped)
+//   BenchmarkGuard  partition bench --check tests/benchmarks/baseline.json: the exit benchmark in
+//                 Bochs (1 to 1.5 minutes), failing when a figure moved by more than 5% either way
+//   Benchmark     Image, then partition bench: the figures printed and recorded, no comparison
 //   Run           Image, then boot it in Bochs with the serial console streaming here
 //                 (--timeout=S stops after S seconds; otherwise Ctrl-C or the kernel powering off)
 #nullable enable
@@ -24,10 +28,14 @@ var cliProject = root.CombineWithFilePath("tools/Partition.Cli/Partition.Cli.csp
 var cliDll = root.CombineWithFilePath($"tools/Partition.Cli/bin/{configuration}/net10.0/partition.dll");
 var testProject = root.CombineWithFilePath("tests/Partition.Tests/Partition.Tests.csproj");
 var testResults = root.Combine("artifacts/test-results");
+// The committed benchmark figures the guard holds each run to (README.md, "Measured").
+const string BenchmarkBaseline = "tests/benchmarks/baseline.json";
 var trxFile = testResults.CombineWithFilePath("partition.trx");
 
 // Filled in by the Test task; printed after everything else (see the end of this file).
 TestTotals? totals = null;
+// The benchmark guard's outcome, once BenchmarkGuard has run; the Test task counts it as a test.
+bool? benchmarkGuardPassed = null;
 
 Task("Kernel")
     .Description("Builds artifacts/image/partition.elf (ILC + nasm + ld.lld).")
@@ -79,6 +87,7 @@ Task("Test")
     // must exist before any test runs.
     .IsDependentOn("LinuxImages")
     .IsDependentOn("DebianKernel")
+    .IsDependentOn("BenchmarkGuard")
     .Does(() =>
 {
     CleanDirectory(testResults);
@@ -100,6 +109,30 @@ Task("Test")
     if (!FileExists(trxFile))
         throw new CakeException($"No test results at {trxFile}: the test project did not build or run.");
     totals = TestTotals.FromTrx(trxFile.FullPath);
+    if (benchmarkGuardPassed is bool passed)
+        totals = totals.With(passed);
+});
+
+Task("BenchmarkGuard")
+    .Description($"Runs the exit benchmark in Bochs and compares its figures with {BenchmarkBaseline}; a figure more than 5% worse or better fails.")
+    .IsDependentOn("Image")
+    // The benchmark boots the project's Linux guest for its boot and idle figures.
+    .IsDependentOn("LinuxImages")
+    .Does(() =>
+{
+    // A failure is an outcome, not an error: under Test it is counted with the other tests, and
+    // every test still runs. 'partition bench' prints the comparison and what to do about it.
+    try
+    {
+        Partition("bench", "--check", BenchmarkBaseline);
+        benchmarkGuardPassed = true;
+    }
+    catch (Exception e)
+    {
+        Warning(e.Message);
+        benchmarkGuardPassed = false;
+    }
+    Information($"Benchmark guard: {(benchmarkGuardPassed == true ? "passed" : "FAILED")} (against {BenchmarkBaseline})");
 });
 
 Task("Benchmark")
@@ -156,6 +189,9 @@ void Partition(params string[] arguments)
 if (target != "Test")
 {
     RunTarget(target);
+    // Alone, the guard's failure is the build's.
+    if (benchmarkGuardPassed == false)
+        Environment.Exit(1);
     return;
 }
 
@@ -196,6 +232,9 @@ record TestTotals(int Passed, int Failed, int Skipped)
         }
         return new TestTotals(passed, failed, skipped);
     }
+
+    /// <summary>These counts and one more test, passed or failed (the benchmark guard).</summary>
+    public TestTotals With(bool passed) => passed ? this with { Passed = Passed + 1 } : this with { Failed = Failed + 1 };
 
     public override string ToString() =>
         Skipped > 0 ? $"{Passed} passed, {Failed} failed, {Skipped} skipped" : $"{Passed} passed, {Failed} failed";

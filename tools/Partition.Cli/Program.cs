@@ -64,14 +64,24 @@ namespace Partition.Cli
             "      kernel (linux-image-amd64) into the cache and copy it to artifacts/linux/debian/.\n" +
             "      memtest: the same for Debian's memtest86+ (memtest86+x64.bin, also copied to\n" +
             "      configs/images/ for configs/memtest.json).\n" +
-            "  bench [--timeout S]\n" +
+            "  bench [--timeout S] [--check BASELINE | --update-baseline]\n" +
             "      Run the exit benchmark in Bochs: a guest times 10,000 null VMCALLs, CPUID\n" +
             "      exits and I/O exits with RDTSC (one tick = one emulated instruction). Prints\n" +
             "      the figures, then the scheduling figures (same-core switch cost, resume- and\n" +
             "      clear-based; shares beside configured shares; migration latency), then the\n" +
             "      local APIC figures of configs/apic.json (IPIs in xAPIC and x2APIC mode, one way\n" +
             "      and round trip, to a halted vCPU; TSC-deadline and one-shot timer expiry; HLT\n" +
-            "      wake-up) as a table, and appends them to artifacts/benchmarks/exits.txt.\n" +
+            "      wake-up) as a table, then Linux's boot and idle cost; appends them to\n" +
+            "      artifacts/benchmarks/exits.txt and writes the guarded figures, by key, to\n" +
+            "      artifacts/benchmarks/exits.json. --check BASELINE then compares them with\n" +
+            "      BASELINE (as bench-compare). --update-baseline writes them to\n" +
+            "      " + BenchCommand.DefaultBaseline + ".\n" +
+            "  bench-compare RESULT BASELINE [--update]\n" +
+            "      Compare a bench result (artifacts/benchmarks/exits.json) with a baseline\n" +
+            "      (" + BenchCommand.DefaultBaseline + "): each figure, its change in %, and exit\n" +
+            "      status 1 when one is worse by more than its tolerance (5% unless the baseline\n" +
+            "      says otherwise), better by more than it (update the baseline in the same\n" +
+            "      commit), or on one side only. --update copies RESULT's figures to BASELINE.\n" +
             "  help\n" +
             "      Show this text.\n";
 
@@ -90,7 +100,9 @@ namespace Partition.Cli
                     case "run":
                         return RunCommand.Run(args.AsSpan(1).ToArray());
                     case "bench":
-                        return BenchCommand(args.AsSpan(1).ToArray());
+                        return BenchCommand.Run(args.AsSpan(1).ToArray());
+                    case "bench-compare":
+                        return BenchCommand.Compare(args.AsSpan(1).ToArray());
                     case "bench-check":
                         return ConfigFuzz.Bench(args.AsSpan(1).ToArray(), Console.Out);
                     case "bench-scheduler":
@@ -117,67 +129,6 @@ namespace Partition.Cli
                 Console.Error.WriteLine($"partition {args[0]}: {e.Message}");
                 return 1;
             }
-        }
-
-        private static int BenchCommand(string[] args)
-        {
-            var timeout = TimeSpan.FromSeconds(300);
-            if (args.Length == 2 && args[0] == "--timeout" && int.TryParse(args[1], out int seconds) && seconds > 0)
-                timeout = TimeSpan.FromSeconds(seconds);
-            else if (args.Length != 0)
-                throw new UsageException("bench takes only [--timeout S]");
-            var layout = RepositoryLayout.Find(AppContext.BaseDirectory);
-            var exitLines = Partition.Host.Guests.BenchmarkRun.Run(layout, timeout, out var result);
-            var lines = new List<string>(exitLines);
-            if (exitLines.Count == 0)
-            {
-                Console.Error.WriteLine("partition bench: the benchmark printed no figures.");
-                Console.Error.WriteLine(result.Report());
-                return 1;
-            }
-            lines.AddRange(Partition.Host.Guests.BenchmarkRun.RunScheduling(layout, timeout));
-            var apic = Partition.Host.Guests.BenchmarkRun.RunApic(layout, timeout, out var apicResult);
-            if (apic.Count != Partition.Host.Guests.TestGuest.ApicFigures.Length)
-            {
-                Console.Error.WriteLine($"partition bench: the local APIC guest printed {apic.Count} of {Partition.Host.Guests.TestGuest.ApicFigures.Length} figures.");
-                Console.Error.WriteLine(apicResult.Report());
-            }
-            foreach (var figure in apic)
-                lines.Add(figure.Line);
-            var linux = Partition.Host.Guests.BenchmarkRun.RunLinux(layout, Partition.Host.Linux.LinuxArtifacts.GuestKernel(layout),
-                Partition.Host.Linux.LinuxArtifacts.GuestInitramfs(layout), timeout, out var linuxResult);
-            if (linux == null)
-            {
-                Console.Error.WriteLine("partition bench: Linux did not come up (build its images with 'partition linux').");
-                Console.Error.WriteLine(linuxResult.Report());
-            }
-            else
-            {
-                lines.AddRange(linux.Lines);
-            }
-            string record = Path.Combine(layout.Root, "artifacts", "benchmarks", "exits.txt");
-            Directory.CreateDirectory(Path.GetDirectoryName(record)!);
-            string commit = "unknown";
-            if (ExternalTool.TryFind("git") is { } git)
-            {
-                var (status, output) = ExternalTool.Run(git, new[] { "-C", layout.Root, "rev-parse", "--short", "HEAD" }, null, TimeSpan.FromSeconds(10));
-                if (status == 0)
-                    commit = output.Trim();
-            }
-            using var writer = File.AppendText(record);
-            writer.WriteLine($"# {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {commit}, Bochs tigerlake (ticks = emulated instructions)");
-            foreach (string line in lines)
-            {
-                Console.Out.WriteLine(line);
-                writer.WriteLine(line);
-            }
-            if (apic.Count != 0)
-            {
-                Console.Out.WriteLine();
-                Console.Out.Write(Partition.Host.Guests.BenchmarkRun.FormatApicTable(apic));
-            }
-            Console.Error.WriteLine($"Recorded in {layout.Display(record)}");
-            return 0;
         }
 
         private static int GuestsCommand(string[] args)

@@ -32,7 +32,7 @@ namespace Partition.Kernel
     /// ring of its own, which only that core writes, and the hypervisor prints them all when
     /// the run is over, one line each:
     /// <c>trace CORE KIND START END PARTITION.VCPU OTHER EXITS</c> (START and END in TSC ticks
-    /// since power-on). Off, nothing is allocated and each hook costs one test.
+    /// since power-on), then "Trace end". Off, nothing is allocated and each hook costs one test.
     /// </summary>
     public static class ScheduleTrace
     {
@@ -114,6 +114,7 @@ namespace Partition.Kernel
                     HypervisorConsole.WriteLine();
                 }
             }
+            HypervisorConsole.WriteLine("Trace end");
             HypervisorConsole.EndLine();
         }
 

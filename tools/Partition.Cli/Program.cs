@@ -29,7 +29,7 @@ namespace Partition.Cli
             "      config file) become Multiboot2 modules; default output artifacts/NAME.iso\n" +
             "      (artifacts/partition.iso without CONFIG).\n" +
             "  run [CONFIG | ISO] [--cpus N] [--timeout S] [--model M] [--cmdline \"...\"] [--script FILE]\n" +
-            "      [--disk FILE|test]\n" +
+            "      [--disk FILE|test] [--timeline FILE.svg]\n" +
             "      Boot in Bochs and stream the serial console here until Bochs exits, S seconds\n" +
             "      pass, or Ctrl-C. With CONFIG, first build its ISO (as 'image CONFIG'); CPUs\n" +
             "      default to the config's machine cores. Without either, boot\n" +
@@ -43,7 +43,10 @@ namespace Partition.Cli
             "      --disk FILE attaches a flat disk image as ata0-master (/dev/sda to Linux; its\n" +
             "      size whole cylinders of 16 heads and 63 sectors); --disk test writes the host\n" +
             "      partition's test disk into the run directory and prints its sha256. The boot\n" +
-            "      CD-ROM is ata1-master.\n" +
+            "      CD-ROM is ata1-master. --timeline FILE.svg adds 'trace=on' and, when the run\n" +
+            "      is over, draws the schedule trace it prints: a lane per core, each partition\n" +
+            "      in its colour, migrations as arrows (the run must end: stop_after_ms, or every\n" +
+            "      partition stopped).\n" +
             "  bench-check [--iterations N] [--seed S]\n" +
             "      Time the config checker on N mutated example configs (default 120000, the\n" +
             "      fuzz test's): configs per second, on the host, no emulator.\n" +
@@ -284,14 +287,17 @@ namespace Partition.Cli
 
         public static int Run(string[] args)
         {
-            var options = new Options(args, new[] { "--cpus", "--timeout", "--model", "--cmdline", "--script", "--disk" }, maxPositional: 1);
+            var options = new Options(args, new[] { "--cpus", "--timeout", "--model", "--cmdline", "--script", "--disk", "--timeline" }, maxPositional: 1);
             var layout = RepositoryLayout.Find();
+            string? timeline = options.Get("--timeline");
+            // The hypervisor keeps and prints its schedule trace only when asked.
+            string commandLine = ((options.Get("--cmdline") ?? "") + (timeline != null ? " trace=on" : "")).Trim();
             string iso = Path.GetFullPath(options.Positional.Count > 0 ? options.Positional[0] : layout.DefaultIso);
             int defaultCpus = 1;
             int memoryMegabytes = new BochsOptions().MemoryMegabytes;
             if (options.Positional.Count > 0 && ConfigImage.IsConfigPath(options.Positional[0]))
             {
-                int status = ConfigImage.Build(layout, options.Positional[0], null, options.Get("--cmdline") ?? "", options.Get("--script"), out var built);
+                int status = ConfigImage.Build(layout, options.Positional[0], null, commandLine, options.Get("--script"), out var built);
                 if (status != 0 || built == null)
                     return status;
                 iso = built.IsoPath;
@@ -358,6 +364,23 @@ namespace Partition.Cli
             if (result.Serial.Length > 0 && !result.Serial.EndsWith('\n'))
                 stdout.WriteLine();
             Console.Error.WriteLine(result.DescribeOutcome() + ".");
+            if (timeline != null)
+                return WriteTimeline(timeline, result, options.Positional.Count > 0 ? Path.GetFileName(options.Positional[0]) : "partition");
+            return 0;
+        }
+
+        /// <summary>--timeline FILE.svg: the schedule the run's trace lines describe, drawn per core.</summary>
+        private static int WriteTimeline(string path, RunResult result, string name)
+        {
+            var schedule = ScheduleTimeline.Parse(result.Serial);
+            if (schedule == null)
+            {
+                Console.Error.WriteLine($"partition run: --timeline: the run printed no schedule trace (it is printed when the run is over: " +
+                    "give the run a time limit with --cmdline \"stop_after_ms=N\", or let every partition stop; an ISO built without 'trace=on' has none).");
+                return 1;
+            }
+            File.WriteAllText(path, schedule.ToSvg($"{name}: who ran where, and when"));
+            Console.Error.WriteLine($"Timeline: {path}, {schedule.Slices.Count()} slices on {schedule.Cores} cores, {schedule.Migrations.Count} migrations.");
             return 0;
         }
 

@@ -57,6 +57,43 @@ namespace Partition.Tests.SystemTests
             Assert.That(progress, Is.EqualTo(Enumerable.Range(1, progress.Length).ToArray()), "alpha's progress lines");
         }
 
+        /// <summary>
+        /// configs/two-cores.json with its demo script and "trace=on": the schedule the hypervisor
+        /// prints at the end, drawn as `partition run --timeline` draws it, shows each migration
+        /// the console reported, in order, between the cores it named, and alpha's slices on the
+        /// core it was on at each moment. The picture is kept as artifacts/timeline/two-cores.svg.
+        /// </summary>
+        [Test]
+        public void The_timeline_shows_each_migration_where_the_console_says_it_happened()
+        {
+            var layout = RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory);
+            string script = File.ReadAllText(Path.Combine(layout.Root, "configs", "scripts", "two-cores-demo.txt"));
+            var result = BootScenario.BochsExample("timeline-two-cores", "exit=poweroff stop_after_ms=1600 trace=on", "configs/two-cores.json",
+                ExampleBoot.Flat(("alpha", "spin.bin"), ("beta", "spin.bin"), ("gamma", "spin.bin")), script, 2, Timeout, "\nTrace end");
+            var timeline = ScheduleTimeline.Parse(result.Serial);
+            Assert.That(timeline, Is.Not.Null, "the trace is printed at the end\n" + result.Report());
+            string svg = timeline!.ToSvg("configs/two-cores.json with configs/scripts/two-cores-demo.txt");
+            string directory = Path.Combine(layout.Root, "artifacts", "timeline");
+            Directory.CreateDirectory(directory);
+            File.WriteAllText(Path.Combine(directory, "two-cores.svg"), svg);
+
+            var reported = Regex.Matches(result.Serial, @"\nMigrated (\S+) from core (\d+) to core (\d+): ")
+                .Select(m => (m.Groups[1].Value + ".0", int.Parse(m.Groups[2].Value), int.Parse(m.Groups[3].Value))).ToList();
+            Assert.That(reported, Is.EqualTo(new[] { ("alpha.0", 1, 0), ("alpha.0", 0, 1) }), result.Report());
+            Assert.That(timeline.Migrations.Select(m => (m.Vcpu, m.From, m.To)), Is.EqualTo(reported), result.Report());
+            // alpha ran on core 1, then on core 0 between the arrows, then on core 1 again.
+            var (there, back) = (timeline.Migrations[0], timeline.Migrations[1]);
+            var alpha = timeline.Slices.Where(s => s.VcpuName == "alpha.0").ToList();
+            Assert.That(alpha.Where(s => s.End <= there.Left).Select(s => s.Core).Distinct(), Is.EqualTo(new[] { 1 }));
+            Assert.That(alpha.Where(s => s.Start >= there.Arrived && s.End <= back.Left).Select(s => s.Core).Distinct(), Is.EqualTo(new[] { 0 }));
+            Assert.That(alpha.Where(s => s.Start >= back.Arrived).Select(s => s.Core).Distinct(), Is.EqualTo(new[] { 1 }));
+            // The script's 500 ms and 900 ms, give or take the script's own start.
+            Assert.That(timeline.Milliseconds(back.Left) - timeline.Milliseconds(there.Left), Is.EqualTo(400).Within(20));
+            Assert.That(svg, Does.Contain("class=\"migration\" data-vcpu=\"alpha.0\" data-from=\"1\" data-to=\"0\""));
+            Assert.That(timeline.Events.Where(e => e.Kind is "pause" or "resume").OrderBy(e => e.Start).Select(e => (e.Kind, e.Partition)),
+                Is.EqualTo(new[] { ("pause", "gamma"), ("resume", "gamma") }), result.Report());
+        }
+
         [Test]
         public void Four_cpus_run_three_dedicated_cores_and_a_shared_one_and_a_guest_moves_between_them()
         {

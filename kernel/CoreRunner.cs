@@ -228,6 +228,9 @@ namespace Partition.Kernel
                 global::Partition.Kernel.Cpu.AtomicAdd(active, -1);
         }
 
+        // The vCPU the last Adopt brought here: preferred at the next pick.
+        private SchedulerEntity _arrived;
+
         /// <summary>Runs until every partition has halted or stopped, or the deadline passes.</summary>
         public void Run()
         {
@@ -249,6 +252,12 @@ namespace Partition.Kernel
                 Management.Poll();
                 HypervisorConsole.Pump();
                 Sweep();
+                if (_arrived != null)
+                {
+                    // A vCPU migrated here on command runs first (the sweep has made it runnable, or it waits for an interrupt).
+                    Core.Policy.Prefer(_arrived);
+                    _arrived = null;
+                }
                 SchedulerEntity next = Core.Policy.PickNext();
                 if (next == null)
                 {
@@ -421,6 +430,8 @@ namespace Partition.Kernel
                     return false;
                 }
                 Core.Loaded = entity;
+                if (vcpu.MigrationCommandTsc != 0)
+                    vcpu.MigrationLoadedTsc = Tsc.Now;
             }
             if (vcpu.HostCpu != Cpu)
             {
@@ -429,6 +440,8 @@ namespace Partition.Kernel
                 vcpu.HostCpu = Cpu;
                 // What this core's TLB holds for its VPID is from before it ran elsewhere.
                 vcpu.FlushTlbOnEntry = true;
+                if (vcpu.MigrationCommandTsc != 0)
+                    vcpu.MigrationHostStateTsc = Tsc.Now;
             }
             if (vcpu.FlushTlbOnEntry && PartitionHost.Capabilities.UsesVpid)
             {
@@ -551,6 +564,8 @@ namespace Partition.Kernel
             {
                 case CoreRequestKind.Evict:
                     // VMCLEAR where the VMCS is active (this CPU), then let the target load it.
+                    vcpu.MigrationSourceTsc = Tsc.Now;
+                    vcpu.MigrationAdoptedTsc = vcpu.MigrationLoadedTsc = vcpu.MigrationHostStateTsc = 0;
                     if (vcpu.Vmcs.ActiveCpu == Cpu)
                         vcpu.Vmcs.Clear(Cpu);
                     if (Core.Loaded == entity)
@@ -559,6 +574,7 @@ namespace Partition.Kernel
                     Core.Policy.Remove(entity);
                     Migrations++;
                     ScheduleTrace.Mark(Cpu, TraceKind.MigrateOut, vcpu, request.TargetCore);
+                    vcpu.MigrationClearedTsc = Tsc.Now;
                     PostSurely(Of(request.TargetCore), new CoreRequest { Kind = CoreRequestKind.Adopt, Vcpu = vcpu, TargetCore = request.TargetCore, CommandTsc = request.CommandTsc });
                     break;
                 case CoreRequestKind.Adopt:
@@ -579,6 +595,8 @@ namespace Partition.Kernel
                         RetireOffSchedule(vcpu);
                         break;
                     }
+                    vcpu.MigrationAdoptedTsc = Tsc.Now;
+                    _arrived = entity;
                     vcpu.PreviousCore = vcpu.Core;
                     vcpu.Core = Cpu;
                     ScheduleTrace.Mark(Cpu, TraceKind.MigrateIn, vcpu, vcpu.PreviousCore);
@@ -631,11 +649,39 @@ namespace Partition.Kernel
             }
         }
 
+        // "  phases: source took it N, VMCLEAR and hand-over N, destination took it N, VMPTRLD N,
+        // host state N, to the entry N (ticks)": where a migration's time went, phase by phase.
+        private static void WriteMigrationPhases(VirtualCpu vcpu, ulong command, ulong end, bool arrivedIdle)
+        {
+            if (command == 0 || vcpu.MigrationSourceTsc < command || vcpu.MigrationClearedTsc < vcpu.MigrationSourceTsc
+                || vcpu.MigrationAdoptedTsc < vcpu.MigrationClearedTsc)
+                return;
+            HypervisorConsole.Write("  phases (ticks): the source core took the request ");
+            HypervisorConsole.WriteDecimal(vcpu.MigrationSourceTsc - command);
+            HypervisorConsole.Write(", VMCLEAR and hand-over ");
+            HypervisorConsole.WriteDecimal(vcpu.MigrationClearedTsc - vcpu.MigrationSourceTsc);
+            HypervisorConsole.Write(", the destination took it ");
+            HypervisorConsole.WriteDecimal(vcpu.MigrationAdoptedTsc - vcpu.MigrationClearedTsc);
+            if (!arrivedIdle && vcpu.MigrationHostStateTsc >= vcpu.MigrationAdoptedTsc)
+            {
+                // VMPTRLD may come after the host state (a VMCS already current here) or not at all.
+                ulong loaded = vcpu.MigrationLoadedTsc >= vcpu.MigrationAdoptedTsc ? vcpu.MigrationLoadedTsc : vcpu.MigrationAdoptedTsc;
+                HypervisorConsole.Write(", until its turn and VMPTRLD ");
+                HypervisorConsole.WriteDecimal(loaded - vcpu.MigrationAdoptedTsc);
+                HypervisorConsole.Write(", host state ");
+                HypervisorConsole.WriteDecimal(vcpu.MigrationHostStateTsc - loaded);
+                HypervisorConsole.Write(", to the entry ");
+                HypervisorConsole.WriteDecimal(end - vcpu.MigrationHostStateTsc);
+            }
+            HypervisorConsole.WriteLine();
+        }
+
         // The destination's first entry of a migrated vCPU: the command-to-guest latency; or, for
         // a vCPU that waits for an interrupt, its arrival.
         private void ReportMigration(VirtualCpu vcpu, bool arrivedIdle)
         {
-            ulong latency = Tsc.Now - vcpu.MigrationCommandTsc;
+            ulong end = Tsc.Now, command = vcpu.MigrationCommandTsc;
+            ulong latency = end - command;
             vcpu.MigrationCommandTsc = 0;
             vcpu.LastMigrationTicks = latency;
             HypervisorConsole.BeginLine();
@@ -649,6 +695,7 @@ namespace Partition.Kernel
             HypervisorConsole.WriteDecimal(latency);
             HypervisorConsole.WriteLine(arrivedIdle ? " ticks from the command to its arrival (idle: it runs there from its next interrupt)"
                 : " ticks from the command to its next guest instruction");
+            WriteMigrationPhases(vcpu, command, end, arrivedIdle);
             HypervisorConsole.EndLine();
             vcpu.EndMigration();
         }

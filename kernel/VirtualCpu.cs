@@ -200,6 +200,14 @@ namespace Partition.Kernel
         /// <summary>TSC of the migrate command until the destination first enters the guest; 0 otherwise.</summary>
         public ulong MigrationCommandTsc { get; set; }
 
+        /// <summary>
+        /// The phases of the migration under way, as TSC stamps (0: not reached): the source core
+        /// took the request, had VMCLEARed the VMCS and handed it over; the destination took it,
+        /// had loaded it (VMPTRLD) and had written its host state. <see cref="MigrationCommandTsc"/>
+        /// is the command; the report is printed just before the entry.
+        /// </summary>
+        public ulong MigrationSourceTsc, MigrationClearedTsc, MigrationAdoptedTsc, MigrationLoadedTsc, MigrationHostStateTsc;
+
         /// <summary>VM exits this vCPU has taken (for the schedule trace's slices).</summary>
         public ulong Exits;
 

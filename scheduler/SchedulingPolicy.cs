@@ -187,6 +187,13 @@ namespace Partition.Scheduler
             entity.VirtualTime += ticks * 64 / entity.Weight;
         }
 
+        /// <summary>
+        /// A runnable entity that has just arrived (a migration on command) runs at the next
+        /// pick: round-robin moves it to the head of its ring; weighted gives it the least virtual
+        /// time, one below the least. Its turns afterwards are as any other's.
+        /// </summary>
+        public virtual void Prefer(SchedulerEntity entity) { }
+
         /// <summary>The entity became runnable, or was added runnable: into the queue.</summary>
         protected abstract void Enqueue(SchedulerEntity entity);
 
@@ -283,6 +290,16 @@ namespace Partition.Scheduler
 
         public override ulong SliceFor(SchedulerEntity entity) => _slice;
 
+        public override void Prefer(SchedulerEntity entity)
+        {
+            if (!entity.Runnable || entity.Next == null || _head == entity)
+                return;
+            Dequeue(entity);
+            Enqueue(entity);
+            // Enqueued just before the head, so it is the head once the head steps back to it.
+            _head = entity;
+        }
+
         protected override void Enqueue(SchedulerEntity entity)
         {
             if (_head == null)
@@ -357,6 +374,15 @@ namespace Partition.Scheduler
                 return null;
             Steps++;
             return _heap[0];
+        }
+
+        public override void Prefer(SchedulerEntity entity)
+        {
+            if (!entity.Runnable || _size == 0 || _heap[0] == entity)
+                return;
+            // One below the least (the heap moves it up): a tick of credit, no more.
+            ulong least = _heap[0].VirtualTime;
+            entity.VirtualTime = least > 0 ? least - 1 : 0;
         }
 
         public override ulong SliceFor(SchedulerEntity entity) => _slice;

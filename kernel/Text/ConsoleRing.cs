@@ -1,3 +1,5 @@
+using System;
+
 namespace Partition.Kernel
 {
     /// <summary>
@@ -53,6 +55,22 @@ namespace Partition.Kernel
             fixed (long* tail = &_tail)
                 Cpu.AtomicAdd(tail, 1);
             return true;
+        }
+
+        /// <summary>
+        /// Appends as many of <paramref name="values"/> as there is room for, with one atomic
+        /// update of the tail for all of them; returns how many.
+        /// </summary>
+        public int TryPut(ReadOnlySpan<byte> values)
+        {
+            long free = _bytes.Length - Pending;
+            int count = values.Length < free ? values.Length : (int)free;
+            long tail = _tail;
+            for (int i = 0; i < count; i++)
+                _bytes[(tail + i) & _mask] = values[i];
+            fixed (long* tailField = &_tail)
+                Cpu.AtomicAdd(tailField, count);
+            return count;
         }
 
         /// <summary>Claims the consumer side; false if another CPU is pumping.</summary>

@@ -106,14 +106,57 @@ namespace Partition.Kernel
         {
             if (text == null)
                 return;
-            for (int i = 0; i < text.Length; i++)
-                Write(text[i]);
+            Write(text.AsSpan());
         }
 
+        /// <summary>
+        /// Text as bytes, as <see cref="Write(char)"/> writes each character, but put into the
+        /// ring (and the tee) a piece at a time: one atomic update per piece, not per byte, so a
+        /// line costs the CPU that writes it a few instructions a character.
+        /// </summary>
         public static void Write(ReadOnlySpan<char> text)
         {
-            for (int i = 0; i < text.Length; i++)
-                Write(text[i]);
+            if (!s_ready)
+                Initialize();
+            Span<byte> piece = stackalloc byte[128];
+            int at = 0;
+            while (at < text.Length)
+            {
+                int length = 0;
+                while (at < text.Length && length < piece.Length - 1)
+                {
+                    char c = text[at++];
+                    if (c == '\n')
+                        piece[length++] = (byte)'\r';
+                    piece[length++] = c < 0x80 ? (byte)c : (byte)'?';
+                }
+                PutAll(piece.Slice(0, length));
+            }
+        }
+
+        private static void PutAll(ReadOnlySpan<byte> bytes)
+        {
+            var tee = Tee;
+            if (tee != null && !s_partitionLine)
+            {
+                // Without the CRs; what does not fit is dropped there.
+                Span<byte> lines = stackalloc byte[bytes.Length];
+                int length = 0;
+                for (int i = 0; i < bytes.Length; i++)
+                    if (bytes[i] != '\r')
+                        lines[length++] = bytes[i];
+                tee.TryPut(lines.Slice(0, length));
+            }
+            while (bytes.Length > 0)
+            {
+                int put = Ring.TryPut(bytes);
+                bytes = bytes.Slice(put);
+                if (bytes.Length == 0)
+                    break;
+                // Full: this writer waits for the UART (the pump may be another CPU's).
+                Pump();
+                Cpu.Pause();
+            }
         }
 
         public static void WriteLine()

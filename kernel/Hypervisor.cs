@@ -114,6 +114,8 @@ namespace Partition.Kernel
                     Management.LoadScript(new ReadOnlySpan<byte>((void*)scriptModule.Start, (int)scriptModule.Size));
             Management.Start(machines);
             CoreRunner.ClearBasedSwitch = s_commandLine.Is("switch", "clear");
+            if (s_commandLine.Is("exitprofile", "on"))
+                ExitProfile.Enable(cpuCount);
             // When the partitions start, on the TSC's clock (power-on is 0): what the firmware,
             // the boot loader and the hypervisor's own start took before.
             HypervisorConsole.Write("Partitions start ");

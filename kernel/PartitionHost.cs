@@ -391,6 +391,16 @@ namespace Partition.Kernel
         /// </summary>
         public static void RunSlice(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole)
         {
+            if (ExitProfile.Enabled)
+                RunSlice<ExitProfile.On>(vcpu, cpu, until, serveConsole);
+            else
+                RunSlice<ExitProfile.Off>(vcpu, cpu, until, serveConsole);
+        }
+
+        private static void RunSlice<TProbe>(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole) where TProbe : struct, IExitProbe
+        {
+            var probe = default(TProbe);
+            probe.SliceStarts(cpu);
             var vm = vcpu.Machine;
             var vmcs = vcpu.Vmcs;
             if (!vcpu.Launched && !PassesEntryChecks(vcpu, cpu))
@@ -409,7 +419,9 @@ namespace Partition.Kernel
                 if (runner != null && runner.HasRequests)
                     return;
                 bool injected = vcpu.EntryEventPending;
+                probe.Entering(cpu, ref context);
                 VmcsError error = vmcs.Run(cpu, vcpu.Registers);
+                probe.Exited(cpu);
                 if (error != VmcsError.None)
                 {
                     ReportEntryInstructionFailure(vm, vmcs, error);
@@ -427,7 +439,11 @@ namespace Partition.Kernel
                     InterruptInjection.ReinjectInterrupted(vcpu);
                 if (context.Reason < ExitReasons.Count)
                     vm.ExitCounts[context.Reason]++;
-                ExitAction action = ExitDispatch.Dispatch(ref context);
+                probe.Dispatching(cpu);
+                var handler = ExitDispatch.Prepare(ref context);
+                probe.Handling(cpu);
+                ExitAction action = handler(ref context);
+                probe.Handled(cpu);
                 if (action == ExitAction.Halt)
                     vm.Park(vcpu);
                 // Console output moves on while guests run: a few bytes at each exit, never a wait.

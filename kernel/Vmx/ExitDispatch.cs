@@ -101,17 +101,27 @@ namespace Partition.Kernel
             table[(int)reason].NeedsQualification = needsQualification;
         }
 
-        public static ExitAction Dispatch(ref ExitContext c)
+        public static ExitAction Dispatch(ref ExitContext c) => Prepare(ref c)(ref c);
+
+        /// <summary>
+        /// The first half of <see cref="Dispatch"/>: looks the exit up and reads what its entry
+        /// asks for; the caller then calls the handler returned (the run loop times the halves
+        /// apart, <see cref="ExitProfile"/>).
+        /// </summary>
+        public static delegate*<ref ExitContext, ExitAction> Prepare(ref ExitContext c)
         {
-            if (c.Reason >= s_table.Length || s_table[c.Reason].Handle == null)
+            var table = s_table;
+            if (c.Reason >= table.Length || table[c.Reason].Handle == null)
             {
                 c.Qualification = c.Read(VmcsField.ExitQualification);
-                return Stop(ref c, "an exit with no handler");
+                return &NoHandler;
             }
-            ref Entry entry = ref s_table[c.Reason];
+            ref Entry entry = ref table[c.Reason];
             c.Qualification = entry.NeedsQualification ? c.Read(VmcsField.ExitQualification) : 0;
-            return entry.Handle(ref c);
+            return entry.Handle;
         }
+
+        private static ExitAction NoHandler(ref ExitContext c) => Stop(ref c, "an exit with no handler");
 
         private static ExitAction Resume(ref ExitContext c) => ExitAction.Resume;
 

@@ -64,11 +64,14 @@ namespace Partition.Cli
             "      kernel (linux-image-amd64) into the cache and copy it to artifacts/linux/debian/.\n" +
             "      memtest: the same for Debian's memtest86+ (memtest86+x64.bin, also copied to\n" +
             "      configs/images/ for configs/memtest.json).\n" +
-            "  bench [--timeout S]\n" +
+            "  bench [--exits] [--timeout S]\n" +
             "      Run the exit benchmark in Bochs: a guest times 10,000 null VMCALLs, CPUID\n" +
             "      exits and I/O exits with RDTSC (one tick = one emulated instruction). Prints\n" +
-            "      the figures, then the scheduling figures (same-core switch cost, resume- and\n" +
-            "      clear-based; shares beside configured shares; migration latency), then the\n" +
+            "      the figures and, from a second run with exitprofile=on, where each exit's\n" +
+            "      ticks go (entry/exit, bookkeeping after the exit, dispatch, handler,\n" +
+            "      bookkeeping before the entry); --exits stops there. Then the scheduling\n" +
+            "      figures (same-core switch cost, resume- and clear-based; shares beside\n" +
+            "      configured shares; migration latency), then the\n" +
             "      local APIC figures of configs/apic.json (IPIs in xAPIC and x2APIC mode, one way\n" +
             "      and round trip, to a halted vCPU; TSC-deadline and one-shot timer expiry; HLT\n" +
             "      wake-up) as a table, and appends them to artifacts/benchmarks/exits.txt.\n" +
@@ -122,10 +125,18 @@ namespace Partition.Cli
         private static int BenchCommand(string[] args)
         {
             var timeout = TimeSpan.FromSeconds(300);
-            if (args.Length == 2 && args[0] == "--timeout" && int.TryParse(args[1], out int seconds) && seconds > 0)
-                timeout = TimeSpan.FromSeconds(seconds);
-            else if (args.Length != 0)
-                throw new UsageException("bench takes only [--timeout S]");
+            bool exitsOnly = false;
+            for (int i = 0; i < args.Length; i++)
+            {
+                if (args[i] == "--exits")
+                    exitsOnly = true;
+                else if (args[i] == "--timeout" && i + 1 < args.Length && int.TryParse(args[i + 1], out int seconds) && seconds > 0)
+                    timeout = TimeSpan.FromSeconds(seconds);
+                else
+                    throw new UsageException("bench takes only [--exits] [--timeout S]");
+                if (args[i] == "--timeout")
+                    i++;
+            }
             var layout = RepositoryLayout.Find(AppContext.BaseDirectory);
             var exitLines = Partition.Host.Guests.BenchmarkRun.Run(layout, timeout, out var result);
             var lines = new List<string>(exitLines);
@@ -134,6 +145,22 @@ namespace Partition.Cli
                 Console.Error.WriteLine("partition bench: the benchmark printed no figures.");
                 Console.Error.WriteLine(result.Report());
                 return 1;
+            }
+            var profile = Partition.Host.Guests.BenchmarkRun.RunProfile(layout, timeout, out var profileResult);
+            if (profile.Count == 0)
+            {
+                Console.Error.WriteLine("partition bench: the profiled run printed no exit profile.");
+                Console.Error.WriteLine(profileResult.Report());
+            }
+            foreach (var breakdown in profile)
+                lines.Add(breakdown.Line);
+            if (exitsOnly)
+            {
+                foreach (string line in lines)
+                    Console.Out.WriteLine(line);
+                Console.Out.WriteLine();
+                Console.Out.Write(Partition.Host.Guests.BenchmarkRun.FormatProfileTable(profile, exitLines));
+                return 0;
             }
             lines.AddRange(Partition.Host.Guests.BenchmarkRun.RunScheduling(layout, timeout));
             var apic = Partition.Host.Guests.BenchmarkRun.RunApic(layout, timeout, out var apicResult);
@@ -170,6 +197,11 @@ namespace Partition.Cli
             {
                 Console.Out.WriteLine(line);
                 writer.WriteLine(line);
+            }
+            if (profile.Count != 0)
+            {
+                Console.Out.WriteLine();
+                Console.Out.Write(Partition.Host.Guests.BenchmarkRun.FormatProfileTable(profile, exitLines));
             }
             if (apic.Count != 0)
             {

@@ -336,7 +336,7 @@ namespace Partition.Kernel
                 return;
             }
             while (vcpu.Machine.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.Running)
-                RunSlice(vcpu, cpu, 0, false);
+                RunSlice(vcpu, cpu, 0, false, false);
             vcpu.Vmcs.Clear(cpu);
         }
 
@@ -388,16 +388,19 @@ namespace Partition.Kernel
         /// (preemption timer), it halts, its partition is stopped, or <paramref name="until"/>
         /// (a TSC value: the end of its slice, or the run's deadline; 0 for none) has passed at
         /// an exit. A dedicated vCPU has no timer: at the deadline it is stopped at its next exit.
+        /// <paramref name="sliceEnds"/>: <paramref name="until"/> is the end of a time slice,
+        /// which the preemption timer must keep to the tick (shares are accounted in ticks);
+        /// otherwise it is a console poll or the run's limit, which may come a little late.
         /// </summary>
-        public static void RunSlice(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole)
+        public static void RunSlice(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole, bool sliceEnds)
         {
             if (ExitProfile.Enabled)
-                RunSlice<ExitProfile.On>(vcpu, cpu, until, serveConsole);
+                RunSlice<ExitProfile.On>(vcpu, cpu, until, serveConsole, sliceEnds);
             else
-                RunSlice<ExitProfile.Off>(vcpu, cpu, until, serveConsole);
+                RunSlice<ExitProfile.Off>(vcpu, cpu, until, serveConsole, sliceEnds);
         }
 
-        private static void RunSlice<TProbe>(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole) where TProbe : struct, IExitProbe
+        private static void RunSlice<TProbe>(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole, bool sliceEnds) where TProbe : struct, IExitProbe
         {
             var probe = default(TProbe);
             probe.SliceStarts(cpu);
@@ -407,26 +410,62 @@ namespace Partition.Kernel
                 return;
             var context = new ExitContext { Vcpu = vcpu, Cpu = cpu };
             var runner = CoreRunner.Of(cpu);
+            var lapic = vcpu.Lapic;
+            var exitCounts = vm.ExitCounts;
+            GuestRegisters* registers = vcpu.Registers;
+            int rate = Capabilities.PreemptionTimerRate;
+            // The VMX-preemption timer value this loop last wrote and the time it was written
+            // for (the field keeps it across exits: "save VMX-preemption timer value" is off);
+            // none yet. A kick's NMI may have set the field to 0 since, which only makes the entry
+            // exit at once, as the kick wants.
+            ulong written = ulong.MaxValue, writtenFor = ulong.MaxValue;
+            bool exited = false;
             while (vm.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.Running)
             {
                 ulong now = Tsc.Now;
-                if (!InterruptInjection.BeforeEntry(vcpu, now))
+                // The slice (or the run) is over: looked at after each exit, never before the first entry.
+                if (exited && until != 0 && now >= until)
                     return;
+                // The local APIC only when it has something: posted interrupts, a timer that is
+                // due, an interrupt to deliver, a window to close.
+                ulong apicDeadline = lapic.TimerDeadline;
+                if (lapic.HasIncoming || lapic.HasPending || apicDeadline != 0 && vcpu.GuestTsc(now) >= apicDeadline
+                    || vcpu.InterruptWindowExiting || vcpu.NmiWindowExiting)
+                {
+                    if (!InterruptInjection.BeforeEntry(vcpu, now))
+                        return;
+                }
+                // The timer restarts from the field's value at every entry. For a slice's end or the
+                // local APIC's timer it is rewritten for the time left; for a console poll or the run's
+                // limit only when that time changes: the timer then fires at most the time since the
+                // write late (and any exit after the time ends the slice, above).
                 ulong timer = vcpu.TimerDeadlineOnHost;
-                SetPreemptionTimer(until == 0 || timer != 0 && timer < until ? timer : until, now);
+                bool apicFirst = timer != 0 && (until == 0 || timer < until);
+                ulong target = apicFirst ? timer : until;
+                if (target != writtenFor || target != 0 && (apicFirst || sliceEnds))
+                {
+                    ulong value = PreemptionTimerValue(target, now, rate);
+                    if (value != written)
+                    {
+                        Vmx.Write(VmcsField.VmxPreemptionTimerValue, value);
+                        written = value;
+                    }
+                    writtenFor = target;
+                }
                 // The last look at the mailbox comes after the timer is set: a kick (NMI) that
                 // arrives later finds the timer and sets it to 0 (CoreRunner.NmiReceived).
                 if (runner != null && runner.HasRequests)
                     return;
                 bool injected = vcpu.EntryEventPending;
                 probe.Entering(cpu, ref context);
-                VmcsError error = vmcs.Run(cpu, vcpu.Registers);
+                VmcsError error = vmcs.Run(cpu, registers);
                 probe.Exited(cpu);
                 if (error != VmcsError.None)
                 {
                     ReportEntryInstructionFailure(vm, vmcs, error);
                     return;
                 }
+                exited = true;
                 ulong reason = vmcs.LastExitReason;
                 context.Reason = (ushort)reason;
                 context.EntryFailure = (reason & ExitReasons.EntryFailureBit) != 0;
@@ -434,11 +473,12 @@ namespace Partition.Kernel
                 // delivery met an EPT violation or misconfiguration, an intercepted exception or
                 // a task switch (SDM Vol. 3C, 28.2.4): only then is IDT-vectoring worth reading.
                 // The exit cleared the VM-entry interruption field (SDM Vol. 3C, 25.8.3).
-                vcpu.EntryEventPending = false;
+                if (injected)
+                    vcpu.EntryEventPending = false;
                 if ((injected || context.Reason is 0 or 9 or 48 or 49) && !context.EntryFailure)
                     InterruptInjection.ReinjectInterrupted(vcpu);
                 if (context.Reason < ExitReasons.Count)
-                    vm.ExitCounts[context.Reason]++;
+                    exitCounts[context.Reason]++;
                 probe.Dispatching(cpu);
                 var handler = ExitDispatch.Prepare(ref context);
                 probe.Handling(cpu);
@@ -449,7 +489,7 @@ namespace Partition.Kernel
                 // Console output moves on while guests run: a few bytes at each exit, never a wait.
                 if (HypervisorConsole.HasPending)
                     HypervisorConsole.Pump();
-                if (vcpu.Activity != VcpuActivity.Running || until != 0 && Tsc.Now >= until)
+                if (vcpu.Activity != VcpuActivity.Running)
                     return;
                 // The timer was set for the slice's end (or the run's) unless the local APIC's
                 // timer was nearer: a timer exit not for the APIC ends the slice.
@@ -462,20 +502,18 @@ namespace Partition.Kernel
         }
 
         /// <summary>
-        /// The VMX-preemption timer for the next entry (SDM Vol. 3C, 26.5.1): it counts down at
-        /// the TSC rate shifted right by IA32_VMX_MISC[4:0] and makes the guest exit at
-        /// <paramref name="until"/>, or never in practice (its maximum) when that is 0.
+        /// The VMX-preemption timer value for an entry at <paramref name="now"/> (SDM Vol. 3C,
+        /// 26.5.1): it counts down at the TSC rate shifted right by <paramref name="rate"/>
+        /// (IA32_VMX_MISC[4:0]) and makes the guest exit at <paramref name="until"/>, or never in
+        /// practice (its maximum) when that is 0.
         /// </summary>
-        private static void SetPreemptionTimer(ulong until, ulong now)
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private static ulong PreemptionTimerValue(ulong until, ulong now, int rate)
         {
-            ulong value = uint.MaxValue;
-            if (until != 0)
-            {
-                // Rounded up, so that the exit comes at or after the time, never just before it.
-                int rate = Capabilities.PreemptionTimerRate;
-                value = until <= now ? 0 : System.Math.Min((ulong)uint.MaxValue, (until - now + (1UL << rate) - 1) >> rate);
-            }
-            Vmx.Write(VmcsField.VmxPreemptionTimerValue, value);
+            if (until == 0)
+                return uint.MaxValue;
+            // Rounded up, so that the exit comes at or after the time, never just before it.
+            return until <= now ? 0 : System.Math.Min((ulong)uint.MaxValue, (until - now + (1UL << rate) - 1) >> rate);
         }
 
         public static void PrintCoreStatistics(CoreControlBlock core, ulong migrations, ulong guestTicks)

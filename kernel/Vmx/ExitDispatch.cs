@@ -27,11 +27,7 @@ namespace Partition.Kernel
 
         public Vmcs Vmcs => Vcpu.Vmcs;
 
-        public ulong Read(VmcsField field)
-        {
-            Vmx.Read(field, out ulong value);
-            return value;
-        }
+        public ulong Read(VmcsField field) => Vmx.ReadValue(field);
 
         public void Write(VmcsField field, ulong value) => Vmx.Write(field, value);
     }
@@ -108,6 +104,7 @@ namespace Partition.Kernel
         /// asks for; the caller then calls the handler returned (the run loop times the halves
         /// apart, <see cref="ExitProfile"/>).
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public static delegate*<ref ExitContext, ExitAction> Prepare(ref ExitContext c)
         {
             var table = s_table;

@@ -423,9 +423,13 @@ namespace Partition.Kernel
             while (vm.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.Running)
             {
                 ulong now = Tsc.Now;
-                // The slice (or the run) is over: looked at after each exit, never before the first entry.
-                if (exited && until != 0 && now >= until)
-                    return;
+                if (exited)
+                {
+                    // The slice (or the run) is over, or the console has input (CPU 0): looked
+                    // at after each exit, never before the first entry.
+                    if (until != 0 && now >= until || serveConsole && Management.HasInputAt(now))
+                        return;
+                }
                 // The local APIC only when it has something: posted interrupts, a timer that is
                 // due, an interrupt to deliver, a window to close.
                 ulong apicDeadline = lapic.TimerDeadline;
@@ -439,7 +443,8 @@ namespace Partition.Kernel
                 // local APIC's timer it is rewritten for the time left; for a console poll or the run's
                 // limit only when that time changes: the timer then fires at most the time since the
                 // write late (and any exit after the time ends the slice, above).
-                ulong timer = vcpu.TimerDeadlineOnHost;
+                ulong apicTimer = lapic.TimerDeadline;
+                ulong timer = apicTimer == 0 ? 0 : apicTimer - vcpu.TscOffset; // TimerDeadlineOnHost
                 bool apicFirst = timer != 0 && (until == 0 || timer < until);
                 ulong target = apicFirst ? timer : until;
                 if (target != writtenFor || target != 0 && (apicFirst || sliceEnds))
@@ -475,7 +480,7 @@ namespace Partition.Kernel
                 // The exit cleared the VM-entry interruption field (SDM Vol. 3C, 25.8.3).
                 if (injected)
                     vcpu.EntryEventPending = false;
-                if ((injected || context.Reason is 0 or 9 or 48 or 49) && !context.EntryFailure)
+                if ((injected || reason < 64 && (ReinjectReasons >> (int)reason & 1) != 0) && !context.EntryFailure)
                     InterruptInjection.ReinjectInterrupted(vcpu);
                 if (context.Reason < ExitReasons.Count)
                     exitCounts[context.Reason]++;
@@ -495,11 +500,14 @@ namespace Partition.Kernel
                 // timer was nearer: a timer exit not for the APIC ends the slice.
                 if (context.Reason == (ushort)ExitReason.PreemptionTimer && (timer == 0 || Tsc.Now < timer))
                     return;
-                // The core's mailbox or the console has work: let the run loop see it.
-                if (runner != null && runner.HasRequests || serveConsole && Management.HasInput)
-                    return;
+                // The core's mailbox is looked at before the next entry (and the console's input
+                // at the top of the loop).
             }
         }
+
+        // Exits during which the guest may have been delivering an event (SDM Vol. 3C, 28.2.4):
+        // exception or NMI, task switch, EPT violation, EPT misconfiguration.
+        private const ulong ReinjectReasons = 1UL << 0 | 1UL << 9 | 1UL << 48 | 1UL << 49;
 
         /// <summary>
         /// The VMX-preemption timer value for an entry at <paramref name="now"/> (SDM Vol. 3C,

@@ -19,6 +19,7 @@ namespace Partition.Kernel
 
         public static partial ulong ReadValue(VmcsField field) => ArchVmreadValue(field.Encoding);
         public static partial ulong ExitEntryAddress() => ArchVmExitAddress();
+        public static partial void SkipInstruction() => ArchVmSkipInstruction();
         public static partial VmxInstructionStatus Write(VmcsField field, ulong value) => (VmxInstructionStatus)ArchVmwrite(field.Encoding, value);
         public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched) => (VmxInstructionStatus)ArchVmEnter(guest, launched ? 1 : 0);
 
@@ -46,6 +47,7 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_vmptrld")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmptrld(ulong physicalAddress);
         [RuntimeImport("*", "arch_vmread")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmread(ulong field, ulong* value);
         [RuntimeImport("*", "arch_vmread_value")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchVmreadValue(ulong field);
+        [RuntimeImport("*", "arch_vm_skip_instruction")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchVmSkipInstruction();
         [RuntimeImport("*", "arch_vm_exit_address")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchVmExitAddress();
         [RuntimeImport("*", "arch_vmwrite")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmwrite(ulong field, ulong value);
         [RuntimeImport("*", "arch_invept")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchInvept(ulong type, ulong* descriptor);

@@ -19,6 +19,12 @@ namespace Partition.Kernel
         /// </summary>
         public static partial ulong ReadValue(VmcsField field);
 
+        /// <summary>
+        /// Moves the guest past the instruction that exited: guest RIP plus the VM-exit
+        /// instruction length, for an exit the hypervisor has emulated (SDM Vol. 3C, 28.2.5).
+        /// </summary>
+        public static partial void SkipInstruction();
+
         /// <summary>Where a VM exit lands in the entry routine: the HOST_RIP of every VMCS.</summary>
         public static partial ulong ExitEntryAddress();
 

@@ -620,7 +620,7 @@ arch_read_tsc:
 %endmacro
 
 global arch_vmxon, arch_vmxoff, arch_vmclear, arch_vmptrld, arch_vmread, arch_vmwrite, arch_invept, arch_invvpid
-global arch_vmread_value, arch_vm_exit_address
+global arch_vmread_value, arch_vm_exit_address, arch_vm_skip_instruction
 global arch_vm_enter
 
 ; int arch_vmxon(ulong physicalAddress)
@@ -659,6 +659,17 @@ arch_vmread:
 arch_vmread_value:
     xor eax, eax
     vmread rax, rdi
+    ret
+
+; void arch_vm_skip_instruction(void): guest RIP += VM-exit instruction length, for an exit
+; whose instruction the hypervisor has emulated (SDM Vol. 3C, 28.2.5).
+arch_vm_skip_instruction:
+    mov eax, 0x440C                     ; VM-exit instruction length
+    vmread rdx, rax
+    mov eax, 0x681E                     ; guest RIP
+    vmread rcx, rax
+    add rcx, rdx
+    vmwrite rax, rcx
     ret
 
 ; ulong arch_vm_exit_address(void): where a VM exit lands (HOST_RIP), written with the host state.

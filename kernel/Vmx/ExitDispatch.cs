@@ -133,8 +133,7 @@ namespace Partition.Kernel
             return ExitAction.Resume;
         }
 
-        private static void AdvanceRip(ref ExitContext c) =>
-            c.Write(VmcsField.GuestRip, c.Read(VmcsField.GuestRip) + c.Read(VmcsField.VmExitInstructionLength));
+        private static void AdvanceRip(ref ExitContext c) => Vmx.SkipInstruction();
 
         private static ExitAction Stop(ref ExitContext c, string why)
         {
@@ -212,7 +211,7 @@ namespace Partition.Kernel
             uint subleaf = (uint)r->Rcx;
             CpuidResult answer;
             if (leaf == CpuidPolicy.HypervisorLeaf)
-                answer = new CpuidResult(0x40000001, Signature("Part"), Signature("itio"), Signature("n HV"));
+                answer = new CpuidResult(0x40000001, SignaturePart, SignatureItio, SignatureNHv);
             else if (leaf == CpuidPolicy.HypervisorLeaf + 1)
                 answer = new CpuidResult((uint)Hypercall.Version, 0, 0, 0);
             else if (leaf >= CpuidPolicy.HypervisorLeaf && leaf <= 0x4FFFFFFF)
@@ -233,7 +232,10 @@ namespace Partition.Kernel
             return ExitAction.Resume;
         }
 
-        private static uint Signature(string four) => (uint)(four[0] | four[1] << 8 | four[2] << 16 | four[3] << 24);
+        // "Partition HV" in EBX, ECX, EDX, four ASCII bytes each, first in the low byte.
+        private const uint SignaturePart = 'P' | 'a' << 8 | 'r' << 16 | 't' << 24;
+        private const uint SignatureItio = 'i' | 't' << 8 | 'i' << 16 | 'o' << 24;
+        private const uint SignatureNHv = 'n' | ' ' << 8 | 'H' << 16 | 'V' << 24;
 
         /// <summary>
         /// Port I/O: the partition's own virtual devices answer; any other port is denied (reads
@@ -242,21 +244,31 @@ namespace Partition.Kernel
         private static ExitAction Io(ref ExitContext c)
         {
             var access = IoAccess.Decode(c.Qualification);
+            var vm = c.Vcpu.Machine;
+            var uart = vm.Uart;
+            if (uart == null || access.IsString || !uart.Claims(access.Port))
+                return IoElsewhere(ref c, access);
+            // The partition's UART, the busiest port (kept short): its vCPUs on other cores and
+            // the console reach the same UART.
+            GuestRegisters* r = c.Vcpu.Registers;
+            vm.DeviceLock.Enter();
+            if (access.IsIn)
+                WriteIn(r, access, uart.Read(access.Port));
+            else
+                uart.Write(access.Port, (uint)r->Rax & access.Mask);
+            vm.DeviceLock.Exit();
+            Vmx.SkipInstruction();
+            return ExitAction.Resume;
+        }
+
+        // Every other port: the partition's other devices, the host's ports, or a denial.
+        private static ExitAction IoElsewhere(ref ExitContext c, IoAccess access)
+        {
             if (access.IsString)
                 return Stop(ref c, "string I/O (INS/OUTS) is not emulated");
             var vm = c.Vcpu.Machine;
             GuestRegisters* r = c.Vcpu.Registers;
-            if (vm.Uart != null && vm.Uart.Claims(access.Port))
-            {
-                // Its vCPUs on other cores and the console reach the same UART.
-                vm.DeviceLock.Enter();
-                if (access.IsIn)
-                    WriteIn(r, access, vm.Uart.Read(access.Port));
-                else
-                    vm.Uart.Write(access.Port, (uint)r->Rax & access.Mask);
-                vm.DeviceLock.Exit();
-            }
-            else if (vm.ManagementLine != null && vm.ManagementLine.Uart.Claims(access.Port))
+            if (vm.ManagementLine != null && vm.ManagementLine.Uart.Claims(access.Port))
             {
                 // The host's management line: a read makes room for the answers still to come.
                 var channel = vm.ManagementLine;

@@ -153,8 +153,10 @@ namespace Partition.Kernel
         }
 
         /// <summary>VMLAUNCH or VMRESUME, whichever the launch state calls for (the run loop's entry, kept short).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public VmcsError Run(int cpu, GuestRegisters* guest) => Enter(cpu, guest, LaunchState == VmcsLaunchState.Launched);
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private VmcsError Enter(int cpu, GuestRegisters* guest, bool launched)
         {
             if (_currentCpu != cpu)

@@ -22,6 +22,9 @@ namespace Partition.Kernel
         public const ulong FakeExitEntryAddress = 0x101000;
 
         public static partial ulong ExitEntryAddress() => FakeExitEntryAddress;
+
+        public static partial void SkipInstruction() =>
+            Write(VmcsField.GuestRip, ReadValue(VmcsField.GuestRip) + ReadValue(VmcsField.VmExitInstructionLength));
         public static partial VmxInstructionStatus Write(VmcsField field, ulong value) => FakeCpu.Current.Vmx.Write(FakeCpu.Current, field, value);
         public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched) => FakeCpu.Current.Vmx.Enter(FakeCpu.Current, guest, launched);
         public static partial VmxInstructionStatus InvalidateEpt(ulong type, ulong eptPointer) => FakeCpu.Current.Vmx.InvalidateEpt(FakeCpu.Current, type, eptPointer);

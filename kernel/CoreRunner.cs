@@ -377,7 +377,7 @@ namespace Partition.Kernel
                 ulong poll = sliceStart + ConsolePollMs * Tsc.TicksPerMillisecond;
                 until = until == 0 ? poll : System.Math.Min(until, poll);
             }
-            PartitionHost.RunSlice(vcpu, Cpu, until, Cpu == 0, slice != 0);
+            PartitionHost.RunSlice(vcpu, Cpu, until, Cpu == 0);
             _lastSliceEnd = Tsc.Now;
             _lastRun = next;
             _sliceStart = 0;

@@ -336,7 +336,7 @@ namespace Partition.Kernel
                 return;
             }
             while (vcpu.Machine.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.Running)
-                RunSlice(vcpu, cpu, 0, false, false);
+                RunSlice(vcpu, cpu, 0, false);
             vcpu.Vmcs.Clear(cpu);
         }
 
@@ -388,19 +388,16 @@ namespace Partition.Kernel
         /// (preemption timer), it halts, its partition is stopped, or <paramref name="until"/>
         /// (a TSC value: the end of its slice, or the run's deadline; 0 for none) has passed at
         /// an exit. A dedicated vCPU has no timer: at the deadline it is stopped at its next exit.
-        /// <paramref name="sliceEnds"/>: <paramref name="until"/> is the end of a time slice,
-        /// which the preemption timer must keep to the tick (shares are accounted in ticks);
-        /// otherwise it is a console poll or the run's limit, which may come a little late.
         /// </summary>
-        public static void RunSlice(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole, bool sliceEnds)
+        public static void RunSlice(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole)
         {
             if (ExitProfile.Enabled)
-                RunSlice<ExitProfile.On>(vcpu, cpu, until, serveConsole, sliceEnds);
+                RunSlice<ExitProfile.On>(vcpu, cpu, until, serveConsole);
             else
-                RunSlice<ExitProfile.Off>(vcpu, cpu, until, serveConsole, sliceEnds);
+                RunSlice<ExitProfile.Off>(vcpu, cpu, until, serveConsole);
         }
 
-        private static void RunSlice<TProbe>(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole, bool sliceEnds) where TProbe : struct, IExitProbe
+        private static void RunSlice<TProbe>(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole) where TProbe : struct, IExitProbe
         {
             var probe = default(TProbe);
             probe.SliceStarts(cpu);
@@ -414,11 +411,10 @@ namespace Partition.Kernel
             var exitCounts = vm.ExitCounts;
             GuestRegisters* registers = vcpu.Registers;
             int rate = Capabilities.PreemptionTimerRate;
-            // The VMX-preemption timer value this loop last wrote and the time it was written
-            // for (the field keeps it across exits: "save VMX-preemption timer value" is off);
-            // none yet. A kick's NMI may have set the field to 0 since, which only makes the entry
-            // exit at once, as the kick wants.
-            ulong written = ulong.MaxValue, writtenFor = ulong.MaxValue;
+            // The VMX-preemption timer value this loop last wrote (the field keeps it across
+            // exits: "save VMX-preemption timer value" is off); none yet. A kick's NMI may have
+            // set the field to 0 since, which only makes the entry exit at once, as the kick wants.
+            ulong written = ulong.MaxValue;
             bool exited = false;
             while (vm.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.Running)
             {
@@ -439,23 +435,16 @@ namespace Partition.Kernel
                     if (!InterruptInjection.BeforeEntry(vcpu, now))
                         return;
                 }
-                // The timer restarts from the field's value at every entry. For a slice's end or the
-                // local APIC's timer it is rewritten for the time left; for a console poll or the run's
-                // limit only when that time changes: the timer then fires at most the time since the
-                // write late (and any exit after the time ends the slice, above).
+                // The timer restarts from the field's value at every entry, so it is rewritten for
+                // the time left whenever there is a time (the slice's end, the run's limit, CPU 0's
+                // console poll, the local APIC's timer); with none, its maximum stays written.
                 ulong apicTimer = lapic.TimerDeadline;
                 ulong timer = apicTimer == 0 ? 0 : apicTimer - vcpu.TscOffset; // TimerDeadlineOnHost
-                bool apicFirst = timer != 0 && (until == 0 || timer < until);
-                ulong target = apicFirst ? timer : until;
-                if (target != writtenFor || target != 0 && (apicFirst || sliceEnds))
+                ulong value = PreemptionTimerValue(until == 0 || timer != 0 && timer < until ? timer : until, now, rate);
+                if (value != written)
                 {
-                    ulong value = PreemptionTimerValue(target, now, rate);
-                    if (value != written)
-                    {
-                        Vmx.Write(VmcsField.VmxPreemptionTimerValue, value);
-                        written = value;
-                    }
-                    writtenFor = target;
+                    Vmx.Write(VmcsField.VmxPreemptionTimerValue, value);
+                    written = value;
                 }
                 // The last look at the mailbox comes after the timer is set: a kick (NMI) that
                 // arrives later finds the timer and sets it to 0 (CoreRunner.NmiReceived).

@@ -419,9 +419,9 @@ namespace Partition.Tests.Unit
                 e => e.Interrupts(true).Leave(ExitReason.InterruptWindow));
             Assert.That(vcpu.Vmcs.Load(0), Is.EqualTo(VmcsError.None));
             sliceEnd = _cpu.Tsc + 1_000_000;
-            PartitionHost.RunSlice(vcpu, 0, sliceEnd, false, sliceEnds: true);
+            PartitionHost.RunSlice(vcpu, 0, sliceEnd, false);
             Assert.That(_entries, Has.Count.EqualTo(2), "the slice ended after the second exit");
-            PartitionHost.RunSlice(vcpu, 0, 0, false, sliceEnds: false);      // its next slice
+            PartitionHost.RunSlice(vcpu, 0, 0, false);      // its next slice
 
             Assert.That(_entries[1].Injected, Is.EqualTo(0x41UL | Valid));
             Assert.That(_entries[2].Injected, Is.EqualTo(0x41UL | Valid), "the interrupted delivery is completed first");

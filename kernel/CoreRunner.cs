@@ -287,6 +287,7 @@ namespace Partition.Kernel
                 PartitionHost.PrintSummary(vcpu.Machine, atEnd: true);
             }
             PartitionHost.PrintCoreStatistics(Core, Migrations, GuestTicksSoFar);
+            ExitProfile.Print(Cpu);
             HypervisorConsole.Write("  kicks (NMIs) to this core: ");
             HypervisorConsole.WriteDecimal(WakesSent);
             HypervisorConsole.Write(", of which found it in the hypervisor: ");

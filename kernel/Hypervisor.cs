@@ -116,6 +116,8 @@ namespace Partition.Kernel
             CoreRunner.ClearBasedSwitch = s_commandLine.Is("switch", "clear");
             if (s_commandLine.Is("trace", "on"))
                 ScheduleTrace.Start(Smp.CpuCount);
+            if (s_commandLine.Is("exitprofile", "on"))
+                ExitProfile.Enable(cpuCount);
             // When the partitions start, on the TSC's clock (power-on is 0): what the firmware,
             // the boot loader and the hypervisor's own start took before.
             HypervisorConsole.Write("Partitions start ");

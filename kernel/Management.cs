@@ -54,10 +54,15 @@ namespace Partition.Kernel
         /// </summary>
         public static bool HasInput => ScriptDue || ManagementChannel.Current is { } channel && channel.HasWork;
 
-        private static bool ScriptDue => ConsoleDue.Next != ulong.MaxValue && Tsc.Now >= ConsoleDue.Next;
+        /// <summary><see cref="HasInput"/> at <paramref name="now"/> (a TSC value the caller has just read).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public static bool HasInputAt(ulong now) =>
+            ConsoleDue.Next != 0 && now >= ConsoleDue.Next || ManagementChannel.Current is { } channel && channel.HasWork;
+
+        private static bool ScriptDue => ConsoleDue.Next != 0 && Tsc.Now >= ConsoleDue.Next;
 
         private static void ScheduleNext() =>
-            ConsoleDue.Next = s_scriptNext < s_scriptTimes.Length ? s_start + s_scriptTimes[s_scriptNext] : ulong.MaxValue;
+            ConsoleDue.Next = s_scriptNext < s_scriptTimes.Length ? s_start + s_scriptTimes[s_scriptNext] : 0;
 
         /// <summary>Parses a script module: one "MILLISECONDS COMMAND" per line, in time order.</summary>
         public static void LoadScript(ReadOnlySpan<byte> text)
@@ -666,12 +671,12 @@ namespace Partition.Kernel
     }
 
     /// <summary>
-    /// When the next console script command is due (a TSC value), or never. Checked on every
+    /// When the next console script command is due (a TSC value), or 0 for never. Checked on every
     /// exit of CPU 0, so it lives alone in a class ILC can pre-initialise, with no
     /// class-constructor check on that path.
     /// </summary>
     internal static class ConsoleDue
     {
-        internal static ulong Next = ulong.MaxValue;
+        internal static ulong Next;
     }
 }

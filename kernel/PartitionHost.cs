@@ -391,30 +391,75 @@ namespace Partition.Kernel
         /// </summary>
         public static void RunSlice(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole)
         {
+            if (ExitProfile.Enabled)
+                RunSlice<ExitProfile.On>(vcpu, cpu, until, serveConsole);
+            else
+                RunSlice<ExitProfile.Off>(vcpu, cpu, until, serveConsole);
+        }
+
+        private static void RunSlice<TProbe>(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole) where TProbe : struct, IExitProbe
+        {
+            var probe = default(TProbe);
+            probe.SliceStarts(cpu);
             var vm = vcpu.Machine;
             var vmcs = vcpu.Vmcs;
             if (!vcpu.Launched && !PassesEntryChecks(vcpu, cpu))
                 return;
             var context = new ExitContext { Vcpu = vcpu, Cpu = cpu };
             var runner = CoreRunner.Of(cpu);
+            var lapic = vcpu.Lapic;
+            var exitCounts = vm.ExitCounts;
+            GuestRegisters* registers = vcpu.Registers;
+            int rate = Capabilities.PreemptionTimerRate;
+            // The VMX-preemption timer value this loop last wrote (the field keeps it across
+            // exits: "save VMX-preemption timer value" is off); none yet. A kick's NMI may have
+            // set the field to 0 since, which only makes the entry exit at once, as the kick wants.
+            ulong written = ulong.MaxValue;
+            bool exited = false;
             while (vm.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.Running)
             {
                 ulong now = Tsc.Now;
-                if (!InterruptInjection.BeforeEntry(vcpu, now))
-                    return;
-                ulong timer = vcpu.TimerDeadlineOnHost;
-                SetPreemptionTimer(until == 0 || timer != 0 && timer < until ? timer : until, now);
+                if (exited)
+                {
+                    // The slice (or the run) is over, or the console has input (CPU 0): looked
+                    // at after each exit, never before the first entry.
+                    if (until != 0 && now >= until || serveConsole && Management.HasInputAt(now))
+                        return;
+                }
+                // The local APIC only when it has something: posted interrupts, a timer that is
+                // due, an interrupt to deliver, a window to close.
+                ulong apicDeadline = lapic.TimerDeadline;
+                if (lapic.HasIncoming || lapic.HasPending || apicDeadline != 0 && vcpu.GuestTsc(now) >= apicDeadline
+                    || vcpu.InterruptWindowExiting || vcpu.NmiWindowExiting)
+                {
+                    if (!InterruptInjection.BeforeEntry(vcpu, now))
+                        return;
+                }
+                // The timer restarts from the field's value at every entry, so it is rewritten for
+                // the time left whenever there is a time (the slice's end, the run's limit, CPU 0's
+                // console poll, the local APIC's timer); with none, its maximum stays written.
+                ulong apicTimer = lapic.TimerDeadline;
+                ulong timer = apicTimer == 0 ? 0 : apicTimer - vcpu.TscOffset; // TimerDeadlineOnHost
+                ulong value = PreemptionTimerValue(until == 0 || timer != 0 && timer < until ? timer : until, now, rate);
+                if (value != written)
+                {
+                    Vmx.Write(VmcsField.VmxPreemptionTimerValue, value);
+                    written = value;
+                }
                 // The last look at the mailbox comes after the timer is set: a kick (NMI) that
                 // arrives later finds the timer and sets it to 0 (CoreRunner.NmiReceived).
                 if (runner != null && runner.HasRequests)
                     return;
                 bool injected = vcpu.EntryEventPending;
-                VmcsError error = vmcs.Run(cpu, vcpu.Registers);
+                probe.Entering(cpu, ref context);
+                VmcsError error = vmcs.Run(cpu, registers);
+                probe.Exited(cpu);
                 if (error != VmcsError.None)
                 {
                     ReportEntryInstructionFailure(vm, vmcs, error);
                     return;
                 }
+                exited = true;
                 ulong reason = vmcs.LastExitReason;
                 context.Reason = (ushort)reason;
                 context.EntryFailure = (reason & ExitReasons.EntryFailureBit) != 0;
@@ -422,45 +467,51 @@ namespace Partition.Kernel
                 // delivery met an EPT violation or misconfiguration, an intercepted exception or
                 // a task switch (SDM Vol. 3C, 28.2.4): only then is IDT-vectoring worth reading.
                 // The exit cleared the VM-entry interruption field (SDM Vol. 3C, 25.8.3).
-                vcpu.EntryEventPending = false;
-                if ((injected || context.Reason is 0 or 9 or 48 or 49) && !context.EntryFailure)
+                if (injected)
+                    vcpu.EntryEventPending = false;
+                if ((injected || reason < 64 && (ReinjectReasons >> (int)reason & 1) != 0) && !context.EntryFailure)
                     InterruptInjection.ReinjectInterrupted(vcpu);
                 if (context.Reason < ExitReasons.Count)
-                    vm.ExitCounts[context.Reason]++;
+                    exitCounts[context.Reason]++;
                 vcpu.Exits++;
-                ExitAction action = ExitDispatch.Dispatch(ref context);
+                probe.Dispatching(cpu);
+                var handler = ExitDispatch.Prepare(ref context);
+                probe.Handling(cpu);
+                ExitAction action = handler(ref context);
+                probe.Handled(cpu);
                 if (action == ExitAction.Halt)
                     vm.Park(vcpu);
                 // Console output moves on while guests run: a few bytes at each exit, never a wait.
                 if (HypervisorConsole.HasPending)
                     HypervisorConsole.Pump();
-                if (vcpu.Activity != VcpuActivity.Running || until != 0 && Tsc.Now >= until)
+                if (vcpu.Activity != VcpuActivity.Running)
                     return;
                 // The timer was set for the slice's end (or the run's) unless the local APIC's
                 // timer was nearer: a timer exit not for the APIC ends the slice.
                 if (context.Reason == (ushort)ExitReason.PreemptionTimer && (timer == 0 || Tsc.Now < timer))
                     return;
-                // The core's mailbox or the console has work: let the run loop see it.
-                if (runner != null && runner.HasRequests || serveConsole && Management.HasInput)
-                    return;
+                // The core's mailbox is looked at before the next entry (and the console's input
+                // at the top of the loop).
             }
         }
 
+        // Exits during which the guest may have been delivering an event (SDM Vol. 3C, 28.2.4):
+        // exception or NMI, task switch, EPT violation, EPT misconfiguration.
+        private const ulong ReinjectReasons = 1UL << 0 | 1UL << 9 | 1UL << 48 | 1UL << 49;
+
         /// <summary>
-        /// The VMX-preemption timer for the next entry (SDM Vol. 3C, 26.5.1): it counts down at
-        /// the TSC rate shifted right by IA32_VMX_MISC[4:0] and makes the guest exit at
-        /// <paramref name="until"/>, or never in practice (its maximum) when that is 0.
+        /// The VMX-preemption timer value for an entry at <paramref name="now"/> (SDM Vol. 3C,
+        /// 26.5.1): it counts down at the TSC rate shifted right by <paramref name="rate"/>
+        /// (IA32_VMX_MISC[4:0]) and makes the guest exit at <paramref name="until"/>, or never in
+        /// practice (its maximum) when that is 0.
         /// </summary>
-        private static void SetPreemptionTimer(ulong until, ulong now)
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private static ulong PreemptionTimerValue(ulong until, ulong now, int rate)
         {
-            ulong value = uint.MaxValue;
-            if (until != 0)
-            {
-                // Rounded up, so that the exit comes at or after the time, never just before it.
-                int rate = Capabilities.PreemptionTimerRate;
-                value = until <= now ? 0 : System.Math.Min((ulong)uint.MaxValue, (until - now + (1UL << rate) - 1) >> rate);
-            }
-            Vmx.Write(VmcsField.VmxPreemptionTimerValue, value);
+            if (until == 0)
+                return uint.MaxValue;
+            // Rounded up, so that the exit comes at or after the time, never just before it.
+            return until <= now ? 0 : System.Math.Min((ulong)uint.MaxValue, (until - now + (1UL << rate) - 1) >> rate);
         }
 
         public static void PrintCoreStatistics(CoreControlBlock core, ulong migrations, ulong guestTicks)

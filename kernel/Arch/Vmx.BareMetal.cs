@@ -17,6 +17,9 @@ namespace Partition.Kernel
             return status;
         }
 
+        public static partial ulong ReadValue(VmcsField field) => ArchVmreadValue(field.Encoding);
+        public static partial ulong ExitEntryAddress() => ArchVmExitAddress();
+        public static partial void SkipInstruction() => ArchVmSkipInstruction();
         public static partial VmxInstructionStatus Write(VmcsField field, ulong value) => (VmxInstructionStatus)ArchVmwrite(field.Encoding, value);
         public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched) => (VmxInstructionStatus)ArchVmEnter(guest, launched ? 1 : 0);
 
@@ -43,6 +46,9 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_vmclear")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmclear(ulong physicalAddress);
         [RuntimeImport("*", "arch_vmptrld")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmptrld(ulong physicalAddress);
         [RuntimeImport("*", "arch_vmread")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmread(ulong field, ulong* value);
+        [RuntimeImport("*", "arch_vmread_value")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchVmreadValue(ulong field);
+        [RuntimeImport("*", "arch_vm_skip_instruction")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchVmSkipInstruction();
+        [RuntimeImport("*", "arch_vm_exit_address")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchVmExitAddress();
         [RuntimeImport("*", "arch_vmwrite")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmwrite(ulong field, ulong value);
         [RuntimeImport("*", "arch_invept")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchInvept(ulong type, ulong* descriptor);
         [RuntimeImport("*", "arch_vm_enter")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmEnter(GuestRegisters* guest, int launched);

@@ -14,6 +14,21 @@ namespace Partition.Kernel
         public static partial VmxInstructionStatus Write(VmcsField field, ulong value);
 
         /// <summary>
+        /// VMREAD for the exit path: the value alone (0 if the instruction fails), for fields
+        /// that exist, of the VMCS the caller knows to be current.
+        /// </summary>
+        public static partial ulong ReadValue(VmcsField field);
+
+        /// <summary>
+        /// Moves the guest past the instruction that exited: guest RIP plus the VM-exit
+        /// instruction length, for an exit the hypervisor has emulated (SDM Vol. 3C, 28.2.5).
+        /// </summary>
+        public static partial void SkipInstruction();
+
+        /// <summary>Where a VM exit lands in the entry routine: the HOST_RIP of every VMCS.</summary>
+        public static partial ulong ExitEntryAddress();
+
+        /// <summary>
         /// VMLAUNCH (launched = false) or VMRESUME on the current VMCS with the guest's
         /// registers; returns Succeeded after the next VM exit, with the registers saved back.
         /// </summary>

@@ -620,6 +620,7 @@ arch_read_tsc:
 %endmacro
 
 global arch_vmxon, arch_vmxoff, arch_vmclear, arch_vmptrld, arch_vmread, arch_vmwrite, arch_invept, arch_invvpid
+global arch_vmread_value, arch_vm_exit_address, arch_vm_skip_instruction
 global arch_vm_enter
 
 ; int arch_vmxon(ulong physicalAddress)
@@ -652,6 +653,29 @@ arch_vmread:
     vmread rax, rdi
     mov [rsi], rax
     VMX_STATUS
+
+; ulong arch_vmread_value(ulong field): the field's value (0 if VMREAD fails), for the exit path,
+; whose fields always exist and whose VMCS is current.
+arch_vmread_value:
+    xor eax, eax
+    vmread rax, rdi
+    ret
+
+; void arch_vm_skip_instruction(void): guest RIP += VM-exit instruction length, for an exit
+; whose instruction the hypervisor has emulated (SDM Vol. 3C, 28.2.5).
+arch_vm_skip_instruction:
+    mov eax, 0x440C                     ; VM-exit instruction length
+    vmread rdx, rax
+    mov eax, 0x681E                     ; guest RIP
+    vmread rcx, rax
+    add rcx, rdx
+    vmwrite rax, rcx
+    ret
+
+; ulong arch_vm_exit_address(void): where a VM exit lands (HOST_RIP), written with the host state.
+arch_vm_exit_address:
+    lea rax, [rel vm_exit_entry]
+    ret
 
 ; int arch_vmwrite(ulong field, ulong value)
 arch_vmwrite:
@@ -692,7 +716,6 @@ GR_CR2 equ 120
 GR_FXSAVE equ 128                       ; an XSAVE area: 512 bytes of FXSAVE, the 64-byte header, AVX at 576 (64-byte aligned)
 XSAVE_AVX equ 4                         ; XSAVE component 2: the upper halves of YMM0-15
 VMCS_HOST_RSP equ 0x6C14
-VMCS_HOST_RIP equ 0x6C16
 
 arch_vm_enter:
     push rbp
@@ -702,13 +725,10 @@ arch_vm_enter:
     push r14
     push r15
     push rdi                            ; the exit path finds the register block here
-    ; The VM exit returns to vm_exit_entry with RSP exactly as it is now.
+    ; The VM exit returns to vm_exit_entry (HOST_RIP, written with the host state) with RSP
+    ; exactly as it is now.
     mov rax, VMCS_HOST_RSP
     vmwrite rax, rsp
-    jbe .write_failed
-    mov rax, VMCS_HOST_RIP
-    lea rdx, [rel vm_exit_entry]
-    vmwrite rax, rdx
     jbe .write_failed
 
     fxrstor64 [rdi + GR_FXSAVE]

@@ -5,5 +5,7 @@ namespace Partition.Kernel
         private static ConsoleRing s_shared;
 
         public static partial ConsoleRing Shared => s_shared ??= new ConsoleRing(HypervisorConsole.RingCapacity);
+
+        public static partial bool SharedMayHavePending => s_shared != null && s_shared.MayHavePending;
     }
 }

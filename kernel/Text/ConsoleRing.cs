@@ -17,6 +17,9 @@ namespace Partition.Kernel
         /// </summary>
         public static partial ConsoleRing Shared { get; }
 
+        /// <summary><see cref="Shared"/>'s <see cref="MayHavePending"/>, without creating the ring (the run loop asks at every exit).</summary>
+        public static partial bool SharedMayHavePending { get; }
+
         private readonly byte[] _bytes;
         private readonly long _mask;
         private long _head, _tail, _pumping;

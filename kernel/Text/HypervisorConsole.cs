@@ -48,7 +48,7 @@ namespace Partition.Kernel
         public static bool IsReady => s_ready;
 
         /// <summary>True while bytes wait for the UART (a cheap check for the exit path).</summary>
-        public static bool HasPending => s_ready && Ring.MayHavePending;
+        public static bool HasPending => s_ready && ConsoleRing.SharedMayHavePending;
 
         public static void Write(char c)
         {

@@ -27,11 +27,7 @@ namespace Partition.Kernel
 
         public Vmcs Vmcs => Vcpu.Vmcs;
 
-        public ulong Read(VmcsField field)
-        {
-            Vmx.Read(field, out ulong value);
-            return value;
-        }
+        public ulong Read(VmcsField field) => Vmx.ReadValue(field);
 
         public void Write(VmcsField field, ulong value) => Vmx.Write(field, value);
     }
@@ -101,17 +97,28 @@ namespace Partition.Kernel
             table[(int)reason].NeedsQualification = needsQualification;
         }
 
-        public static ExitAction Dispatch(ref ExitContext c)
+        public static ExitAction Dispatch(ref ExitContext c) => Prepare(ref c)(ref c);
+
+        /// <summary>
+        /// The first half of <see cref="Dispatch"/>: looks the exit up and reads what its entry
+        /// asks for; the caller then calls the handler returned (the run loop times the halves
+        /// apart, <see cref="ExitProfile"/>).
+        /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public static delegate*<ref ExitContext, ExitAction> Prepare(ref ExitContext c)
         {
-            if (c.Reason >= s_table.Length || s_table[c.Reason].Handle == null)
+            var table = s_table;
+            if (c.Reason >= table.Length || table[c.Reason].Handle == null)
             {
                 c.Qualification = c.Read(VmcsField.ExitQualification);
-                return Stop(ref c, "an exit with no handler");
+                return &NoHandler;
             }
-            ref Entry entry = ref s_table[c.Reason];
+            ref Entry entry = ref table[c.Reason];
             c.Qualification = entry.NeedsQualification ? c.Read(VmcsField.ExitQualification) : 0;
-            return entry.Handle(ref c);
+            return entry.Handle;
         }
+
+        private static ExitAction NoHandler(ref ExitContext c) => Stop(ref c, "an exit with no handler");
 
         private static ExitAction Resume(ref ExitContext c) => ExitAction.Resume;
 
@@ -126,8 +133,7 @@ namespace Partition.Kernel
             return ExitAction.Resume;
         }
 
-        private static void AdvanceRip(ref ExitContext c) =>
-            c.Write(VmcsField.GuestRip, c.Read(VmcsField.GuestRip) + c.Read(VmcsField.VmExitInstructionLength));
+        private static void AdvanceRip(ref ExitContext c) => Vmx.SkipInstruction();
 
         private static ExitAction Stop(ref ExitContext c, string why)
         {
@@ -205,7 +211,7 @@ namespace Partition.Kernel
             uint subleaf = (uint)r->Rcx;
             CpuidResult answer;
             if (leaf == CpuidPolicy.HypervisorLeaf)
-                answer = new CpuidResult(0x40000001, Signature("Part"), Signature("itio"), Signature("n HV"));
+                answer = new CpuidResult(0x40000001, SignaturePart, SignatureItio, SignatureNHv);
             else if (leaf == CpuidPolicy.HypervisorLeaf + 1)
                 answer = new CpuidResult((uint)Hypercall.Version, 0, 0, 0);
             else if (leaf >= CpuidPolicy.HypervisorLeaf && leaf <= 0x4FFFFFFF)
@@ -226,7 +232,10 @@ namespace Partition.Kernel
             return ExitAction.Resume;
         }
 
-        private static uint Signature(string four) => (uint)(four[0] | four[1] << 8 | four[2] << 16 | four[3] << 24);
+        // "Partition HV" in EBX, ECX, EDX, four ASCII bytes each, first in the low byte.
+        private const uint SignaturePart = 'P' | 'a' << 8 | 'r' << 16 | 't' << 24;
+        private const uint SignatureItio = 'i' | 't' << 8 | 'i' << 16 | 'o' << 24;
+        private const uint SignatureNHv = 'n' | ' ' << 8 | 'H' << 16 | 'V' << 24;
 
         /// <summary>
         /// Port I/O: the partition's own virtual devices answer; any other port is denied (reads
@@ -235,21 +244,31 @@ namespace Partition.Kernel
         private static ExitAction Io(ref ExitContext c)
         {
             var access = IoAccess.Decode(c.Qualification);
+            var vm = c.Vcpu.Machine;
+            var uart = vm.Uart;
+            if (uart == null || access.IsString || !uart.Claims(access.Port))
+                return IoElsewhere(ref c, access);
+            // The partition's UART, the busiest port (kept short): its vCPUs on other cores and
+            // the console reach the same UART.
+            GuestRegisters* r = c.Vcpu.Registers;
+            vm.DeviceLock.Enter();
+            if (access.IsIn)
+                WriteIn(r, access, uart.Read(access.Port));
+            else
+                uart.Write(access.Port, (uint)r->Rax & access.Mask);
+            vm.DeviceLock.Exit();
+            Vmx.SkipInstruction();
+            return ExitAction.Resume;
+        }
+
+        // Every other port: the partition's other devices, the host's ports, or a denial.
+        private static ExitAction IoElsewhere(ref ExitContext c, IoAccess access)
+        {
             if (access.IsString)
                 return Stop(ref c, "string I/O (INS/OUTS) is not emulated");
             var vm = c.Vcpu.Machine;
             GuestRegisters* r = c.Vcpu.Registers;
-            if (vm.Uart != null && vm.Uart.Claims(access.Port))
-            {
-                // Its vCPUs on other cores and the console reach the same UART.
-                vm.DeviceLock.Enter();
-                if (access.IsIn)
-                    WriteIn(r, access, vm.Uart.Read(access.Port));
-                else
-                    vm.Uart.Write(access.Port, (uint)r->Rax & access.Mask);
-                vm.DeviceLock.Exit();
-            }
-            else if (vm.ManagementLine != null && vm.ManagementLine.Uart.Claims(access.Port))
+            if (vm.ManagementLine != null && vm.ManagementLine.Uart.Claims(access.Port))
             {
                 // The host's management line: a read makes room for the answers still to come.
                 var channel = vm.ManagementLine;

@@ -60,7 +60,7 @@ namespace Partition.Kernel
                 SetWindows(vcpu, vector >= 0, nmi);
                 return true;
             }
-            Vmx.Read(VmcsField.GuestInterruptibilityState, out ulong interruptibility);
+            ulong interruptibility = Vmx.ReadValue(VmcsField.GuestInterruptibilityState);
             if (nmi)
             {
                 if ((interruptibility & (BlockingByNmi | BlockingByMovSs | BlockingBySti)) == 0)
@@ -74,7 +74,7 @@ namespace Partition.Kernel
                 SetWindows(vcpu, vector >= 0, true);
                 return true;
             }
-            Vmx.Read(VmcsField.GuestRflags, out ulong rflags);
+            ulong rflags = Vmx.ReadValue(VmcsField.GuestRflags);
             if ((rflags & RflagsIf) != 0 && (interruptibility & (BlockingBySti | BlockingByMovSs)) == 0)
             {
                 lapic.Acknowledge(vector);
@@ -95,7 +95,7 @@ namespace Partition.Kernel
         /// </summary>
         public static void ReinjectInterrupted(VirtualCpu vcpu)
         {
-            Vmx.Read(VmcsField.IdtVectoringInformation, out ulong info);
+            ulong info = Vmx.ReadValue(VmcsField.IdtVectoringInformation);
             if ((info & Valid) == 0)
                 return;
             vcpu.EntryEventPending = true;
@@ -103,14 +103,14 @@ namespace Partition.Kernel
             Vmx.Write(VmcsField.VmEntryInterruptionInformation, info & ~(1UL << 12));
             if ((info & DeliverErrorCode) != 0)
             {
-                Vmx.Read(VmcsField.IdtVectoringErrorCode, out ulong code);
+                ulong code = Vmx.ReadValue(VmcsField.IdtVectoringErrorCode);
                 Vmx.Write(VmcsField.VmEntryExceptionErrorCode, code);
             }
             uint type = (uint)(info >> 8 & 7);
             if (type == 4 || type == 5 || type == 6)
             {
                 // Software interrupts and exceptions: RIP is pushed past the instruction.
-                Vmx.Read(VmcsField.VmExitInstructionLength, out ulong length);
+                ulong length = Vmx.ReadValue(VmcsField.VmExitInstructionLength);
                 Vmx.Write(VmcsField.VmEntryInstructionLength, length);
             }
         }

@@ -25,6 +25,7 @@ namespace Partition.Kernel
         /// <summary>The bits of RAX an access of this size uses.</summary>
         public uint Mask => Size == 1 ? 0xFFu : Size == 2 ? 0xFFFFu : 0xFFFFFFFFu;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public static IoAccess Decode(ulong qualification) => new(
             port: (ushort)(qualification >> 16),
             size: (int)(qualification & 7) + 1,

@@ -62,7 +62,11 @@ namespace Partition.Kernel
         /// <summary>This CPU's current VMCS, or null.</summary>
         public static Vmcs CurrentOn(int cpu) => s_current[cpu];
 
-        public bool IsCurrentOn(int cpu) => s_current[cpu] == this;
+        public bool IsCurrentOn(int cpu) => _currentCpu == cpu;
+
+        // The CPU whose current VMCS this is, or -1: s_current seen from this side, so that the
+        // check before every entry is one field.
+        private int _currentCpu = -1;
 
         /// <summary>A new VMCS region stamped with the revision identifier, then VMCLEARed on <paramref name="cpu"/> as the SDM asks before first use.</summary>
         public static VmcsError Create(VmxCapabilities capabilities, int cpu, out Vmcs vmcs)
@@ -85,6 +89,7 @@ namespace Partition.Kernel
             ActiveCpu = -1;
             if (s_current[cpu] == this)
                 s_current[cpu] = null;
+            _currentCpu = -1;
             return VmcsError.None;
         }
 
@@ -97,7 +102,11 @@ namespace Partition.Kernel
             if (status != VmxInstructionStatus.Succeeded)
                 return Failed(cpu, status);
             ActiveCpu = cpu;
+            var previous = s_current[cpu];
+            if (previous != null && previous != this)
+                previous._currentCpu = -1;
             s_current[cpu] = this;
+            _currentCpu = cpu;
             return VmcsError.None;
         }
 
@@ -143,22 +152,23 @@ namespace Partition.Kernel
             return Enter(cpu, guest, launched: true);
         }
 
-        /// <summary>VMLAUNCH or VMRESUME, whichever the launch state calls for.</summary>
-        public VmcsError Run(int cpu, GuestRegisters* guest) =>
-            LaunchState == VmcsLaunchState.Clear ? Launch(cpu, guest) : Resume(cpu, guest);
+        /// <summary>VMLAUNCH or VMRESUME, whichever the launch state calls for (the run loop's entry, kept short).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public VmcsError Run(int cpu, GuestRegisters* guest) => Enter(cpu, guest, LaunchState == VmcsLaunchState.Launched);
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private VmcsError Enter(int cpu, GuestRegisters* guest, bool launched)
         {
-            if (!IsCurrentOn(cpu))
+            if (_currentCpu != cpu)
                 return VmcsError.NotCurrent;
             var status = Vmx.Enter(guest, launched);
             if (status != VmxInstructionStatus.Succeeded)
                 return Failed(cpu, status);
             // A VM exit happened. Only an entry that got as far as the guest makes the VMCS
             // launched; a VM-entry failure (exit reason bit 31) leaves it clear (SDM 27.8).
-            Vmx.Read(VmcsField.ExitReason, out ulong reason);
+            ulong reason = Vmx.ReadValue(VmcsField.ExitReason);
             LastExitReason = reason;
-            if ((reason & ExitReasons.EntryFailureBit) == 0)
+            if (!launched && (reason & ExitReasons.EntryFailureBit) == 0)
                 LaunchState = VmcsLaunchState.Launched;
             return VmcsError.None;
         }

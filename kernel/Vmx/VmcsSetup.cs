@@ -214,10 +214,12 @@ namespace Partition.Kernel
         /// <summary>
         /// Host state for the CPU this VMCS is loaded on: this CPU's GDT, TSS and IDT, the
         /// current control registers, EFER and PAT. Rewritten when a vCPU moves to another CPU.
-        /// HOST_RSP and HOST_RIP are written by the entry routine itself.
+        /// HOST_RIP is the entry routine's exit label; HOST_RSP is written by the entry routine
+        /// itself (it is its stack pointer at the entry).
         /// </summary>
         public static void WriteHostState(ref FieldWriter w, ProcessorTables host)
         {
+            w.Write(VmcsField.HostRip, Vmx.ExitEntryAddress());
             w.Write(VmcsField.HostCr0, Cpu.ReadCr0());
             w.Write(VmcsField.HostCr3, Cpu.ReadCr3());
             w.Write(VmcsField.HostCr4, Cpu.ReadCr4());

@@ -20,10 +20,11 @@ namespace Partition.Cli
 
         public static int Run(string[] args)
         {
-            var options = new Options(args, new[] { "--timeout", "--check" }, maxPositional: 0, flags: new[] { "--update-baseline" });
+            var options = new Options(args, new[] { "--timeout", "--check" }, maxPositional: 0, flags: new[] { "--update-baseline", "--exits" });
             var timeout = TimeSpan.FromSeconds(options.GetInt("--timeout", 1, 86_400) ?? 300);
             string? check = options.Get("--check");
             bool update = options.Has("--update-baseline");
+            bool exitsOnly = options.Has("--exits");
             if (check != null && update)
                 throw new UsageException("bench takes --check BASELINE or --update-baseline, not both");
             // Read the baseline first: a typo should not cost a run of the benchmark.
@@ -37,6 +38,23 @@ namespace Partition.Cli
                 Console.Error.WriteLine("partition bench: the benchmark printed no figures.");
                 Console.Error.WriteLine(result.Report());
                 return 1;
+            }
+            // Where each exit's ticks go: a second run with exitprofile=on (the figures above are without it).
+            var profile = BenchmarkRun.RunProfile(layout, timeout, out var profileResult);
+            if (profile.Count == 0)
+            {
+                Console.Error.WriteLine("partition bench: the profiled run printed no exit profile.");
+                Console.Error.WriteLine(profileResult.Report());
+            }
+            foreach (var breakdown in profile)
+                lines.Add(breakdown.Line);
+            if (exitsOnly)
+            {
+                foreach (string line in lines)
+                    Console.Out.WriteLine(line);
+                Console.Out.WriteLine();
+                Console.Out.Write(BenchmarkRun.FormatProfileTable(profile, exitLines));
+                return 0;
             }
             lines.AddRange(BenchmarkRun.RunScheduling(layout, timeout));
             var apic = BenchmarkRun.RunApic(layout, timeout, out var apicResult);
@@ -70,6 +88,11 @@ namespace Partition.Cli
                     Console.Out.WriteLine(line);
                     writer.WriteLine(line);
                 }
+            }
+            if (profile.Count != 0)
+            {
+                Console.Out.WriteLine();
+                Console.Out.Write(BenchmarkRun.FormatProfileTable(profile, exitLines));
             }
             if (apic.Count != 0)
             {

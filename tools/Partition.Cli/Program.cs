@@ -67,11 +67,14 @@ namespace Partition.Cli
             "      kernel (linux-image-amd64) into the cache and copy it to artifacts/linux/debian/.\n" +
             "      memtest: the same for Debian's memtest86+ (memtest86+x64.bin, also copied to\n" +
             "      configs/images/ for configs/memtest.json).\n" +
-            "  bench [--timeout S] [--check BASELINE | --update-baseline]\n" +
+            "  bench [--exits] [--timeout S] [--check BASELINE | --update-baseline]\n" +
             "      Run the exit benchmark in Bochs: a guest times 10,000 null VMCALLs, CPUID\n" +
             "      exits and I/O exits with RDTSC (one tick = one emulated instruction). Prints\n" +
-            "      the figures, then the scheduling figures (same-core switch cost, resume- and\n" +
-            "      clear-based; shares beside configured shares; migration latency), then the\n" +
+            "      the figures and, from a second run with exitprofile=on, where each exit's\n" +
+            "      ticks go (entry/exit, bookkeeping after the exit, dispatch, handler,\n" +
+            "      bookkeeping before the entry); --exits stops there. Then the scheduling\n" +
+            "      figures (same-core switch cost, resume- and clear-based; shares beside\n" +
+            "      configured shares; migration latency), then the\n" +
             "      local APIC figures of configs/apic.json (IPIs in xAPIC and x2APIC mode, one way\n" +
             "      and round trip, to a halted vCPU; TSC-deadline and one-shot timer expiry; HLT\n" +
             "      wake-up) as a table, then Linux's boot and idle cost; appends them to\n" +

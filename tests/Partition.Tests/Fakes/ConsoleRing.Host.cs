@@ -9,6 +9,8 @@ namespace Partition.Kernel
 
         public static partial ConsoleRing Shared => t_shared ??= new ConsoleRing(HypervisorConsole.RingCapacity);
 
+        public static partial bool SharedMayHavePending => t_shared != null && t_shared.MayHavePending;
+
         /// <summary>A fresh, empty ring for a fresh fake CPU (what an earlier test left unpumped is gone with its CPU).</summary>
         internal static void Discard() => t_shared = null;
     }

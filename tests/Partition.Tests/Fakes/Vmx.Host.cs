@@ -12,6 +12,19 @@ namespace Partition.Kernel
         public static partial VmxInstructionStatus Clear(ulong vmcsPhysical) => FakeCpu.Current.Vmx.Clear(FakeCpu.Current, vmcsPhysical);
         public static partial VmxInstructionStatus PointerLoad(ulong vmcsPhysical) => FakeCpu.Current.Vmx.PointerLoad(FakeCpu.Current, vmcsPhysical);
         public static partial VmxInstructionStatus Read(VmcsField field, out ulong value) => FakeCpu.Current.Vmx.Read(FakeCpu.Current, field, out value);
+        public static partial ulong ReadValue(VmcsField field)
+        {
+            Read(field, out ulong value);
+            return value;
+        }
+
+        /// <summary>A stand-in for the entry routine's exit label.</summary>
+        public const ulong FakeExitEntryAddress = 0x101000;
+
+        public static partial ulong ExitEntryAddress() => FakeExitEntryAddress;
+
+        public static partial void SkipInstruction() =>
+            Write(VmcsField.GuestRip, ReadValue(VmcsField.GuestRip) + ReadValue(VmcsField.VmExitInstructionLength));
         public static partial VmxInstructionStatus Write(VmcsField field, ulong value) => FakeCpu.Current.Vmx.Write(FakeCpu.Current, field, value);
         public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched) => FakeCpu.Current.Vmx.Enter(FakeCpu.Current, guest, launched);
         public static partial VmxInstructionStatus InvalidateEpt(ulong type, ulong eptPointer) => FakeCpu.Current.Vmx.InvalidateEpt(FakeCpu.Current, type, eptPointer);

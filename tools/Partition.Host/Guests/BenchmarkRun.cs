@@ -13,7 +13,7 @@ namespace Partition.Host.Guests
         public const ushort Uart = 0x3F8;
 
         /// <summary>The config, guest image and ISO for the benchmark, built in <paramref name="directory"/>.</summary>
-        public static string BuildIso(RepositoryLayout layout, string directory)
+        public static string BuildIso(RepositoryLayout layout, string directory, string commandLine = "exit=poweroff")
         {
             Directory.CreateDirectory(directory);
             string image = Path.Combine(directory, "bench.bin");
@@ -36,7 +36,7 @@ namespace Partition.Host.Guests
                 }
                 """);
             string iso = Path.Combine(directory, "bench.iso");
-            var builder = new IsoBuilder(KernelImage.EnsureBuilt(layout), "exit=poweroff");
+            var builder = new IsoBuilder(KernelImage.EnsureBuilt(layout), commandLine);
             builder.Modules.Add(new IsoModule(config, "partition-config"));
             builder.Modules.Add(new IsoModule(image, "guest-image bench image"));
             builder.Build(iso);
@@ -243,6 +243,78 @@ namespace Partition.Host.Guests
             text.AppendLine($"  {"figure",-22} {"mean",7} {"min",7} {"max",7}  measured");
             foreach (var f in figures)
                 text.AppendLine($"  {f.Name,-22} {f.Mean,7} {f.Min,7} {f.Max,7}  {f.What}");
+            return text.ToString();
+        }
+
+        /// <summary>
+        /// Where the ticks of one kind of exit go, from the hypervisor's exit profile
+        /// (kernel/Vmx/ExitProfile.cs): mean ticks per exit of each part of the exit path.
+        /// <see cref="EntryExit"/> includes the guest's own instructions of the timed loop
+        /// (what the "loop" figure measures).
+        /// </summary>
+        public sealed record ExitBreakdown(string Name, ulong Count, ulong EntryExit, ulong AfterExit, ulong Dispatch, ulong Handler, ulong BeforeEntry)
+        {
+            public ulong Total => EntryExit + AfterExit + Dispatch + Handler + BeforeEntry;
+
+            /// <summary>The line recorded in artifacts/benchmarks/exits.txt.</summary>
+            public string Line => $"profile {Name}: entry/exit {EntryExit}, after exit {AfterExit}, dispatch {Dispatch}, handler {Handler}, before entry {BeforeEntry}, total {Total} ticks (mean over {Count} exits)";
+        }
+
+        /// <summary>The kinds of exit the benchmark times, as the exit profile names them.</summary>
+        public static IEnumerable<(string Name, string Profile)> ProfiledExits => new[]
+        {
+            ("vmcall", "VMCALL"), ("cpuid", "CPUID"), ("io", $"I/O port 0x{Uart + 7:X3}"),
+        };
+
+        /// <summary>
+        /// The benchmark again with "exitprofile=on": the hypervisor's breakdown of each timed
+        /// exit. A separate run, so that the figures of <see cref="Run"/> carry no probes.
+        /// </summary>
+        public static IReadOnlyList<ExitBreakdown> RunProfile(RepositoryLayout layout, TimeSpan timeout, out RunResult result)
+        {
+            string directory = layout.NewRunDirectory("benchmark-exit-profile");
+            string iso = BuildIso(layout, directory, "exit=poweroff exitprofile=on");
+            using var run = new BochsRun(iso, directory);
+            run.Start();
+            result = run.WaitForSerial(new[] { "Run over: " }, timeout);
+            return ParseProfile(result.Serial);
+        }
+
+        /// <summary>The profile lines of the timed exits in a serial log ("  VMCALL: N exits: entry/exit A, after exit B, ...").</summary>
+        public static IReadOnlyList<ExitBreakdown> ParseProfile(string serial)
+        {
+            var found = new List<ExitBreakdown>();
+            foreach (var (name, profile) in ProfiledExits)
+            {
+                var m = System.Text.RegularExpressions.Regex.Match(serial,
+                    $@"(?mi)^  {System.Text.RegularExpressions.Regex.Escape(profile)}: (\d+) exits: entry/exit (\d+), after exit (\d+), dispatch (\d+), handler (\d+), before entry (\d+)");
+                if (m.Success)
+                    found.Add(new ExitBreakdown(name, ulong.Parse(m.Groups[1].Value), ulong.Parse(m.Groups[2].Value), ulong.Parse(m.Groups[3].Value),
+                        ulong.Parse(m.Groups[4].Value), ulong.Parse(m.Groups[5].Value), ulong.Parse(m.Groups[6].Value)));
+            }
+            return found;
+        }
+
+        /// <summary>The breakdown as a table, beside the round trips the guest measured ("bench NAME: ..., PER per round trip").</summary>
+        public static string FormatProfileTable(IReadOnlyList<ExitBreakdown> breakdown, IReadOnlyList<string> benchLines)
+        {
+            ulong RoundTrip(string name)
+            {
+                foreach (string line in benchLines)
+                {
+                    var m = System.Text.RegularExpressions.Regex.Match(line, $@"^bench {name}: \d+ ticks for \d+, (\d+) per round trip");
+                    if (m.Success)
+                        return ulong.Parse(m.Groups[1].Value);
+                }
+                return 0;
+            }
+            ulong loop = RoundTrip("loop");
+            var text = new StringBuilder();
+            text.AppendLine("Where the ticks of an exit go (exitprofile=on, mean per exit; the guest's own loop is in entry/exit):");
+            text.AppendLine($"  {"exit",-8} {"round trip",10} {"entry/exit",10} {"after exit",10} {"dispatch",9} {"handler",8} {"before entry",12} {"sum",6}");
+            foreach (var b in breakdown)
+                text.AppendLine($"  {b.Name,-8} {RoundTrip(b.Name),10} {b.EntryExit,10} {b.AfterExit,10} {b.Dispatch,9} {b.Handler,8} {b.BeforeEntry,12} {b.Total,6}");
+            text.AppendLine($"  (of entry/exit, {loop} ticks are the guest's loop without an exit: the 'loop' figure)");
             return text.ToString();
         }
 

@@ -29,6 +29,7 @@ namespace Partition.Kernel
 
         public static void Boot(byte* multiboot2Information)
         {
+            Machine.BootTsc = Tsc.Now;
             HypervisorConsole.Initialize();
             HypervisorConsole.Write("Partition hypervisor ");
             HypervisorConsole.Write(Version);

@@ -11,6 +11,9 @@ namespace Partition.Kernel
         /// </summary>
         public static bool PowerOffWhenStopped { get; set; }
 
+        /// <summary>The TSC when the hypervisor's C# started (Hypervisor.Boot): its start-up is counted from here.</summary>
+        public static ulong BootTsc;
+
         /// <summary>The hypervisor cannot go on: power off or halt, as configured.</summary>
         public static void Stop()
         {

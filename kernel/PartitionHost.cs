@@ -397,6 +397,30 @@ namespace Partition.Kernel
                 RunSlice<ExitProfile.Off>(vcpu, cpu, until, serveConsole);
         }
 
+        private static long s_firstEntry;
+
+        // "First guest instruction: N ticks (M ms) after the hypervisor's start, PARTITION on CPU C":
+        // what the hypervisor's own start-up costs, once per run (its first VMLAUNCH follows at once).
+        private static void NoteFirstEntry(VirtualCpu vcpu, int cpu)
+        {
+            ulong now = Tsc.Now;
+            fixed (long* first = &s_firstEntry)
+                if (Cpu.CompareExchange(first, (long)now, 0) != 0)
+                    return;
+            ulong ticks = now - Machine.BootTsc;
+            HypervisorConsole.BeginLine();
+            HypervisorConsole.Write("First guest instruction: ");
+            HypervisorConsole.WriteDecimal(ticks);
+            HypervisorConsole.Write(" ticks (");
+            HypervisorConsole.WriteDecimal(ticks / Tsc.TicksPerMillisecond);
+            HypervisorConsole.Write(" ms) after the hypervisor's start, ");
+            HypervisorConsole.Write(vcpu.Name);
+            HypervisorConsole.Write(" on CPU ");
+            HypervisorConsole.WriteDecimal((ulong)cpu);
+            HypervisorConsole.WriteLine();
+            HypervisorConsole.EndLine();
+        }
+
         private static void RunSlice<TProbe>(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole) where TProbe : struct, IExitProbe
         {
             var probe = default(TProbe);
@@ -405,6 +429,8 @@ namespace Partition.Kernel
             var vmcs = vcpu.Vmcs;
             if (!vcpu.Launched && !PassesEntryChecks(vcpu, cpu))
                 return;
+            if (!vcpu.Launched && s_firstEntry == 0)
+                NoteFirstEntry(vcpu, cpu);
             var context = new ExitContext { Vcpu = vcpu, Cpu = cpu };
             var runner = CoreRunner.Of(cpu);
             var lapic = vcpu.Lapic;

@@ -165,6 +165,8 @@ namespace Partition.Host.Guests
                 Ticks("null-vmcall", "null VMCALL round trip, 64-bit guest", @"bench vmcall: \d+ ticks for \d+, (\d+) per round trip"),
                 Ticks("cpuid", "CPUID round trip (leaf 0x40000000)", @"bench cpuid: \d+ ticks for \d+, (\d+) per round trip"),
                 Ticks("uart-io", "OUT to the virtual UART, round trip", @"bench io: \d+ ticks for \d+, (\d+) per round trip"),
+                Ticks("start-to-first-guest", "the hypervisor's start (Hypervisor.Boot) to its first guest instruction",
+                    @"start: (\d+) ticks from the hypervisor's start"),
                 Ticks("same-core-switch", "same-core switch, resume-based (VMPTRLD, VMRESUME), mean",
                     @"switch=resume: mean switch: (\d+) ticks"),
                 Ticks("same-core-switch-clear", "same-core switch, clear-based (VMCLEAR, VMPTRLD, VMLAUNCH), mean",

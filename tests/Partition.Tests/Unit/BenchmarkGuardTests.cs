@@ -21,6 +21,7 @@ namespace Partition.Tests.Unit
             "bench vmcall: 6066042 ticks for 10000, 606 per round trip",
             "bench cpuid: 6045995 ticks for 10000, 604 per round trip",
             "bench io: 7215325 ticks for 10000, 721 per round trip",
+            "bench cpu-bound: 60012345 ticks for 60000000 instructions",
             "start: 3012345 ticks from the hypervisor's start to the first guest instruction",
             "switch=resume: a: 284 slices, share 33.6% (configured 33.3%)",
             "switch=resume: mean switch: 1051 ticks, resume-based (VMPTRLD, VMRESUME) over 851 switches",
@@ -59,9 +60,9 @@ namespace Partition.Tests.Unit
         {
             var figures = BenchmarkFigures.FromLines(Lines);
             Assert.That(figures.Select(f => f.Key), Is.EqualTo(BenchmarkFigures.Catalogue.Select(d => d.Key)));
-            Assert.That(figures.Select(f => f.Key).Take(11), Is.EqualTo(new[]
+            Assert.That(figures.Select(f => f.Key).Take(12), Is.EqualTo(new[]
             {
-                "null-vmcall", "cpuid", "uart-io", "start-to-first-guest", "same-core-switch", "same-core-switch-clear",
+                "null-vmcall", "cpuid", "uart-io", "cpu-bound", "start-to-first-guest", "same-core-switch", "same-core-switch-clear",
                 "migration-dedicated-to-shared", "migration-shared-to-dedicated",
                 "pause-dedicated-if0", "migration-dedicated-if0", "migration-dedicated-if0-back",
             }));

@@ -165,6 +165,8 @@ namespace Partition.Host.Guests
                 Ticks("null-vmcall", "null VMCALL round trip, 64-bit guest", @"bench vmcall: \d+ ticks for \d+, (\d+) per round trip"),
                 Ticks("cpuid", "CPUID round trip (leaf 0x40000000)", @"bench cpuid: \d+ ticks for \d+, (\d+) per round trip"),
                 Ticks("uart-io", "OUT to the virtual UART, round trip", @"bench io: \d+ ticks for \d+, (\d+) per round trip"),
+                Ticks("cpu-bound", "a CPU-bound guest's 60,000,000 instructions on core 0 (no hypervisor: 60,000,000 ticks)",
+                    @"bench cpu-bound: (\d+) ticks for \d+ instructions"),
                 Ticks("start-to-first-guest", "the hypervisor's start (Hypervisor.Boot) to its first guest instruction",
                     @"start: (\d+) ticks from the hypervisor's start"),
                 Ticks("same-core-switch", "same-core switch, resume-based (VMPTRLD, VMRESUME), mean",

@@ -330,6 +330,15 @@ namespace Partition.Host.Guests
             foreach (string line in result.Serial.Split('\n'))
                 if (line.StartsWith("[bench] bench ", StringComparison.Ordinal) && !line.EndsWith("done", StringComparison.Ordinal))
                     lines.Add(line.Substring("[bench] ".Length));
+            // A CPU-bound guest against its instruction count (Bochs without a hypervisor: one tick each).
+            var cpu = System.Text.RegularExpressions.Regex.Match(result.Serial, @"\[bench\] bench cpu-bound: (\d+) ticks for (\d+) instructions");
+            if (cpu.Success)
+            {
+                double ticks = double.Parse(cpu.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                double instructions = double.Parse(cpu.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+                lines.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"cpu-bound: overhead {(ticks - instructions) / instructions * 100:0.000}% ({ticks:0} ticks for {instructions:0} instructions on core 0, which polls the console every 100 ms)"));
+            }
             // The hypervisor's own start-up: from Hypervisor.Boot to the first VMLAUNCH.
             var first = System.Text.RegularExpressions.Regex.Match(result.Serial, @"First guest instruction: (\d+) ticks");
             if (first.Success)

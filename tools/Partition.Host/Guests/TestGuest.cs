@@ -196,10 +196,51 @@ namespace Partition.Host.Guests
             EmitTimedLoop("vmcall", () => { a.xor(eax, eax); a.vmcall(); });
             EmitTimedLoop("cpuid", () => { a.mov(eax, 0x40000000); a.cpuid(); });
             EmitTimedLoop("io", () => { a.mov(dx, (ushort)(_uart + 7)); a.@out(dx, al); });
+            EmitCpuBound();
             Print("done");
             a.hlt();
             EmitPrintNumber();
             EmitPrintRoutineAndData();
+        }
+
+        /// <summary>Iterations of the CPU-bound loop, 6 instructions each, none of which exits.</summary>
+        public const int CpuBoundIterations = 10_000_000;
+        public const long CpuBoundInstructions = 6L * CpuBoundIterations;
+
+        // "bench cpu-bound: T ticks for 60000000 instructions": arithmetic that never exits, timed
+        // with RDTSC. Without a hypervisor Bochs runs it in one tick an instruction (the "loop"
+        // line shows it), so T beyond the count is what the hypervisor took meanwhile (its
+        // console polls on CPU 0, the only exits such a guest sees).
+        private void EmitCpuBound()
+        {
+            var a = _a;
+            Text("name_cpu", "bench cpu-bound: ");
+            Text("instructions", $" ticks for {CpuBoundInstructions} instructions\n");
+            var loop = a.CreateLabel();
+            a.mov(ebx, 1);
+            a.mov(ecx, 7);
+            a.mov(esi, 0x5A5A);
+            a.rdtsc();
+            a.shl(rdx, 32);
+            a.or(rax, rdx);
+            a.mov(r12, rax);
+            a.mov(r13d, CpuBoundIterations);
+            a.Label(ref loop);
+            a.imul(rbx, rbx, 3);
+            a.add(rbx, rcx);
+            a.xor(rbx, rsi);
+            a.rol(rbx, 1);
+            a.dec(r13d);
+            a.jnz(loop);
+            a.rdtsc();
+            a.shl(rdx, 32);
+            a.or(rax, rdx);
+            a.sub(rax, r12);
+            a.mov(r14, rax);
+            Print("name_cpu");
+            a.mov(rax, r14);
+            a.call(LabelOf("printNumber"));
+            Print("instructions");
         }
 
         // R12 = start TSC, R13 = iterations left (exits clobber RAX..RDX by design).

@@ -114,7 +114,9 @@ namespace Partition.Configs
             string head = string.Concat("  ", partition.Name.Length > 0 ? partition.Name : "(unnamed)",
                 partition.Role == PartitionRole.Host ? " (host): " : " (guest): ");
             string body = string.Concat(vcpus, ", ", ConfigText.Size(partition.TotalMemory), string.Concat(", ", boot));
-            return string.Concat(head, body, result.CanStart(index) ? ": starts" : string.Concat(": left out (", WhyLeftOut(result, index), ")"));
+            return string.Concat(head, body, !result.CanStart(index) ? string.Concat(": left out (", WhyLeftOut(result, index), ")")
+                : BootSupport.WhyUnsupported(result.Configuration.Partitions[index]) is string unsupported ? string.Concat(": left out at boot (", unsupported, ")")
+                : ": starts");
         }
 
         // Which error leaves the partition out: its own first, else one about the whole config.

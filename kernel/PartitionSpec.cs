@@ -65,7 +65,7 @@ namespace Partition.Kernel
         public void GiveFirmware(Firmware firmware) => Firmware = firmware;
 
         /// <summary>Less than this cannot hold a kernel's decompression and the low-memory structures.</summary>
-        public const ulong MinimumLinuxMemory = 16UL << 20;
+        public const ulong MinimumLinuxMemory = BootSupport.MinimumLinuxMemory;
 
         /// <summary>The Multiboot or Linux kernel's command line.</summary>
         public string CommandLine { get; private set; } = "";
@@ -109,44 +109,16 @@ namespace Partition.Kernel
         public static bool TryFromConfig(PartitionConfig partition, out PartitionSpec spec, out string unsupported)
         {
             spec = null;
+            unsupported = BootSupport.WhyUnsupported(partition);
+            if (unsupported != null)
+                return false;
             var boot = partition.Boot;
-            if (boot == null)
-            {
-                unsupported = "it has no boot image";
-                return false;
-            }
-            if (partition.Vcpus.Length == 0 || partition.Vcpus.Length > MaxVcpus)
-            {
-                unsupported = "a partition has 1 to 16 vCPUs";
-                return false;
-            }
-            var memory = partition.Memory.Length == 1 ? partition.Memory[0] : null;
-            bool identity = partition.Role == PartitionRole.Host && boot.Kind == BootKind.Linux;
-            if (identity && memory != null && memory.HasGuestPhysical && (!memory.HasHostPhysical || memory.GuestPhysical != memory.HostPhysical))
-            {
-                unsupported = "a Linux host partition's RAM is identity mapped (guest-physical = host-physical, for its devices' DMA): leave guest_physical out, or give it equal to host_physical";
-                return false;
-            }
-            if (memory == null || !identity && memory.HasGuestPhysical && memory.GuestPhysical != 0)
-            {
-                unsupported = "only one memory region, at guest-physical 0, is supported so far";
-                return false;
-            }
-            if (partition.Devices.Mmio.Length != 0 || partition.Devices.Pci.Length != 0 || partition.Devices.IoPorts.Length != 0)
-            {
-                unsupported = "device pass-through (I/O ports, MMIO, PCI) is not supported yet";
-                return false;
-            }
+            bool identity = BootSupport.IsIdentityMapped(partition);
             int uartPort = partition.Devices.Uart == null ? -1 : partition.Devices.Uart.Port;
             if (boot.Kind == BootKind.Linux)
             {
                 // The 64-bit boot protocol: long mode, the loader finds the entry; the partition
                 // gets the virtual platform its ACPI tables describe.
-                if (partition.Memory[0].Size < MinimumLinuxMemory)
-                {
-                    unsupported = "a Linux partition needs at least 16 MiB of memory";
-                    return false;
-                }
                 spec = new PartitionSpec(partition.Name, GuestMode.Long64, partition.Memory[0].Size, 0, 0, uartPort)
                 {
                     IsLinux = true,
@@ -171,11 +143,6 @@ namespace Partition.Kernel
             }
             GuestMode mode = boot.Mode == EntryMode.Real ? GuestMode.Real : boot.Mode == EntryMode.Protected32 ? GuestMode.Protected32 : GuestMode.Long64;
             ulong entry = boot.HasEntry ? boot.Entry : boot.LoadAddress;
-            if (mode == GuestMode.Real && entry > 0xFFFF)
-            {
-                unsupported = "a real-mode entry point must be below 64 KiB";
-                return false;
-            }
             spec = new PartitionSpec(partition.Name, mode, partition.Memory[0].Size, boot.LoadAddress, entry, uartPort);
             spec.Place(partition.Vcpus, partition.Role, partition.Memory[0]);
             unsupported = null;
@@ -198,7 +165,7 @@ namespace Partition.Kernel
         }
 
         /// <summary>The most vCPUs a partition may have (APIC IDs 0-15 in its MADT).</summary>
-        public const int MaxVcpus = 16;
+        public const int MaxVcpus = BootSupport.MaxVcpus;
 
         private void Place(VcpuConfig[] vcpus, PartitionRole role, MemoryRegionConfig memory)
         {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Formats.Tar;
 
 namespace Partition.Host.Linux
 {
@@ -98,53 +97,13 @@ namespace Partition.Host.Linux
 
         private static void Download(string package, string version, string partial)
         {
-            string aptGet = ExternalTool.Find("apt-get", "apt");
-            var (status, output) = ExternalTool.Run(aptGet, new[] { "download", $"{package}={version}" }, partial, TimeSpan.FromMinutes(20));
-            string[] debs = Directory.GetFiles(partial, "*.deb");
-            if (status != 0 || debs.Length != 1)
-                throw new InvalidOperationException($"apt-get download {package}={version} failed (exit status {status}):\n{output}");
-
-            // Only /boot is wanted, not the 400 MB of modules 'dpkg-deb -x' would unpack:
-            // read the data archive dpkg-deb streams and keep two files of it.
-            string dpkgDeb = ExternalTool.Find("dpkg-deb", "dpkg");
-            var info = new ProcessStartInfo(dpkgDeb)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            info.ArgumentList.Add("--fsys-tarfile");
-            info.ArgumentList.Add(debs[0]);
-            using var process = Process.Start(info)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            bool kernel = false, config = false;
-            using (var reader = new TarReader(process.StandardOutput.BaseStream, leaveOpen: true))
-            {
-                while (reader.GetNextEntry() is { } tarEntry)
-                {
-                    string name = tarEntry.Name.StartsWith("./", StringComparison.Ordinal) ? tarEntry.Name.Substring(2) : tarEntry.Name;
-                    if (tarEntry.EntryType != TarEntryType.RegularFile && tarEntry.EntryType != TarEntryType.V7RegularFile)
-                        continue;
-                    if (name.StartsWith("boot/vmlinuz-", StringComparison.Ordinal))
-                    {
-                        tarEntry.ExtractToFile(Path.Combine(partial, "vmlinuz.part"), overwrite: true);
-                        kernel = true;
-                    }
-                    else if (name.StartsWith("boot/config-", StringComparison.Ordinal))
-                    {
-                        tarEntry.ExtractToFile(Path.Combine(partial, "config"), overwrite: true);
-                        config = true;
-                    }
-                }
-            }
-            // Whatever follows the archive's end (block padding) is read too: dpkg-deb must not
-            // die of SIGPIPE, whose exit status would look like a broken package.
-            process.StandardOutput.BaseStream.CopyTo(Stream.Null);
-            process.WaitForExit();
-            if (process.ExitCode != 0 || !kernel || !config)
+            // Only /boot is wanted, not the 400 MB of modules 'dpkg-deb -x' would unpack.
+            var kept = DebianPackage.DownloadAndExtract(package, version, partial, TimeSpan.FromMinutes(20),
+                name => name.StartsWith("boot/vmlinuz-", StringComparison.Ordinal) ? "vmlinuz.part"
+                    : name.StartsWith("boot/config-", StringComparison.Ordinal) ? "config" : null);
+            if (!kept.Contains("vmlinuz.part") || !kept.Contains("config"))
                 throw new InvalidOperationException(
-                    $"dpkg-deb --fsys-tarfile {debs[0]} (exit status {process.ExitCode}) gave {(kernel ? "" : "no boot/vmlinuz-* ")}{(config ? "" : "no boot/config-*")}: {errors.Result}");
-            File.Delete(debs[0]);
+                    $"{package}={version} has {(kept.Contains("vmlinuz.part") ? "" : "no boot/vmlinuz-* ")}{(kept.Contains("config") ? "" : "no boot/config-*")}");
             File.Move(Path.Combine(partial, "vmlinuz.part"), Path.Combine(partial, Marker));
         }
     }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Formats.Tar;
 
 namespace Partition.Host.Linux
 {
@@ -45,47 +44,13 @@ namespace Partition.Host.Linux
 
         private static void Download(string version, string partial)
         {
-            string aptGet = ExternalTool.Find("apt-get", "apt");
-            var (status, output) = ExternalTool.Run(aptGet, new[] { "download", $"{Package}={version}" }, partial, TimeSpan.FromMinutes(10));
-            string[] debs = Directory.GetFiles(partial, "*.deb");
-            if (status != 0 || debs.Length != 1)
-                throw new InvalidOperationException($"apt-get download {Package}={version} failed (exit status {status}):\n{output}");
-
-            // The package is small (120 KB), but only one file of it is wanted: read the data
-            // archive dpkg-deb streams, as DebianKernel does.
-            string dpkgDeb = ExternalTool.Find("dpkg-deb", "dpkg");
-            var info = new ProcessStartInfo(dpkgDeb)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            info.ArgumentList.Add("--fsys-tarfile");
-            info.ArgumentList.Add(debs[0]);
-            using var process = Process.Start(info)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            bool found = false;
-            string part = Path.Combine(partial, FileName + ".part");
-            using (var reader = new TarReader(process.StandardOutput.BaseStream, leaveOpen: true))
-            {
-                while (reader.GetNextEntry() is { } tarEntry)
-                {
-                    string name = tarEntry.Name.StartsWith("./", StringComparison.Ordinal) ? tarEntry.Name.Substring(2) : tarEntry.Name;
-                    if ((tarEntry.EntryType == TarEntryType.RegularFile || tarEntry.EntryType == TarEntryType.V7RegularFile) &&
-                        name == "boot/" + FileName)
-                    {
-                        tarEntry.ExtractToFile(part, overwrite: true);
-                        found = true;
-                    }
-                }
-            }
-            process.StandardOutput.BaseStream.CopyTo(Stream.Null);
-            process.WaitForExit();
-            if (process.ExitCode != 0 || !found)
-                throw new InvalidOperationException(
-                    $"dpkg-deb --fsys-tarfile {debs[0]} (exit status {process.ExitCode}) gave {(found ? "" : "no boot/" + FileName)}: {errors.Result}");
-            File.Delete(debs[0]);
-            File.Move(part, Path.Combine(partial, FileName));
+            // The package is small (120 KB), but only one file of it is wanted.
+            string part = FileName + ".part";
+            var kept = DebianPackage.DownloadAndExtract(Package, version, partial, TimeSpan.FromMinutes(10),
+                name => name == "boot/" + FileName ? part : null);
+            if (!kept.Contains(part))
+                throw new InvalidOperationException($"{Package}={version} has no boot/{FileName}");
+            File.Move(Path.Combine(partial, part), Path.Combine(partial, FileName));
         }
     }
 }

@@ -487,7 +487,7 @@ namespace Partition.Kernel
         }
 
         /// <summary>Sets the byte at <paramref name="at"/> so that all of <paramref name="bytes"/> sums to 0 modulo 256.</summary>
-        private static void SetChecksum(Span<byte> bytes, int at)
+        internal static void SetChecksum(Span<byte> bytes, int at)
         {
             bytes[at] = 0;
             byte sum = 0;
@@ -496,25 +496,25 @@ namespace Partition.Kernel
             bytes[at] = (byte)(0 - sum);
         }
 
-        private static void PutAscii(Span<byte> bytes, int at, string text)
+        internal static void PutAscii(Span<byte> bytes, int at, string text)
         {
             for (int i = 0; i < text.Length; i++)
                 bytes[at + i] = (byte)text[i];
         }
 
-        private static void Put16(Span<byte> bytes, int at, ushort value)
+        internal static void Put16(Span<byte> bytes, int at, ushort value)
         {
             bytes[at] = (byte)value;
             bytes[at + 1] = (byte)(value >> 8);
         }
 
-        private static void Put32(Span<byte> bytes, int at, uint value)
+        internal static void Put32(Span<byte> bytes, int at, uint value)
         {
             for (int i = 0; i < 4; i++)
                 bytes[at + i] = (byte)(value >> (8 * i));
         }
 
-        private static void Put64(Span<byte> bytes, int at, ulong value)
+        internal static void Put64(Span<byte> bytes, int at, ulong value)
         {
             for (int i = 0; i < 8; i++)
                 bytes[at + i] = (byte)(value >> (8 * i));

@@ -1,5 +1,6 @@
 using System;
 using Partition.Memory;
+using static Partition.Kernel.AcpiTables;
 
 namespace Partition.Kernel
 {
@@ -816,40 +817,10 @@ namespace Partition.Kernel
             return sum;
         }
 
-        private static void SetChecksum(Span<byte> bytes, int at)
-        {
-            bytes[at] = 0;
-            bytes[at] = (byte)(0 - Sum(bytes));
-        }
-
         internal static ushort U16(ReadOnlySpan<byte> s, int at) => (ushort)(s[at] | s[at + 1] << 8);
 
         internal static uint U32(ReadOnlySpan<byte> s, int at) => (uint)(s[at] | s[at + 1] << 8 | s[at + 2] << 16 | s[at + 3] << 24);
 
         internal static ulong U64(ReadOnlySpan<byte> s, int at) => U32(s, at) | (ulong)U32(s, at + 4) << 32;
-
-        private static void PutAscii(Span<byte> bytes, int at, string text)
-        {
-            for (int i = 0; i < text.Length; i++)
-                bytes[at + i] = (byte)text[i];
-        }
-
-        private static void Put16(Span<byte> bytes, int at, ushort value)
-        {
-            bytes[at] = (byte)value;
-            bytes[at + 1] = (byte)(value >> 8);
-        }
-
-        private static void Put32(Span<byte> bytes, int at, uint value)
-        {
-            for (int i = 0; i < 4; i++)
-                bytes[at + i] = (byte)(value >> (8 * i));
-        }
-
-        private static void Put64(Span<byte> bytes, int at, ulong value)
-        {
-            for (int i = 0; i < 8; i++)
-                bytes[at + i] = (byte)(value >> (8 * i));
-        }
     }
 }

@@ -187,8 +187,10 @@ namespace Partition.Host.Guests
             foreach (var (name, what) in TestGuest.ApicFigures)
                 catalogue.Add(Ticks("apic-" + name, what + " (mean)", $@"apic {Regex.Escape(name)}: mean (\d+) ticks"));
             catalogue.Add(Ticks("linux-boot", "Linux, one dedicated vCPU: partitions' start to 'linux up'", @"linux boot: (\d+) ticks"));
+            // Not deterministic: 176, 177 and 187 in three runs of the same code (Linux reads Bochs'
+            // wall-clock-started RTC); 15%, so that the guard fails on a change, not on a run.
             catalogue.Add(new Definition("linux-idle-exits", "an idle Linux guest (heartbeat only): exits per second", "exits/s", true,
-                DefaultTolerancePercent, new Regex(@"^linux idle: (\d+) exits per second", RegexOptions.CultureInvariant)));
+                15m, new Regex(@"^linux idle: (\d+) exits per second", RegexOptions.CultureInvariant)));
             return catalogue;
         }
 

@@ -431,16 +431,10 @@ namespace Partition.Kernel
                 return;
             if (!vcpu.Launched && s_firstEntry == 0)
                 NoteFirstEntry(vcpu, cpu);
-            var context = new ExitContext { Vcpu = vcpu, Cpu = cpu };
             var runner = CoreRunner.Of(cpu);
+            var context = new ExitContext { Vcpu = vcpu, Cpu = cpu, Runner = runner, TimerRate = Capabilities.PreemptionTimerRate };
             var lapic = vcpu.Lapic;
-            var exitCounts = vm.ExitCounts;
             GuestRegisters* registers = vcpu.Registers;
-            int rate = Capabilities.PreemptionTimerRate;
-            // The VMX-preemption timer value this loop last wrote (the field keeps it across
-            // exits: "save VMX-preemption timer value" is off); none yet. A kick's NMI may have
-            // set the field to 0 since, which only makes the entry exit at once, as the kick wants.
-            ulong written = ulong.MaxValue;
             bool exited = false;
             while (vm.State == VirtualMachineState.Runnable && vcpu.Activity == VcpuActivity.Running)
             {
@@ -461,52 +455,34 @@ namespace Partition.Kernel
                     if (!InterruptInjection.BeforeEntry(vcpu, now))
                         return;
                 }
-                // The timer restarts from the field's value at every entry, so it is rewritten for
-                // the time left whenever there is a time (the slice's end, the run's limit, CPU 0's
-                // console poll, the local APIC's timer); with none, its maximum stays written.
+                // The timer restarts from the field's value at every entry, so it is written for
+                // the time left to the nearest of: the slice's end, the run's limit, CPU 0's
+                // console poll (all in until), the local APIC's timer.
                 ulong apicTimer = lapic.TimerDeadline;
                 ulong timer = apicTimer == 0 ? 0 : apicTimer - vcpu.TscOffset; // TimerDeadlineOnHost
-                ulong value = PreemptionTimerValue(until == 0 || timer != 0 && timer < until ? timer : until, now, rate);
-                if (value != written)
-                {
-                    Vmx.Write(VmcsField.VmxPreemptionTimerValue, value);
-                    written = value;
-                }
+                ulong end = until == 0 || timer != 0 && timer < until ? timer : until;
+                Vmx.Write(VmcsField.VmxPreemptionTimerValue, PreemptionTimerValue(end, now, context.TimerRate));
+                context.TimerEnd = end;
+                context.ApicDeadline = apicTimer;
+                ulong fastUntil = end == 0 ? ulong.MaxValue : end;
+                if (serveConsole && ConsoleDue.Next != 0 && ConsoleDue.Next < fastUntil)
+                    fastUntil = ConsoleDue.Next;
+                context.FastUntil = fastUntil;
                 // The last look at the mailbox comes after the timer is set: a kick (NMI) that
                 // arrives later finds the timer and sets it to 0 (CoreRunner.NmiReceived).
                 if (runner != null && runner.HasRequests)
                     return;
-                bool injected = vcpu.EntryEventPending;
+                context.Injected = vcpu.EntryEventPending;
                 probe.Entering(cpu, ref context);
-                VmcsError error = vmcs.Run(cpu, registers);
-                probe.Exited(cpu);
+                // Exits are handled inside (ExitPath), and those after which nothing here is
+                // needed go straight back to the guest: this returns for the others.
+                VmcsError error = vmcs.Run(cpu, registers, &ExitPath<TProbe>, ref context);
                 if (error != VmcsError.None)
                 {
                     ReportEntryInstructionFailure(vm, vmcs, error);
                     return;
                 }
                 exited = true;
-                ulong reason = vmcs.LastExitReason;
-                context.Reason = (ushort)reason;
-                context.EntryFailure = (reason & ExitReasons.EntryFailureBit) != 0;
-                // An event is being delivered only if one was injected, or the guest's own
-                // delivery met an EPT violation or misconfiguration, an intercepted exception or
-                // a task switch (SDM Vol. 3C, 28.2.4): only then is IDT-vectoring worth reading.
-                // The exit cleared the VM-entry interruption field (SDM Vol. 3C, 25.8.3).
-                if (injected)
-                    vcpu.EntryEventPending = false;
-                if ((injected || reason < 64 && (ReinjectReasons >> (int)reason & 1) != 0) && !context.EntryFailure)
-                    InterruptInjection.ReinjectInterrupted(vcpu);
-                if (context.Reason < ExitReasons.Count)
-                    exitCounts[context.Reason]++;
-                vcpu.Exits++;
-                probe.Dispatching(cpu);
-                var handler = ExitDispatch.Prepare(ref context);
-                probe.Handling(cpu);
-                ExitAction action = handler(ref context);
-                probe.Handled(cpu);
-                if (action == ExitAction.Halt)
-                    vm.Park(vcpu);
                 // Console output moves on while guests run: a few bytes at each exit, never a wait.
                 if (HypervisorConsole.HasPending)
                     HypervisorConsole.Pump();
@@ -521,9 +497,78 @@ namespace Partition.Kernel
             }
         }
 
+        /// <summary>
+        /// Called after every VM exit, on the entry routine's stack with the guest's registers
+        /// saved: handles the exit (the one place that does: counters, re-injection, dispatch,
+        /// the handler), then decides whether the guest may go on at once (returns 1: VMRESUME
+        /// without going back to the run loop) or the run loop must look first (0). It may go on
+        /// only when none of the run loop's pre-entry work is due: the exit is not one the loop
+        /// acts on (timer, windows, interrupts, NMIs, INIT/SIPI), the vCPU still runs and
+        /// injects nothing, the local APIC has nothing to deliver and its timer is unchanged, no
+        /// time the loop watches has come, the console's UART has no room for bytes waiting,
+        /// and the core's mailbox is empty. The preemption timer is rewritten for the time left
+        /// before the last two looks, so a kick arriving after them still makes the entry exit
+        /// at once (CoreRunner.NmiReceived).
+        /// </summary>
+        private static int ExitPath<TProbe>(ref ExitContext c) where TProbe : struct, IExitProbe
+        {
+            var probe = default(TProbe);
+            probe.Exited(c.Cpu);
+            var vcpu = c.Vcpu;
+            var vm = vcpu.Machine;
+            ulong reason = Vmx.ReadValue(VmcsField.ExitReason);
+            c.Reason = (ushort)reason;
+            c.EntryFailure = (reason & ExitReasons.EntryFailureBit) != 0;
+            // An event is being delivered only if one was injected, or the guest's own
+            // delivery met an EPT violation or misconfiguration, an intercepted exception or
+            // a task switch (SDM Vol. 3C, 28.2.4): only then is IDT-vectoring worth reading.
+            // The exit cleared the VM-entry interruption field (SDM Vol. 3C, 25.8.3).
+            bool injected = c.Injected;
+            if (injected)
+            {
+                vcpu.EntryEventPending = false;
+                c.Injected = false;
+            }
+            if ((injected || reason < 64 && (ReinjectReasons >> (int)reason & 1) != 0) && !c.EntryFailure)
+                InterruptInjection.ReinjectInterrupted(vcpu);
+            if (c.Reason < ExitReasons.Count)
+                vm.ExitCounts[c.Reason]++;
+            vcpu.Exits++;
+            probe.Dispatching(c.Cpu);
+            var handler = ExitDispatch.Prepare(ref c);
+            probe.Handling(c.Cpu);
+            ExitAction action = handler(ref c);
+            probe.Handled(c.Cpu);
+            if (action == ExitAction.Halt)
+                vm.Park(vcpu);
+            if (c.EntryFailure || reason >= 64 || (RunLoopReasons >> (int)reason & 1) != 0)
+                return 0;
+            if (vcpu.Activity != VcpuActivity.Running || vm.State != VirtualMachineState.Runnable || vcpu.EntryEventPending)
+                return 0;
+            var lapic = vcpu.Lapic;
+            if (lapic.TimerDeadline != c.ApicDeadline)
+                return 0;
+            ulong now = Tsc.Now;
+            if (now >= c.FastUntil || HypervisorConsole.PumpDue(now))
+                return 0;
+            if (c.TimerEnd != 0)
+                Vmx.Write(VmcsField.VmxPreemptionTimerValue, PreemptionTimerValue(c.TimerEnd, now, c.TimerRate));
+            if (lapic.HasIncoming || lapic.HasPending || vcpu.InterruptWindowExiting || vcpu.NmiWindowExiting)
+                return 0;
+            if (c.Runner != null && c.Runner.HasRequests)
+                return 0;
+            c.EnteredAgain = true;
+            probe.Entering(c.Cpu, ref c);
+            return 1;
+        }
+
         // Exits during which the guest may have been delivering an event (SDM Vol. 3C, 28.2.4):
         // exception or NMI, task switch, EPT violation, EPT misconfiguration.
         private const ulong ReinjectReasons = 1UL << 0 | 1UL << 9 | 1UL << 48 | 1UL << 49;
+
+        // Exits the run loop acts on itself: exception or NMI (a kick), external interrupt,
+        // triple fault, INIT, SIPI, interrupt window, NMI window, preemption timer.
+        private const ulong RunLoopReasons = 1UL << 0 | 1UL << 1 | 1UL << 2 | 1UL << 3 | 1UL << 4 | 1UL << 7 | 1UL << 8 | 1UL << 52;
 
         /// <summary>
         /// The VMX-preemption timer value for an entry at <paramref name="now"/> (SDM Vol. 3C,

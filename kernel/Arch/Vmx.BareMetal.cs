@@ -21,7 +21,8 @@ namespace Partition.Kernel
         public static partial ulong ExitEntryAddress() => ArchVmExitAddress();
         public static partial void SkipInstruction() => ArchVmSkipInstruction();
         public static partial VmxInstructionStatus Write(VmcsField field, ulong value) => (VmxInstructionStatus)ArchVmwrite(field.Encoding, value);
-        public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched) => (VmxInstructionStatus)ArchVmEnter(guest, launched ? 1 : 0);
+        public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched, delegate*<ref ExitContext, int> exited, ref ExitContext context) =>
+            (VmxInstructionStatus)ArchVmEnter(guest, launched ? 1 : 0, exited, ref context);
 
         public static partial VmxInstructionStatus InvalidateEpt(ulong type, ulong eptPointer)
         {
@@ -51,6 +52,6 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_vm_exit_address")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchVmExitAddress();
         [RuntimeImport("*", "arch_vmwrite")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmwrite(ulong field, ulong value);
         [RuntimeImport("*", "arch_invept")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchInvept(ulong type, ulong* descriptor);
-        [RuntimeImport("*", "arch_vm_enter")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmEnter(GuestRegisters* guest, int launched);
+        [RuntimeImport("*", "arch_vm_enter")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchVmEnter(GuestRegisters* guest, int launched, delegate*<ref ExitContext, int> exited, ref ExitContext context);
     }
 }

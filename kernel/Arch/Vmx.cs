@@ -30,9 +30,20 @@ namespace Partition.Kernel
 
         /// <summary>
         /// VMLAUNCH (launched = false) or VMRESUME on the current VMCS with the guest's
-        /// registers; returns Succeeded after the next VM exit, with the registers saved back.
+        /// registers. After each VM exit the registers are saved back and
+        /// <paramref name="exited"/>(<paramref name="context"/>) runs: non-zero enters the guest
+        /// again at once with VMRESUME (the fast path), 0 returns Succeeded.
         /// </summary>
-        public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched);
+        public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched, delegate*<ref ExitContext, int> exited, ref ExitContext context);
+
+        /// <summary>VMLAUNCH or VMRESUME; returns Succeeded after the next VM exit.</summary>
+        public static VmxInstructionStatus Enter(GuestRegisters* guest, bool launched)
+        {
+            var context = default(ExitContext);
+            return Enter(guest, launched, &ReturnAtOnce, ref context);
+        }
+
+        private static int ReturnAtOnce(ref ExitContext context) => 0;
 
         /// <summary>INVEPT of the given type (1 single-context, 2 all-context) for an EPTP.</summary>
         public static partial VmxInstructionStatus InvalidateEpt(ulong type, ulong eptPointer);

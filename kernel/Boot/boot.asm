@@ -692,11 +692,14 @@ arch_invvpid:
     invvpid rdi, [rsi]
     VMX_STATUS
 
-; int arch_vm_enter(GuestRegisters* guest, int launched)
+; int arch_vm_enter(GuestRegisters* guest, int launched, int (*exited)(void* context), void* context)
 ; Enters the guest of the current VMCS (VMRESUME if launched, else VMLAUNCH) with its general
-; registers, CR2 and SSE state from *guest. Returns 0 after the next VM exit, with the guest's
-; registers saved back into *guest; or 1/2 if the entry instruction itself failed. The layout
-; of GuestRegisters is mirrored by Partition.Kernel.GuestRegisters.
+; registers, CR2 and SSE state from *guest. After each VM exit the guest's registers are saved
+; back into *guest and exited(context) is called (the run loop's exit handling, in C#, on this
+; stack): if it returns non-zero the guest is entered again at once with VMRESUME, without
+; leaving this routine (the fast path: the run loop's own pre-entry work is not needed); if it
+; returns 0 this returns 0. Returns 1/2 if an entry instruction itself failed (CF/ZF). The
+; layout of GuestRegisters is mirrored by Partition.Kernel.GuestRegisters.
 GR_RAX equ 0
 GR_RBX equ 8
 GR_RCX equ 16
@@ -717,6 +720,11 @@ GR_FXSAVE equ 128                       ; an XSAVE area: 512 bytes of FXSAVE, th
 XSAVE_AVX equ 4                         ; XSAVE component 2: the upper halves of YMM0-15
 VMCS_HOST_RSP equ 0x6C14
 
+; The frame while a guest runs (HOST_RSP points at its first slot, 16-byte aligned):
+;   [rsp]      the register block (swapped with the guest's RDI at the exit)
+;   [rsp + 8]  exited
+;   [rsp + 16] context
+;   above      RBX, RBP, R12-R15 of the caller, then the return address
 arch_vm_enter:
     push rbp
     push rbx
@@ -724,13 +732,15 @@ arch_vm_enter:
     push r13
     push r14
     push r15
+    push rcx                            ; context
+    push rdx                            ; exited
     push rdi                            ; the exit path finds the register block here
     ; The VM exit returns to vm_exit_entry (HOST_RIP, written with the host state) with RSP
     ; exactly as it is now.
     mov rax, VMCS_HOST_RSP
     vmwrite rax, rsp
     jbe .write_failed
-
+.load_guest:
     fxrstor64 [rdi + GR_FXSAVE]
     cmp byte [rel switch_avx], 0
     je .no_avx_restore
@@ -771,6 +781,7 @@ arch_vm_enter:
     mov eax, 2
 .restore:
     pop rdi
+    add rsp, 16                         ; exited, context
     pop r15
     pop r14
     pop r13
@@ -796,8 +807,9 @@ vm_exit_entry:
     mov [rdi + GR_R13], r13
     mov [rdi + GR_R14], r14
     mov [rdi + GR_R15], r15
-    pop rax                             ; the guest's RDI
+    mov rax, [rsp]                      ; the guest's RDI
     mov [rdi + GR_RDI], rax
+    mov [rsp], rdi                      ; the register block again, for the next entry
     mov rax, cr2
     mov [rdi + GR_CR2], rax
     fxsave64 [rdi + GR_FXSAVE]
@@ -807,6 +819,16 @@ vm_exit_entry:
     xor edx, edx
     xsave64 [rdi + GR_FXSAVE]
 .no_avx_save:
+    mov rdi, [rsp + 16]                 ; context
+    call [rsp + 8]                      ; exited(context): RSP is 16-byte aligned here
+    test eax, eax
+    jz .leave
+    ; Enter again, with VMRESUME: HOST_RSP is this frame still.
+    mov rdi, [rsp]
+    mov esi, 1
+    jmp arch_vm_enter.load_guest
+.leave:
+    add rsp, 24                         ; the register block, exited, context
     pop r15
     pop r14
     pop r13

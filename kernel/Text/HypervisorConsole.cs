@@ -77,28 +77,53 @@ namespace Partition.Kernel
             while (!Ring.TryPut(b))
             {
                 // Full: this writer waits for the UART (the pump may be another CPU's).
-                Pump();
+                PumpNow();
                 Cpu.Pause();
             }
         }
+
+        /// <summary>
+        /// Moves waiting bytes to the UART when it can take them: not before the bytes the last
+        /// pump gave it have gone out (<see cref="PumpDue"/>), so that a run loop passing by at
+        /// every exit does not ask the UART again and again while a long text drains.
+        /// </summary>
+        public static void Pump()
+        {
+            if (Tsc.Now >= s_pumpAfter)
+                PumpNow();
+        }
+
+        /// <summary>
+        /// True when bytes wait for the UART and it should have room for them by now: a cheap
+        /// check for the exit path, which then goes to the run loop to pump.
+        /// </summary>
+        public static bool PumpDue(ulong now) => now >= s_pumpAfter && HasPending;
+
+        // When the UART has room again: a pump that gave it N bytes sets it N byte times on (10
+        // bits at 115200 baud: 86.8 us each); one that found it busy, one byte time on.
+        private static ulong s_pumpAfter;
+        private const ulong ByteNanoseconds = 86_806;
 
         /// <summary>
         /// Moves waiting bytes to the UART while it can take them without waiting: when its
         /// transmitter holding register is empty, its FIFO takes up to 16. Any CPU may call it;
         /// one pumps at a time, the others return at once.
         /// </summary>
-        public static void Pump()
+        private static void PumpNow()
         {
             if (!s_ready || Ring.Pending == 0 || !Ring.TryBeginPump())
                 return;
+            ulong written = 0;
             if (s_uart.CanWrite)
             {
                 for (int i = 0; i < FifoDepth && Ring.Pending != 0; i++)
                 {
                     s_uart.WriteNow(Ring.Peek());
                     Ring.Take();
+                    written++;
                 }
             }
+            s_pumpAfter = Tsc.Now + (written == 0 ? 1 : written) * (Tsc.TicksPerMillisecond * ByteNanoseconds / 1_000_000);
             Ring.EndPump();
         }
 
@@ -154,7 +179,7 @@ namespace Partition.Kernel
                 if (bytes.Length == 0)
                     break;
                 // Full: this writer waits for the UART (the pump may be another CPU's).
-                Pump();
+                PumpNow();
                 Cpu.Pause();
             }
         }
@@ -257,7 +282,7 @@ namespace Partition.Kernel
                 return;
             while (Ring.Pending != 0)
             {
-                Pump();
+                PumpNow();
                 Cpu.Pause();
             }
             s_uart.Flush();

@@ -25,6 +25,29 @@ namespace Partition.Kernel
         public bool EntryFailure;
         public ulong Qualification;
 
+        // The run loop's state for its fast path (PartitionHost.ExitPath), set before each entry.
+
+        /// <summary>An event was being injected by the entry that this exit ended.</summary>
+        public bool Injected;
+
+        /// <summary>The exit was followed by another entry without a return to the run loop.</summary>
+        public bool EnteredAgain;
+
+        /// <summary>The core's runner (its mailbox), or null.</summary>
+        public CoreRunner Runner;
+
+        /// <summary>IA32_VMX_MISC[4:0]: the preemption timer counts every 2^rate TSC ticks.</summary>
+        public int TimerRate;
+
+        /// <summary>The host TSC the preemption timer is set for (the slice's end, the run's limit, the local APIC's timer), or 0.</summary>
+        public ulong TimerEnd;
+
+        /// <summary>At or after this host TSC the run loop must look (TimerEnd, or the console script's next command if sooner).</summary>
+        public ulong FastUntil;
+
+        /// <summary>The local APIC timer's deadline that TimerEnd was computed from: a handler that changes it sends the exit to the run loop.</summary>
+        public ulong ApicDeadline;
+
         public Vmcs Vmcs => Vcpu.Vmcs;
 
         public ulong Read(VmcsField field) => Vmx.ReadValue(field);

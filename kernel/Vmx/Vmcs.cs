@@ -152,23 +152,40 @@ namespace Partition.Kernel
             return Enter(cpu, guest, launched: true);
         }
 
-        /// <summary>VMLAUNCH or VMRESUME, whichever the launch state calls for (the run loop's entry, kept short).</summary>
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        /// <summary>VMLAUNCH or VMRESUME, whichever the launch state calls for; returns after the first VM exit.</summary>
         public VmcsError Run(int cpu, GuestRegisters* guest) => Enter(cpu, guest, LaunchState == VmcsLaunchState.Launched);
 
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        /// <summary>
+        /// The run loop's entry: VMLAUNCH or VMRESUME, whichever the launch state calls for, then
+        /// <paramref name="exited"/> after each VM exit, which handles it and says whether the
+        /// guest goes on at once (VMRESUME without returning: the fast path, <see cref="Vmx.Enter(GuestRegisters*, bool, delegate*{ref ExitContext, int}, ref ExitContext)"/>).
+        /// Returns None once it has said no.
+        /// </summary>
+        public VmcsError Run(int cpu, GuestRegisters* guest, delegate*<ref ExitContext, int> exited, ref ExitContext context) =>
+            Enter(cpu, guest, LaunchState == VmcsLaunchState.Launched, exited, ref context);
+
+        private static int ReturnAtOnce(ref ExitContext context) => 0;
+
         private VmcsError Enter(int cpu, GuestRegisters* guest, bool launched)
+        {
+            var context = default(ExitContext);
+            return Enter(cpu, guest, launched, &ReturnAtOnce, ref context);
+        }
+
+        private VmcsError Enter(int cpu, GuestRegisters* guest, bool launched, delegate*<ref ExitContext, int> exited, ref ExitContext context)
         {
             if (_currentCpu != cpu)
                 return VmcsError.NotCurrent;
-            var status = Vmx.Enter(guest, launched);
+            context.EnteredAgain = false;
+            var status = Vmx.Enter(guest, launched, exited, ref context);
             if (status != VmxInstructionStatus.Succeeded)
                 return Failed(cpu, status);
             // A VM exit happened. Only an entry that got as far as the guest makes the VMCS
-            // launched; a VM-entry failure (exit reason bit 31) leaves it clear (SDM 27.8).
+            // launched; a VM-entry failure (exit reason bit 31) leaves it clear (SDM 27.8). An
+            // exit after which the guest was entered again came from a successful entry.
             ulong reason = Vmx.ReadValue(VmcsField.ExitReason);
             LastExitReason = reason;
-            if (!launched && (reason & ExitReasons.EntryFailureBit) == 0)
+            if (!launched && (context.EnteredAgain || (reason & ExitReasons.EntryFailureBit) == 0))
                 LaunchState = VmcsLaunchState.Launched;
             return VmcsError.None;
         }

@@ -26,7 +26,17 @@ namespace Partition.Kernel
         public static partial void SkipInstruction() =>
             Write(VmcsField.GuestRip, ReadValue(VmcsField.GuestRip) + ReadValue(VmcsField.VmExitInstructionLength));
         public static partial VmxInstructionStatus Write(VmcsField field, ulong value) => FakeCpu.Current.Vmx.Write(FakeCpu.Current, field, value);
-        public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched) => FakeCpu.Current.Vmx.Enter(FakeCpu.Current, guest, launched);
+        public static partial VmxInstructionStatus Enter(GuestRegisters* guest, bool launched, delegate*<ref ExitContext, int> exited, ref ExitContext context)
+        {
+            // As the entry routine does: after each exit the handler says whether the guest goes on at once (VMRESUME).
+            while (true)
+            {
+                var status = FakeCpu.Current.Vmx.Enter(FakeCpu.Current, guest, launched);
+                if (status != VmxInstructionStatus.Succeeded || exited(ref context) == 0)
+                    return status;
+                launched = true;
+            }
+        }
         public static partial VmxInstructionStatus InvalidateEpt(ulong type, ulong eptPointer) => FakeCpu.Current.Vmx.InvalidateEpt(FakeCpu.Current, type, eptPointer);
         public static partial VmxInstructionStatus InvalidateVpid(ulong type, ushort vpid) => FakeCpu.Current.Vmx.InvalidateVpid(FakeCpu.Current, type, vpid);
     }

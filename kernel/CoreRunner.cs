@@ -462,9 +462,14 @@ namespace Partition.Kernel
         {
             if (_processorStateOwner == vcpu && !vcpu.Msrs.LoadPending)
                 return;
-            if (_processorStateOwner != vcpu)
-                _processorStateOwner?.Msrs.Save();
-            vcpu.Msrs.Load();
+            // After the previous owner's values are saved the processor holds exactly those.
+            GuestMsrs inProcessor = null;
+            if (_processorStateOwner != vcpu && _processorStateOwner != null)
+            {
+                _processorStateOwner.Msrs.Save();
+                inProcessor = _processorStateOwner.Msrs;
+            }
+            vcpu.Msrs.Load(inProcessor);
             _processorStateOwner = vcpu;
         }
 

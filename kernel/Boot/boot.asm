@@ -694,8 +694,8 @@ arch_invvpid:
 
 ; int arch_vm_enter(GuestRegisters* guest, int launched, int (*exited)(void* context), void* context)
 ; Enters the guest of the current VMCS (VMRESUME if launched, else VMLAUNCH) with its general
-; registers, CR2 and SSE state from *guest. After each VM exit the guest's registers are saved
-; back into *guest and exited(context) is called (the run loop's exit handling, in C#, on this
+; registers, CR2 and SSE state from *guest. After each VM exit the guest's registers (CR2 only
+; when this returns) are saved back into *guest and exited(context) is called (the run loop's exit handling, in C#, on this
 ; stack): if it returns non-zero the guest is entered again at once with VMRESUME, without
 ; leaving this routine (the fast path: the run loop's own pre-entry work is not needed); if it
 ; returns 0 this returns 0. Returns 1/2 if an entry instruction itself failed (CF/ZF). The
@@ -740,7 +740,11 @@ arch_vm_enter:
     mov rax, VMCS_HOST_RSP
     vmwrite rax, rsp
     jbe .write_failed
+    mov rax, [rdi + GR_CR2]
+    mov cr2, rax
 .load_guest:
+    ; Entered again from the exit path: CR2 is still the guest's (the hypervisor takes no page
+    ; faults), so it is neither saved at the exit nor loaded here until this routine returns.
     fxrstor64 [rdi + GR_FXSAVE]
     cmp byte [rel switch_avx], 0
     je .no_avx_restore
@@ -748,8 +752,6 @@ arch_vm_enter:
     xor edx, edx
     xrstor64 [rdi + GR_FXSAVE]
 .no_avx_restore:
-    mov rax, [rdi + GR_CR2]
-    mov cr2, rax
     mov rax, [rdi + GR_RAX]
     mov rbx, [rdi + GR_RBX]
     mov rcx, [rdi + GR_RCX]
@@ -810,8 +812,6 @@ vm_exit_entry:
     mov rax, [rsp]                      ; the guest's RDI
     mov [rdi + GR_RDI], rax
     mov [rsp], rdi                      ; the register block again, for the next entry
-    mov rax, cr2
-    mov [rdi + GR_CR2], rax
     fxsave64 [rdi + GR_FXSAVE]
     cmp byte [rel switch_avx], 0
     je .no_avx_save
@@ -828,6 +828,9 @@ vm_exit_entry:
     mov esi, 1
     jmp arch_vm_enter.load_guest
 .leave:
+    mov rdi, [rsp]
+    mov rax, cr2
+    mov [rdi + GR_CR2], rax
     add rsp, 24                         ; the register block, exited, context
     pop r15
     pop r14

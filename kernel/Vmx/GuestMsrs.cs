@@ -73,24 +73,43 @@ namespace Partition.Kernel
         /// <summary>Reads the vCPU's values out of the processor (it is leaving it, or another vCPU comes).</summary>
         public void Save()
         {
-            int count = MsrPolicy.HostHasTscAux ? SwitchedCount : SwitchedCount - 1;
-            for (int i = 0; i < count; i++)
-                _values[i] = Cpu.ReadMsr(Switched(i));
+            // Written out, not looped over Switched: this runs at every switch between vCPUs.
+            var values = _values;
+            values[0] = Cpu.ReadMsr(MsrPolicy.Star);
+            values[1] = Cpu.ReadMsr(MsrPolicy.Lstar);
+            values[2] = Cpu.ReadMsr(MsrPolicy.Fmask);
+            values[3] = Cpu.ReadMsr(MsrPolicy.KernelGsBase);
+            if (MsrPolicy.HostHasTscAux)
+                values[4] = Cpu.ReadMsr(MsrPolicy.TscAux);
             fixed (ulong* debug = _debug)
                 Cpu.ReadDebugRegisters(debug);
             if (XsaveSupport.GuestMask != 0)
                 Xcr0 = Cpu.ReadXcr(0);
         }
 
-        /// <summary>Puts the vCPU's values into the processor before it runs there.</summary>
-        public void Load()
+        /// <summary>
+        /// Puts the vCPU's values into the processor before it runs there. <paramref name="inProcessor"/>
+        /// is the vCPU whose values the processor holds (just saved), or null if unknown: an MSR
+        /// that has the same value in both is not written again (partitions running the same
+        /// kernel share STAR, LSTAR and FMASK; WRMSR is not cheap on hardware).
+        /// </summary>
+        public void Load(GuestMsrs inProcessor = null)
         {
-            int count = MsrPolicy.HostHasTscAux ? SwitchedCount : SwitchedCount - 1;
-            for (int i = 0; i < count; i++)
-                Cpu.WriteMsr(Switched(i), _values[i]);
+            var values = _values;
+            var held = inProcessor?._values;
+            if (held == null || held[0] != values[0])
+                Cpu.WriteMsr(MsrPolicy.Star, values[0]);
+            if (held == null || held[1] != values[1])
+                Cpu.WriteMsr(MsrPolicy.Lstar, values[1]);
+            if (held == null || held[2] != values[2])
+                Cpu.WriteMsr(MsrPolicy.Fmask, values[2]);
+            if (held == null || held[3] != values[3])
+                Cpu.WriteMsr(MsrPolicy.KernelGsBase, values[3]);
+            if (MsrPolicy.HostHasTscAux && (held == null || held[4] != values[4]))
+                Cpu.WriteMsr(MsrPolicy.TscAux, values[4]);
             fixed (ulong* debug = _debug)
                 Cpu.WriteDebugRegisters(debug);
-            if (XsaveSupport.GuestMask != 0)
+            if (XsaveSupport.GuestMask != 0 && (inProcessor == null || inProcessor.Xcr0 != Xcr0))
                 Cpu.WriteXcr(0, Xcr0);
             LoadPending = false;
         }

@@ -148,6 +148,34 @@ namespace Partition.Tests.Unit
             Assert.That(msrs.Xcr0, Is.EqualTo(1UL), "XCR0 after INIT: x87 only");
         }
 
+        [Test]
+        public void A_switch_writes_only_the_switched_MSRs_whose_values_differ_from_those_the_processor_holds()
+        {
+            var cpu = FakeCpu.Reset();
+            var first = new GuestMsrs();
+            var second = new GuestMsrs();
+            // Two vCPUs of one kernel: the same SYSCALL entry, their own per-CPU GS base.
+            foreach (var (msrs, gsBase) in new[] { (first, 0xFFFF_8880_0000_1000UL), (second, 0xFFFF_8880_0000_2000UL) })
+            {
+                cpu.Msrs[MsrPolicy.Lstar] = 0xFFFF_FFFF_8100_0000UL;
+                cpu.Msrs[MsrPolicy.Star] = 0x0023_0010_0000_0000UL;
+                cpu.Msrs[MsrPolicy.Fmask] = 0x47700;
+                cpu.Msrs[MsrPolicy.KernelGsBase] = gsBase;
+                msrs.Save();
+            }
+            cpu.MsrWrites.Clear();
+            first.Load(inProcessor: second);
+            Assert.That(cpu.MsrWrites.Select(w => w.Msr), Is.EqualTo(new[] { MsrPolicy.KernelGsBase }),
+                "STAR, LSTAR and FMASK are the same in both: only KERNEL_GS_BASE changes");
+            Assert.That(cpu.Msrs[MsrPolicy.KernelGsBase], Is.EqualTo(0xFFFF_8880_0000_1000UL));
+
+            cpu.MsrWrites.Clear();
+            first.Load();
+            Assert.That(cpu.MsrWrites.Select(w => w.Msr), Is.SupersetOf(new[] { MsrPolicy.Star, MsrPolicy.Lstar, MsrPolicy.Fmask, MsrPolicy.KernelGsBase }),
+                "with the processor's values unknown every one is written");
+            FakeCpu.Reset();
+        }
+
         [TestCase(0x17u, TestName = "IA32_PLATFORM_ID reads 0")]
         [TestCase(0x8Bu, TestName = "IA32_BIOS_SIGN_ID reads 0 (no microcode update)")]
         [TestCase(0xFEu, TestName = "IA32_MTRRCAP reads 0 (no ranges, no WC, no SMRR)")]

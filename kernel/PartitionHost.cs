@@ -463,6 +463,7 @@ namespace Partition.Kernel
                 ulong end = until == 0 || timer != 0 && timer < until ? timer : until;
                 Vmx.Write(VmcsField.VmxPreemptionTimerValue, PreemptionTimerValue(end, now, context.TimerRate));
                 context.TimerEnd = end;
+                context.RewriteTimerAfter = end == 0 ? ulong.MaxValue : end <= now ? now : now + ((end - now) >> ExitContext.TimerSlackShift);
                 context.ApicDeadline = apicTimer;
                 ulong fastUntil = end == 0 ? ulong.MaxValue : end;
                 if (serveConsole && ConsoleDue.Next != 0 && ConsoleDue.Next < fastUntil)
@@ -507,8 +508,9 @@ namespace Partition.Kernel
         /// injects nothing, the local APIC has nothing to deliver and its timer is unchanged, no
         /// time the loop watches has come, the console's UART has no room for bytes waiting,
         /// and the core's mailbox is empty. The preemption timer is rewritten for the time left
-        /// before the last two looks, so a kick arriving after them still makes the entry exit
-        /// at once (CoreRunner.NmiReceived).
+        /// (when the last value would make it late by more than 1/64 of what was left at its
+        /// write: <see cref="ExitContext.RewriteTimerAfter"/>) before the last two looks, so a
+        /// kick arriving after them still makes the entry exit at once (CoreRunner.NmiReceived).
         /// </summary>
         private static int ExitPath<TProbe>(ref ExitContext c) where TProbe : struct, IExitProbe
         {
@@ -551,8 +553,12 @@ namespace Partition.Kernel
             ulong now = Tsc.Now;
             if (now >= c.FastUntil || HypervisorConsole.PumpDue(now))
                 return 0;
-            if (c.TimerEnd != 0)
+            if (now >= c.RewriteTimerAfter)
+            {
+                // now < FastUntil <= TimerEnd here: there is time left.
                 Vmx.Write(VmcsField.VmxPreemptionTimerValue, PreemptionTimerValue(c.TimerEnd, now, c.TimerRate));
+                c.RewriteTimerAfter = now + ((c.TimerEnd - now) >> ExitContext.TimerSlackShift);
+            }
             if (lapic.HasIncoming || lapic.HasPending || vcpu.InterruptWindowExiting || vcpu.NmiWindowExiting)
                 return 0;
             if (c.Runner != null && c.Runner.HasRequests)

@@ -42,6 +42,17 @@ namespace Partition.Kernel
         /// <summary>The host TSC the preemption timer is set for (the slice's end, the run's limit, the local APIC's timer), or 0.</summary>
         public ulong TimerEnd;
 
+        /// <summary>
+        /// When the fast path writes the preemption timer again. It restarts from the field at
+        /// every entry, so each entry without a new value makes it fire later by the time since
+        /// it was written; it is rewritten once that is more than 1/64 of what was left then
+        /// (<see cref="TimerSlackShift"/>), so a slice or an APIC timer ends at most that late.
+        /// </summary>
+        public ulong RewriteTimerAfter;
+
+        /// <summary>The timer may be late by the time left at its last write shifted right by this (1/64).</summary>
+        public const int TimerSlackShift = 6;
+
         /// <summary>At or after this host TSC the run loop must look (TimerEnd, or the console script's next command if sooner).</summary>
         public ulong FastUntil;
 

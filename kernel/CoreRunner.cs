@@ -387,7 +387,7 @@ namespace Partition.Kernel
                 until = until == 0 ? poll : System.Math.Min(until, poll);
             }
             ulong exitsBefore = vcpu.Exits;
-            PartitionHost.RunSlice(vcpu, Cpu, until, Cpu == 0);
+            PartitionHost.RunSlice(vcpu, Cpu, until, Cpu == 0, this);
             _lastSliceEnd = Tsc.Now;
             if (ScheduleTrace.Enabled)
                 ScheduleTrace.Record(Cpu, TraceKind.Slice, vcpu, sliceStart, _lastSliceEnd, 0, vcpu.Exits - exitsBefore);

@@ -389,12 +389,13 @@ namespace Partition.Kernel
         /// (a TSC value: the end of its slice, or the run's deadline; 0 for none) has passed at
         /// an exit. A dedicated vCPU has no timer: at the deadline it is stopped at its next exit.
         /// </summary>
-        public static void RunSlice(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole)
+        public static void RunSlice(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole, CoreRunner runner = null)
         {
+            runner ??= CoreRunner.Of(cpu);
             if (ExitProfile.Enabled)
-                RunSlice<ExitProfile.On>(vcpu, cpu, until, serveConsole);
+                RunSlice<ExitProfile.On>(vcpu, cpu, until, serveConsole, runner);
             else
-                RunSlice<ExitProfile.Off>(vcpu, cpu, until, serveConsole);
+                RunSlice<ExitProfile.Off>(vcpu, cpu, until, serveConsole, runner);
         }
 
         private static long s_firstEntry;
@@ -421,7 +422,7 @@ namespace Partition.Kernel
             HypervisorConsole.EndLine();
         }
 
-        private static void RunSlice<TProbe>(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole) where TProbe : struct, IExitProbe
+        private static void RunSlice<TProbe>(VirtualCpu vcpu, int cpu, ulong until, bool serveConsole, CoreRunner runner) where TProbe : struct, IExitProbe
         {
             var probe = default(TProbe);
             probe.SliceStarts(cpu);
@@ -431,7 +432,6 @@ namespace Partition.Kernel
                 return;
             if (!vcpu.Launched && s_firstEntry == 0)
                 NoteFirstEntry(vcpu, cpu);
-            var runner = CoreRunner.Of(cpu);
             var context = new ExitContext { Vcpu = vcpu, Cpu = cpu, Runner = runner, TimerRate = Capabilities.PreemptionTimerRate };
             var lapic = vcpu.Lapic;
             GuestRegisters* registers = vcpu.Registers;

@@ -25,7 +25,9 @@ namespace Partition.Kernel
             _ => MsrPolicy.TscAux,
         };
 
-        private readonly ulong[] _values = new ulong[5];
+        // The switched MSRs' values, as fields (no bounds checks: this runs at every switch).
+        // _tscAux is the passed-through TSC_AUX; TscAux below the emulated one (no such MSR in the host).
+        private ulong _star, _lstar, _fmask, _kernelGsBase, _tscAux;
         private readonly ulong[] _debug = new ulong[5];
 
         public GuestMsrs() { Reset(); }
@@ -51,8 +53,7 @@ namespace Partition.Kernel
         /// <summary>As after INIT (SDM Vol. 3A, table 10-1): zeros, DR6 = 0xFFFF0FF0; TSC_ADJUST stays.</summary>
         public void Reset()
         {
-            for (int i = 0; i < _values.Length; i++)
-                _values[i] = 0;
+            _star = _lstar = _fmask = _kernelGsBase = _tscAux = 0;
             for (int i = 0; i < 4; i++)
                 _debug[i] = 0;
             _debug[4] = 0xFFFF0FF0;
@@ -73,14 +74,12 @@ namespace Partition.Kernel
         /// <summary>Reads the vCPU's values out of the processor (it is leaving it, or another vCPU comes).</summary>
         public void Save()
         {
-            // Written out, not looped over Switched: this runs at every switch between vCPUs.
-            var values = _values;
-            values[0] = Cpu.ReadMsr(MsrPolicy.Star);
-            values[1] = Cpu.ReadMsr(MsrPolicy.Lstar);
-            values[2] = Cpu.ReadMsr(MsrPolicy.Fmask);
-            values[3] = Cpu.ReadMsr(MsrPolicy.KernelGsBase);
+            _star = Cpu.ReadMsr(MsrPolicy.Star);
+            _lstar = Cpu.ReadMsr(MsrPolicy.Lstar);
+            _fmask = Cpu.ReadMsr(MsrPolicy.Fmask);
+            _kernelGsBase = Cpu.ReadMsr(MsrPolicy.KernelGsBase);
             if (MsrPolicy.HostHasTscAux)
-                values[4] = Cpu.ReadMsr(MsrPolicy.TscAux);
+                _tscAux = Cpu.ReadMsr(MsrPolicy.TscAux);
             fixed (ulong* debug = _debug)
                 Cpu.ReadDebugRegisters(debug);
             if (XsaveSupport.GuestMask != 0)
@@ -95,32 +94,34 @@ namespace Partition.Kernel
         /// </summary>
         public void Load(GuestMsrs inProcessor = null)
         {
-            var values = _values;
-            var held = inProcessor?._values;
-            if (held == null || held[0] != values[0])
-                Cpu.WriteMsr(MsrPolicy.Star, values[0]);
-            if (held == null || held[1] != values[1])
-                Cpu.WriteMsr(MsrPolicy.Lstar, values[1]);
-            if (held == null || held[2] != values[2])
-                Cpu.WriteMsr(MsrPolicy.Fmask, values[2]);
-            if (held == null || held[3] != values[3])
-                Cpu.WriteMsr(MsrPolicy.KernelGsBase, values[3]);
-            if (MsrPolicy.HostHasTscAux && (held == null || held[4] != values[4]))
-                Cpu.WriteMsr(MsrPolicy.TscAux, values[4]);
+            bool all = inProcessor == null;
+            var held = inProcessor ?? this;
+            if (all || held._star != _star)
+                Cpu.WriteMsr(MsrPolicy.Star, _star);
+            if (all || held._lstar != _lstar)
+                Cpu.WriteMsr(MsrPolicy.Lstar, _lstar);
+            if (all || held._fmask != _fmask)
+                Cpu.WriteMsr(MsrPolicy.Fmask, _fmask);
+            if (all || held._kernelGsBase != _kernelGsBase)
+                Cpu.WriteMsr(MsrPolicy.KernelGsBase, _kernelGsBase);
+            if (MsrPolicy.HostHasTscAux && (all || held._tscAux != _tscAux))
+                Cpu.WriteMsr(MsrPolicy.TscAux, _tscAux);
             fixed (ulong* debug = _debug)
                 Cpu.WriteDebugRegisters(debug);
-            if (XsaveSupport.GuestMask != 0 && (inProcessor == null || inProcessor.Xcr0 != Xcr0))
+            if (XsaveSupport.GuestMask != 0 && (all || held.Xcr0 != Xcr0))
                 Cpu.WriteXcr(0, Xcr0);
             LoadPending = false;
         }
 
         /// <summary>The saved value of a switched MSR (for tests and reports).</summary>
-        public ulong Saved(uint msr)
+        public ulong Saved(uint msr) => msr switch
         {
-            for (int i = 0; i < SwitchedCount; i++)
-                if (Switched(i) == msr)
-                    return _values[i];
-            return 0;
-        }
+            MsrPolicy.Star => _star,
+            MsrPolicy.Lstar => _lstar,
+            MsrPolicy.Fmask => _fmask,
+            MsrPolicy.KernelGsBase => _kernelGsBase,
+            MsrPolicy.TscAux => _tscAux,
+            _ => 0,
+        };
     }
 }

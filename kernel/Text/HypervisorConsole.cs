@@ -89,7 +89,8 @@ namespace Partition.Kernel
         /// </summary>
         public static void Pump()
         {
-            if (Tsc.Now >= s_pumpAfter)
+            // The plain look first: the ring's exact count takes two locked instructions.
+            if (HasPending && Tsc.Now >= s_pumpAfter)
                 PumpNow();
         }
 

@@ -25,14 +25,16 @@ namespace Partition.Kernel
     /// Where the ticks of each exit go ("exitprofile=on"): per CPU and per kind of exit (the
     /// exit reason; I/O exits by port), the mean ticks of
     /// <list type="bullet">
-    /// <item>entry/exit: from the last hypervisor instruction before VM entry to the first after
-    /// the VM exit: Vmcs.Run's checks, the stub's register loads and saves, VMRESUME, the guest's
-    /// own instructions up to the exit, and the VMREAD of the exit reason;</item>
-    /// <item>after exit: the run loop's bookkeeping before dispatch (re-injection, counters);</item>
+    /// <item>entry/exit: from the last hypervisor instruction before VM entry to the first of
+    /// the exit handling (<c>PartitionHost.ExitPath</c>): the entry routine's register loads,
+    /// VMRESUME, the guest's own instructions up to the exit, the register saves and the call;</item>
+    /// <item>after exit: the exit reason's VMREAD, re-injection of an interrupted event, counters;</item>
     /// <item>dispatch: the table lookup and the exit qualification;</item>
     /// <item>handler: the exit's handler;</item>
-    /// <item>before entry: the bookkeeping from the handler's return to the next entry (console,
-    /// time limits, mailbox, local APIC, interrupt injection, preemption timer).</item>
+    /// <item>before entry: from the handler's return to the next entry: on the fast path the
+    /// checks that let the guest go on at once (and the preemption timer when it is due to be
+    /// rewritten); otherwise the run loop's own work (console, time limits, mailbox, local
+    /// APIC, interrupt injection, preemption timer).</item>
     /// </list>
     /// In Bochs a tick is an instruction, so the probes' own cost is exact: it is measured once
     /// (<see cref="Calibrate"/>, the same probes back to back) and subtracted from each part.

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using NUnit.Framework;
 using Partition.Devices;
 using Partition.Kernel;
+using Partition.Configs;
 using Partition.Tests.Support;
 
 namespace Partition.Tests.Unit
@@ -426,6 +427,74 @@ namespace Partition.Tests.Unit
             Assert.That(_entries[1].Injected, Is.EqualTo(0x41UL | Valid));
             Assert.That(_entries[2].Injected, Is.EqualTo(0x41UL | Valid), "the interrupted delivery is completed first");
             Assert.That(_entries[3].Injected, Is.EqualTo(0x61UL | Valid), "then 0x61, after a window");
+        }
+
+        // ---- The fast path (PartitionHost.ExitPath) ---------------------------------------------
+
+        [Test]
+        public void After_an_exit_the_run_loop_need_not_see_the_guest_goes_on_with_its_timer_until_that_would_be_late_by_a_64th()
+        {
+            var vm = Create();
+            var vcpu = vm.Cpu0;
+            int rate = PartitionHost.Capabilities.PreemptionTimerRate;
+            ulong start = _cpu.Tsc, sliceEnd = start + 64_000UL;
+            ulong Value(ulong now) => (sliceEnd - now + (1UL << rate) - 1) >> rate;
+            Script(
+                e => { _cpu.Tsc += 100; e.Instruction(ExitReason.Cpuid, 0); },    // 100 ticks: within 1/64 of 64,000
+                e => { _cpu.Tsc += 2_000; e.Instruction(ExitReason.Cpuid, 0); },  // 2,100 since the write: more
+                e => { _cpu.Tsc += 100; e.Instruction(ExitReason.Cpuid, 0); });
+            Assert.That(vcpu.Vmcs.Load(0), Is.EqualTo(VmcsError.None));
+            PartitionHost.RunSlice(vcpu, 0, sliceEnd, false);
+
+            // The fake TSC also moves by one at each read: the values are the time left give or take a few reads.
+            Assert.That(_entries[0].PreemptionTimer, Is.InRange(Value(start + 64), Value(start)), "the run loop writes the time left");
+            Assert.That(_entries[1].PreemptionTimer, Is.EqualTo(_entries[0].PreemptionTimer),
+                "entered again from the exit path, which leaves the timer alone while it is at most 1/64 late");
+            Assert.That(_entries[2].PreemptionTimer, Is.InRange(Value(start + 2_100 + 64), Value(start + 2_100)), "then it writes the time left");
+            Assert.That(_entries[3].PreemptionTimer, Is.EqualTo(_entries[2].PreemptionTimer));
+            Assert.That(vcpu.Exits, Is.EqualTo(4UL), "every exit handled and counted");
+        }
+
+        [Test]
+        public void An_interrupt_posted_during_an_exit_the_fast_path_could_take_is_injected_at_the_next_entry()
+        {
+            var vm = Create();
+            var apic = EnabledApic(vm.Cpu0);
+            Script(
+                e =>
+                {
+                    apic.Post(Fixed(0x41));
+                    e.Interrupts(true).Instruction(ExitReason.Cpuid, 0);
+                });
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(_entries[1].Injected, Is.EqualTo(0x41UL | Valid), "the posted interrupt sends the exit to the run loop, which injects it");
+        }
+
+        [Test]
+        public void A_request_in_the_cores_mailbox_sends_the_exit_back_to_the_run_loop()
+        {
+            var vm = Create();
+            var vcpu = vm.Cpu0;
+            CoreRunner.Prepare(new[] { vm }, 1, new ScheduleConfig[0], 0);
+            var runner = CoreRunner.Of(0);
+            Script(
+                e =>
+                {
+                    runner.Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = vcpu });
+                    e.Instruction(ExitReason.Cpuid, 0);
+                },
+                e => e.Instruction(ExitReason.Cpuid, 0));
+            try
+            {
+                Assert.That(vcpu.Vmcs.Load(0), Is.EqualTo(VmcsError.None));
+                PartitionHost.RunSlice(vcpu, 0, 0, false, runner);
+                Assert.That(_entries, Has.Count.EqualTo(1), "the slice ends at the exit after the post: the core reads its mailbox");
+                Assert.That(runner.HasRequests, Is.True);
+            }
+            finally
+            {
+                CoreRunner.Prepare(new VirtualMachine[0], 1, new ScheduleConfig[0], 0);   // an empty mailbox for the tests after this one
+            }
         }
 
         // ---- Hypercalls ----------------------------------------------------------------------

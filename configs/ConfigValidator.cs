@@ -94,7 +94,7 @@ namespace Partition.Configs
                         host = i;
                 }
                 if (partition.Boot != null && partition.Boot.Kind == BootKind.Flat)
-                    ValidateFlatBoot(partition.Boot, i);
+                    ValidateFlatBoot(partition.Boot, partition, i);
                 var uart = partition.Devices.Uart;
                 if (partition.Role == PartitionRole.Host && partition.Boot != null && partition.Boot.Kind == BootKind.Linux
                     && uart != null && uart.Port < ManagementLinePort + 8 && ManagementLinePort < uart.Port + 8)
@@ -109,7 +109,7 @@ namespace Partition.Configs
         /// <summary>Where a Linux host partition's management line is (the kernel's ManagementChannel.Port).</summary>
         public const ushort ManagementLinePort = 0x2F8;
 
-        private void ValidateFlatBoot(BootConfig boot, int partition)
+        private void ValidateFlatBoot(BootConfig boot, PartitionConfig config, int partition)
         {
             ulong limit = boot.Mode == EntryMode.Real ? 0x100000UL : boot.Mode == EntryMode.Protected32 ? 0x100000000UL : ulong.MaxValue;
             string modeName = boot.Mode == EntryMode.Real ? "real" : "protected32";
@@ -120,6 +120,19 @@ namespace Partition.Configs
             int entry = _document.Member(boot.Node, "entry");
             if (entry >= 0 && boot.Entry >= limit)
                 Error(entry, string.Concat("entry mode \"", modeName, "\" cannot reach ", string.Concat(ConfigText.Hex(boot.Entry), ": the entry point must be below ", limitText)), partition);
+            // A flat binary runs in its partition's RAM, one block from guest-physical 0: its load
+            // address and entry point must lie inside it (the image's own size is checked with
+            // the image: FlatImage.Fits, at boot and by 'partition check --images').
+            if (config.Memory.Length == 1 && !config.Memory[0].HasGuestPhysical && config.Memory[0].Size != 0)
+            {
+                ulong size = config.Memory[0].Size;
+                if (load >= 0 && boot.LoadAddress < limit && boot.LoadAddress >= size)
+                    Error(load, string.Concat("the load address ", ConfigText.Hex(boot.LoadAddress), string.Concat(" is outside the partition's memory (",
+                        ConfigText.Size(size), " from guest-physical 0)")), partition);
+                if (entry >= 0 && boot.Entry < limit && boot.Entry >= size)
+                    Error(entry, string.Concat("the entry point ", ConfigText.Hex(boot.Entry), string.Concat(" is outside the partition's memory (",
+                        ConfigText.Size(size), " from guest-physical 0)")), partition);
+            }
         }
 
         // ---- Cores and schedules ----

@@ -190,7 +190,8 @@ namespace Partition.Kernel
             machine = null;
             // A flat binary's place is checked before any memory is taken ('partition check
             // --images' runs the same check); Multiboot and Linux loaders check their own.
-            if (!spec.IsMultiboot && !spec.IsLinux && !FlatImage.Fits((ulong)image.Length, spec.LoadAddress, spec.MemorySize, spec.Mode == GuestMode.Long64, out error))
+            if (!spec.IsMultiboot && !spec.IsLinux && (!FlatImage.Fits((ulong)image.Length, spec.LoadAddress, spec.MemorySize, spec.Mode == GuestMode.Long64, out error)
+                || !FlatImage.EntryInside(spec.Entry, (ulong)image.Length, spec.LoadAddress, out error)))
                 return false;
             var vm = new VirtualMachine(spec);
             // Memory placed by the config was claimed before any partition was created

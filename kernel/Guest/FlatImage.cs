@@ -48,5 +48,22 @@ namespace Partition.Kernel
             error = null;
             return true;
         }
+
+        /// <summary>
+        /// True if <paramref name="entry"/> is one of the image's own bytes as loaded (from
+        /// <paramref name="loadAddress"/>, <paramref name="imageSize"/> of them); otherwise
+        /// <paramref name="error"/> says why: anywhere else the guest would start in zeroed RAM.
+        /// </summary>
+        public static bool EntryInside(ulong entry, ulong imageSize, ulong loadAddress, out string error)
+        {
+            if (entry >= loadAddress && entry - loadAddress < imageSize)
+            {
+                error = null;
+                return true;
+            }
+            error = string.Concat("the entry point ", ConfigText.Hex(entry), string.Concat(" is not inside the image (", ConfigText.Size(imageSize),
+                string.Concat(" loaded at ", ConfigText.Hex(loadAddress), "): the guest would start in zeroed memory")));
+            return false;
+        }
     }
 }

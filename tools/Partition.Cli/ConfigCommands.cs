@@ -138,7 +138,8 @@ namespace Partition.Cli
 
         /// <summary>
         /// The boot's own check of a flat binary's place (<see cref="FlatImage.Fits"/>): inside
-        /// the partition's RAM from its load address, below a long64 partition's page tables.
+        /// the partition's RAM from its load address, below a long64 partition's page tables,
+        /// with its entry point among its own bytes (<see cref="FlatImage.EntryInside"/>).
         /// Null if it fits, or if the boot would refuse the partition before that (not one
         /// region at guest-physical 0: <c>PartitionSpec.TryFromConfig</c>).
         /// </summary>
@@ -149,7 +150,9 @@ namespace Partition.Cli
                 return null;
             if (!MultibootDryRun.TryFind(boot.Kernel, modules, out var image))
                 return null;
-            return FlatImage.Fits(image.Size, boot.LoadAddress, partition.Memory[0].Size, boot.Mode == EntryMode.Long64, out string error) ? null : error;
+            if (!FlatImage.Fits(image.Size, boot.LoadAddress, partition.Memory[0].Size, boot.Mode == EntryMode.Long64, out string error))
+                return error;
+            return FlatImage.EntryInside(boot.HasEntry ? boot.Entry : boot.LoadAddress, image.Size, boot.LoadAddress, out error) ? null : error;
         }
 
         // Linux kernels (their setup header) and Multiboot kernels and modules (the loader's dry run).

@@ -564,6 +564,7 @@ namespace Partition.Kernel
             if (c.Runner != null && c.Runner.HasRequests)
                 return 0;
             c.EnteredAgain = true;
+            vcpu.ResumedAtOnce++;
             probe.Entering(c.Cpu, ref c);
             return 1;
         }
@@ -735,6 +736,15 @@ namespace Partition.Kernel
             }
             HypervisorConsole.Write(" total ");
             HypervisorConsole.WriteDecimal(total);
+            ulong resumed = 0;
+            foreach (var vcpu in vm.Vcpus)
+                resumed += vcpu.ResumedAtOnce;
+            if (resumed != 0)
+            {
+                HypervisorConsole.Write(", ");
+                HypervisorConsole.WriteDecimal(resumed);
+                HypervisorConsole.Write(" of them resumed at once");
+            }
             if (vm.Scrubbed)
                 HypervisorConsole.Write("; memory scrubbed");
             WriteDenials(vm.Denials);

@@ -211,6 +211,9 @@ namespace Partition.Kernel
         /// <summary>VM exits this vCPU has taken (for the schedule trace's slices).</summary>
         public ulong Exits;
 
+        /// <summary>Exits after which the guest was entered again at once, without the run loop (PartitionHost.ExitPath).</summary>
+        public ulong ResumedAtOnce;
+
         public ulong LastMigrationTicks { get; set; }
 
         private long _migrating;

@@ -576,6 +576,8 @@ namespace Partition.Kernel
                 return false;
             for (int i = 0; i < ExitCounts.Length; i++)
                 ExitCounts[i] = 0;
+            foreach (var vcpu in Vcpus)
+                vcpu.ResumedAtOnce = 0;
             Denials.Reset();
             StopReason = null;
             RestartWhenDown = false;

@@ -506,8 +506,8 @@ namespace Partition.Kernel
         /// only when none of the run loop's pre-entry work is due: the exit is not one the loop
         /// acts on (timer, windows, interrupts, NMIs, INIT/SIPI), the vCPU still runs and
         /// injects nothing, the local APIC has nothing to deliver and its timer is unchanged, no
-        /// time the loop watches has come, the console's UART has no room for bytes waiting,
-        /// and the core's mailbox is empty. The preemption timer is rewritten for the time left
+        /// time the loop watches has come, and the core's mailbox is empty (console output the
+        /// UART has room for is pumped here). The preemption timer is rewritten for the time left
         /// (when the last value would make it late by more than 1/64 of what was left at its
         /// write: <see cref="ExitContext.RewriteTimerAfter"/>) before the last two looks, so a
         /// kick arriving after them still makes the entry exit at once (CoreRunner.NmiReceived).
@@ -551,8 +551,11 @@ namespace Partition.Kernel
             if (lapic.TimerDeadline != c.ApicDeadline)
                 return 0;
             ulong now = Tsc.Now;
-            if (now >= c.FastUntil || HypervisorConsole.PumpDue(now))
+            if (now >= c.FastUntil)
                 return 0;
+            // Console output moves on while guests run: a few bytes when the UART has room, never a wait.
+            if (HypervisorConsole.PumpDue(now))
+                HypervisorConsole.Pump();
             if (now >= c.RewriteTimerAfter)
             {
                 // now < FastUntil <= TimerEnd here: there is time left.

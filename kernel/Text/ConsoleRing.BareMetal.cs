@@ -6,6 +6,11 @@ namespace Partition.Kernel
 
         public static partial ConsoleRing Shared => s_shared ??= new ConsoleRing(HypervisorConsole.RingCapacity);
 
-        public static partial bool SharedMayHavePending => s_shared != null && s_shared.MayHavePending;
+        public static partial bool SharedMayHavePending
+        {
+            // Asked after every exit (HypervisorConsole.PumpDue): inlined there.
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+            get => s_shared != null && s_shared.MayHavePending;
+        }
     }
 }

@@ -92,11 +92,17 @@ namespace Partition.Kernel
         /// <summary>The oldest waiting byte (by the pumping CPU, with <see cref="Pending"/> &gt; 0).</summary>
         public byte Peek() => _bytes[_head & _mask];
 
+        /// <summary>The waiting byte <paramref name="offset"/> after the oldest (by the pumping CPU, with <see cref="Pending"/> &gt; offset).</summary>
+        public byte Peek(int offset) => _bytes[(_head + offset) & _mask];
+
         /// <summary>Drops the oldest byte once the UART has it.</summary>
-        public void Take()
+        public void Take() => Take(1);
+
+        /// <summary>Drops the <paramref name="count"/> oldest bytes once the UART has them: one atomic update for all.</summary>
+        public void Take(int count)
         {
             fixed (long* head = &_head)
-                Cpu.AtomicAdd(head, 1);
+                Cpu.AtomicAdd(head, count);
         }
     }
 }

@@ -117,12 +117,14 @@ namespace Partition.Kernel
             ulong written = 0;
             if (s_uart.CanWrite)
             {
-                for (int i = 0; i < FifoDepth && Ring.Pending != 0; i++)
-                {
-                    s_uart.WriteNow(Ring.Peek());
-                    Ring.Take();
-                    written++;
-                }
+                // Only this CPU takes from the ring now: what is pending can only grow meanwhile.
+                var ring = Ring;
+                long pending = ring.Pending;
+                int count = pending < FifoDepth ? (int)pending : FifoDepth;
+                for (int i = 0; i < count; i++)
+                    s_uart.WriteNow(ring.Peek(i));
+                ring.Take(count);
+                written = (ulong)count;
             }
             s_pumpAfter = Tsc.Now + (written == 0 ? 1 : written) * (Tsc.TicksPerMillisecond * ByteNanoseconds / 1_000_000);
             Ring.EndPump();

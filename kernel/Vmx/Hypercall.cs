@@ -48,8 +48,7 @@ namespace Partition.Kernel
             GuestRegisters* r = vcpu.Registers;
             if (cpl != 0)
             {
-                Management.ReportDenial(vcpu.Machine, DenialKind.Hypercall, "hypercall ", FunctionName(r->Rax), " refused: called from user mode (CPL > 0)");
-                r->Rax = NotPermitted;
+                RefuseUserMode(vcpu, r);
                 return;
             }
             switch (r->Rax)
@@ -77,6 +76,14 @@ namespace Partition.Kernel
             }
         }
 
+        // Kept out of Handle, which the guest's kernel calls at every hypercall: its report needs a large frame.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static void RefuseUserMode(VirtualCpu vcpu, GuestRegisters* r)
+        {
+            Management.ReportDenial(vcpu.Machine, DenialKind.Hypercall, "hypercall ", FunctionName(r->Rax), " refused: called from user mode (CPL > 0)");
+            r->Rax = NotPermitted;
+        }
+
         private static string FunctionName(ulong function) => function switch
         {
             GetVersion => "version",
@@ -89,6 +96,7 @@ namespace Partition.Kernel
         };
 
         // The console's operations, for the host partition; a guest's attempt is refused and logged.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
         private static ulong Manage(VirtualCpu vcpu, ulong function, ulong partition, ulong core)
         {
             var caller = vcpu.Machine;

@@ -100,7 +100,7 @@ namespace Partition.Kernel
         public void Init()
         {
             Lapic.Reset();
-            Msrs.Reset();
+            Msrs.Init();
             FlushTlbOnEntry = true;
             EntryEventPending = false; // INIT discards pending events; the start-up writes the VMCS afresh
             WaitingForStartup = true;

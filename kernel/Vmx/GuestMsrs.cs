@@ -50,24 +50,38 @@ namespace Partition.Kernel
         /// <summary>IA32_TSC_AUX when the host has no such MSR (no RDTSCP or RDPID is then offered either).</summary>
         public ulong TscAux;
 
-        /// <summary>As after INIT (SDM Vol. 3A, table 10-1): zeros, DR6 = 0xFFFF0FF0; TSC_ADJUST stays.</summary>
+        /// <summary>
+        /// As at power-on (a partition's start or restart): the switched MSRs 0, debug registers
+        /// as after reset, MISC_ENABLE and MTRR_DEF_TYPE at their defaults, XCR0 = 1 (x87 only).
+        /// IA32_TSC_ADJUST is the caller's (it goes with the vCPU's TSC offset).
+        /// </summary>
         public void Reset()
         {
             _star = _lstar = _fmask = _kernelGsBase = _tscAux = 0;
+            MiscEnable = MsrPolicy.MiscEnableFastStrings | MsrPolicy.MiscEnableBtsUnavailable | MsrPolicy.MiscEnablePebsUnavailable;
+            MtrrDefaultType = MsrPolicy.MtrrEnable | MsrPolicy.MemoryTypeWriteBack;
+            Cstar = TscAux = 0;
+            Xcr0 = XsaveSupport.X87;
+            Init();
+        }
+
+        /// <summary>
+        /// As after INIT: "the internal caches, MSRs, MTRRs, and x87 FPU state are left
+        /// unchanged" (SDM Vol. 3A, 10.1), and so is XCR0; the debug registers are reset (DR0-DR3
+        /// 0, DR6 0xFFFF0FF0; table 10-1).
+        /// </summary>
+        public void Init()
+        {
             for (int i = 0; i < 4; i++)
                 _debug[i] = 0;
             _debug[4] = 0xFFFF0FF0;
-            MiscEnable = MsrPolicy.MiscEnableFastStrings | MsrPolicy.MiscEnableBtsUnavailable | MsrPolicy.MiscEnablePebsUnavailable;
-            MtrrDefaultType = MsrPolicy.MtrrEnable | MsrPolicy.MemoryTypeWriteBack;
-            Cstar = TscAux = 0; // IA32_TSC_ADJUST keeps its value across INIT, as the TSC does
-            Xcr0 = XsaveSupport.X87;
             LoadPending = true;
         }
 
         /// <summary>
-        /// Set by <see cref="Reset"/>: the values here are newer than the processor's, even on a
-        /// core whose processor already holds this vCPU's (an INIT while it owned them), so the
-        /// next run must load them rather than keep what is there.
+        /// Set by <see cref="Reset"/> and <see cref="Init"/>: the values here are newer than the
+        /// processor's, even on a core whose processor already holds this vCPU's (an INIT while
+        /// it owned them), so the next run must load them rather than keep what is there.
         /// </summary>
         public bool LoadPending { get; private set; }
 

@@ -134,18 +134,41 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
-        public void IA32_TSC_ADJUST_keeps_its_value_across_INIT_and_the_rest_is_reset()
+        public void INIT_leaves_the_MSRs_and_XCR0_as_they_are()
+        {
+            // "During an INIT, the internal caches, MSRs, MTRRs, and x87 FPU state are left unchanged" (SDM Vol. 3A, 10.1).
+            var cpu = FakeCpu.Reset();
+            var msrs = new GuestMsrs();
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.TscAdjust, unchecked((ulong)-5000L)), Is.True);
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Cstar, 0xFFFF_8000_0000_1000UL), Is.True);
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.MtrrDefType, 0x800), Is.True);
+            cpu.Msrs[MsrPolicy.Star] = cpu.Msrs[MsrPolicy.Fmask] = cpu.Msrs[MsrPolicy.KernelGsBase] = 0;
+            cpu.Msrs[MsrPolicy.Lstar] = 0xFFFF_FFFF_8100_0000UL;
+            msrs.Save();
+            msrs.Xcr0 = 7;
+            msrs.Init();
+            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.TscAdjust, out ulong adjust) && adjust == unchecked((ulong)-5000L), "the TSC and its adjustment survive INIT");
+            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.Cstar, out ulong cstar) && cstar == 0xFFFF_8000_0000_1000UL);
+            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.MtrrDefType, out ulong defType) && defType == 0x800);
+            Assert.That(msrs.Saved(MsrPolicy.Lstar), Is.EqualTo(0xFFFF_FFFF_8100_0000UL));
+            Assert.That(msrs.Xcr0, Is.EqualTo(7UL));
+            Assert.That(msrs.LoadPending, Is.True, "the debug registers were reset: the next run loads them");
+            FakeCpu.Reset();
+        }
+
+        [Test]
+        public void A_partitions_start_resets_the_MSRs_but_not_IA32_TSC_ADJUST_which_goes_with_its_TSC_offset()
         {
             var msrs = new GuestMsrs();
             Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.TscAdjust, unchecked((ulong)-5000L)), Is.True);
             Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Cstar, 0xFFFF_8000_0000_1000UL), Is.True);
             Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.MtrrDefType, 0x800), Is.True);
+            msrs.Xcr0 = 7;
             msrs.Reset();
-            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.TscAdjust, out ulong adjust) && adjust == unchecked((ulong)-5000L),
-                "the TSC and its adjustment survive INIT (SDM Vol. 3A, table 10-1)");
+            Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.TscAdjust, out ulong adjust) && adjust == unchecked((ulong)-5000L));
             Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.Cstar, out ulong cstar) && cstar == 0);
             Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.MtrrDefType, out ulong defType) && defType == 0x806);
-            Assert.That(msrs.Xcr0, Is.EqualTo(1UL), "XCR0 after INIT: x87 only");
+            Assert.That(msrs.Xcr0, Is.EqualTo(1UL), "XCR0 after reset: x87 only");
         }
 
         [Test]

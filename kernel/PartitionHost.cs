@@ -432,7 +432,7 @@ namespace Partition.Kernel
                 return;
             if (!vcpu.Launched && s_firstEntry == 0)
                 NoteFirstEntry(vcpu, cpu);
-            var context = new ExitContext { Vcpu = vcpu, Cpu = cpu, Runner = runner, TimerRate = Capabilities.PreemptionTimerRate };
+            var context = new ExitContext { Vcpu = vcpu, Cpu = cpu, Runner = runner, ServeConsole = serveConsole, TimerRate = Capabilities.PreemptionTimerRate };
             var lapic = vcpu.Lapic;
             GuestRegisters* registers = vcpu.Registers;
             bool exited = false;
@@ -506,7 +506,8 @@ namespace Partition.Kernel
         /// only when none of the run loop's pre-entry work is due: the exit is not one the loop
         /// acts on (timer, windows, interrupts, NMIs, INIT/SIPI), the vCPU still runs and
         /// injects nothing, the local APIC has nothing to deliver and its timer is unchanged, no
-        /// time the loop watches has come, and the core's mailbox is empty (console output the
+        /// time the loop watches has come, the console (on the core that serves it) has no input,
+        /// and the core's mailbox is empty (console output the
         /// UART has room for is pumped here). The preemption timer is rewritten for the time left
         /// (when the last value would make it late by more than 1/64 of what was left at its
         /// write: <see cref="ExitContext.RewriteTimerAfter"/>) before the last two looks, so a
@@ -552,6 +553,9 @@ namespace Partition.Kernel
                 return 0;
             ulong now = Tsc.Now;
             if (now >= c.FastUntil)
+                return 0;
+            // The console's own input (its script's times are in FastUntil): a command on the host's management line.
+            if (c.ServeConsole && ManagementChannel.Current is { } channel && channel.HasWork)
                 return 0;
             // Console output moves on while guests run: a few bytes when the UART has room, never a wait.
             if (HypervisorConsole.PumpDue(now))

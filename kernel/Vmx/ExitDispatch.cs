@@ -36,6 +36,9 @@ namespace Partition.Kernel
         /// <summary>The core's runner (its mailbox), or null.</summary>
         public CoreRunner Runner;
 
+        /// <summary>This core serves the console between slices (CPU 0): the host's management line is looked at after each exit.</summary>
+        public bool ServeConsole;
+
         /// <summary>IA32_VMX_MISC[4:0]: the preemption timer counts every 2^rate TSC ticks.</summary>
         public int TimerRate;
 

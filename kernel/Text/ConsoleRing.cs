@@ -49,6 +49,10 @@ namespace Partition.Kernel
 
         public bool IsFull => Pending >= _bytes.Length;
 
+        // Writers: one at a time (the console's line lock, HypervisorConsole): a put reads the
+        // tail, fills the bytes, then moves the tail, and two at once would fill the same bytes.
+        // The pump (one CPU at a time, TryBeginPump) takes from the head meanwhile.
+
         /// <summary>Appends a byte; false if the ring is full (the caller pumps, then tries again).</summary>
         public bool TryPut(byte value)
         {

@@ -69,8 +69,11 @@ namespace Partition.Kernel
         // Set by a partition's line prefix until the line group ends: those lines are not teed.
         private static bool s_partitionLine;
 
+        // The ring takes one writer at a time (it reserves and fills in two steps): writers hold
+        // the line lock, which those inside BeginLine/EndLine already have (it is re-entrant).
         private static void Put(byte b)
         {
+            s_lock.Enter();
             var tee = Tee;
             if (tee != null && !s_partitionLine && b != '\r')
                 tee.TryPut(b);
@@ -80,6 +83,7 @@ namespace Partition.Kernel
                 PumpNow();
                 Cpu.Pause();
             }
+            s_lock.Exit();
         }
 
         /// <summary>
@@ -164,6 +168,7 @@ namespace Partition.Kernel
 
         private static void PutAll(ReadOnlySpan<byte> bytes)
         {
+            s_lock.Enter();
             var tee = Tee;
             if (tee != null && !s_partitionLine)
             {
@@ -185,6 +190,7 @@ namespace Partition.Kernel
                 PumpNow();
                 Cpu.Pause();
             }
+            s_lock.Exit();
         }
 
         public static void WriteLine()

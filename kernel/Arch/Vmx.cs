@@ -43,7 +43,8 @@ namespace Partition.Kernel
             return Enter(guest, launched, &ReturnAtOnce, ref context);
         }
 
-        private static int ReturnAtOnce(ref ExitContext context) => 0;
+        /// <summary>For <see cref="Enter(GuestRegisters*, bool, delegate*{ref ExitContext, int}, ref ExitContext)"/>: return after the first exit.</summary>
+        public static int ReturnAtOnce(ref ExitContext context) => 0;
 
         /// <summary>INVEPT of the given type (1 single-context, 2 all-context) for an EPTP.</summary>
         public static partial VmxInstructionStatus InvalidateEpt(ulong type, ulong eptPointer);

@@ -164,12 +164,10 @@ namespace Partition.Kernel
         public VmcsError Run(int cpu, GuestRegisters* guest, delegate*<ref ExitContext, int> exited, ref ExitContext context) =>
             Enter(cpu, guest, LaunchState == VmcsLaunchState.Launched, exited, ref context);
 
-        private static int ReturnAtOnce(ref ExitContext context) => 0;
-
         private VmcsError Enter(int cpu, GuestRegisters* guest, bool launched)
         {
             var context = default(ExitContext);
-            return Enter(cpu, guest, launched, &ReturnAtOnce, ref context);
+            return Enter(cpu, guest, launched, &Vmx.ReturnAtOnce, ref context);
         }
 
         private VmcsError Enter(int cpu, GuestRegisters* guest, bool launched, delegate*<ref ExitContext, int> exited, ref ExitContext context)

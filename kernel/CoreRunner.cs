@@ -288,6 +288,12 @@ namespace Partition.Kernel
             HypervisorConsole.Write(", of which found it in the hypervisor: ");
             HypervisorConsole.WriteDecimal(NmisInRoot);
             HypervisorConsole.WriteLine();
+            if (PhysicalInterrupts.TakenOn(Cpu) != 0)
+            {
+                HypervisorConsole.Write("  device interrupts taken for the host partition: ");
+                HypervisorConsole.WriteDecimal(PhysicalInterrupts.TakenOn(Cpu));
+                HypervisorConsole.WriteLine();
+            }
             if (MeasuredSwitches != 0)
             {
                 HypervisorConsole.Write("  mean switch: ");
@@ -600,6 +606,9 @@ namespace Partition.Kernel
                     _arrived = entity;
                     vcpu.PreviousCore = vcpu.Core;
                     vcpu.Core = Cpu;
+                    // The host's device interrupts follow its vCPU 0.
+                    if (vcpu.Index == 0)
+                        PhysicalInterrupts.Retarget(vcpu.Machine, Cpu);
                     ScheduleTrace.Mark(Cpu, TraceKind.MigrateIn, vcpu, vcpu.PreviousCore);
                     // Shares are of this core's time: what it ran elsewhere does not count here.
                     entity.Consumed = 0;

@@ -28,7 +28,7 @@ namespace Partition.Kernel
             // An interrupt let in by an interrupt window (Cpu.AcceptInterrupts).
             if (frame->Vector >= 32)
             {
-                PhysicalInterrupts.Handle((int)frame->Vector);
+                PhysicalInterrupts.Handle((int)frame->Vector, cpu);
                 return;
             }
             // A fault while reporting a fault: say so in the fewest steps and stop.

@@ -9,7 +9,7 @@ namespace Partition.Kernel
     /// virtual devices is backed by the real pin: when the host programs a redirection entry the
     /// real entry follows, but with a vector of the hypervisor's
     /// (<see cref="VectorBase"/> + pin), fixed delivery and, as destination, the core of the
-    /// host's first vCPU. Whatever the host writes, a real entry never names another core, an
+    /// host's first vCPU (wherever it moves: <see cref="Retarget"/>). Whatever the host writes, a real entry never names another core, an
     /// NMI, INIT, SMI or ExtINT: those stay masked. The interrupt reaches the hypervisor (a VM
     /// exit, acknowledged on exit, or an interrupt window in the run loop), which hands it to
     /// the virtual I/O APIC as the device's line: that delivers the host's own vector to the
@@ -36,16 +36,61 @@ namespace Partition.Kernel
 
         private readonly VirtualMachine _host;
         private readonly PhysicalIoApic _ioApic;
-        private readonly uint _targetApicId;
         private readonly ulong[] _forwarded;
+        private readonly uint _backed;
         private uint _levelPins, _usablePins;
 
-        private PhysicalInterrupts(VirtualMachine host, PhysicalIoApic ioApic, uint targetApicId)
+        // The core the real entries name (the host's vCPU 0's), and its APIC ID: changed under the I/O APIC's lock.
+        private int _targetCore;
+        private uint _targetApicId;
+
+        // Device interrupts each CPU took for the host (where the real entries sent them).
+        private static readonly ulong[] s_takenOn = new ulong[Smp.MaxCpus];
+
+        private PhysicalInterrupts(VirtualMachine host, PhysicalIoApic ioApic, int targetCore, uint backed)
         {
             _host = host;
             _ioApic = ioApic;
-            _targetApicId = targetApicId;
+            _targetCore = targetCore;
+            _targetApicId = Smp.ApicIdOf(targetCore);
             _forwarded = new ulong[ioApic.Pins];
+            _backed = backed;
+        }
+
+        /// <summary>Device interrupts CPU <paramref name="cpu"/> took for the host partition since boot.</summary>
+        public static ulong TakenOn(int cpu) => (uint)cpu < (uint)s_takenOn.Length ? s_takenOn[cpu] : 0;
+
+        /// <summary>
+        /// The host's vCPU 0 has moved to <paramref name="core"/>: every backed real entry names that
+        /// core from now on (a read-modify-write of its destination, mask and all else kept), so a
+        /// device's interrupt does not stop at the core it left and go on from there by IPI, nor
+        /// interrupt whatever runs there now.
+        /// </summary>
+        public static void Retarget(VirtualMachine vcpuOwner, int core)
+        {
+            var current = s_current;
+            if (current == null || current._host != vcpuOwner || current._targetCore == core)
+                return;
+            current.RetargetTo(core);
+            HypervisorConsole.BeginLine();
+            HypervisorConsole.Write("Device interrupts: forwarded to ");
+            HypervisorConsole.Write(vcpuOwner.Name);
+            HypervisorConsole.Write(" through CPU ");
+            HypervisorConsole.WriteDecimal((ulong)core);
+            HypervisorConsole.WriteLine(" now (its vCPU 0 moved there)");
+            HypervisorConsole.EndLine();
+        }
+
+        private void RetargetTo(int core)
+        {
+            uint apicId = Smp.ApicIdOf(core);
+            _ioApic.Lock.Enter();
+            _targetCore = core;
+            _targetApicId = apicId;
+            for (int pin = 0; pin < _ioApic.Pins; pin++)
+                if ((_backed & 1u << pin) != 0)
+                    _ioApic.WriteEntry(pin, _ioApic.ReadEntry(pin) & ~(0xFFUL << 56) | (ulong)apicId << 56);
+            _ioApic.Lock.Exit();
         }
 
         /// <summary>Interrupts forwarded from pin <paramref name="pin"/> since boot.</summary>
@@ -63,9 +108,9 @@ namespace Partition.Kernel
         {
             var physical = new PhysicalIoApic(ioApic.Address, ioApic.GsiBase);
             int core = host.Spec.Vcpus[0].Core;
-            var lines = new PhysicalInterrupts(host, physical, Smp.ApicIdOf(core));
             int pins = physical.Pins < VirtualIoApic.PinCount ? physical.Pins : VirtualIoApic.PinCount;
             uint backed = (pins >= 32 ? ~0u : (1u << pins) - 1) & ~virtualPins;
+            var lines = new PhysicalInterrupts(host, physical, core, backed);
             s_current = lines;
             host.DeviceLock.Enter();
             host.IoApic.BackWith(lines, backed);
@@ -93,7 +138,7 @@ namespace Partition.Kernel
         /// it in): ends it at the local APIC and, for a device's, hands the line to the host.
         /// The spurious vector needs no EOI (SDM Vol. 3A, 11.9).
         /// </summary>
-        public static void Handle(int vector)
+        public static void Handle(int vector, int cpu)
         {
             if (vector == Lapic.SpuriousInterruptVector)
                 return;
@@ -103,6 +148,8 @@ namespace Partition.Kernel
                 Lapic.EndOfInterrupt();
                 return;
             }
+            if ((uint)cpu < (uint)s_takenOn.Length)
+                s_takenOn[cpu]++;
             current.Arrived(vector - VectorBase);
         }
 
@@ -136,11 +183,11 @@ namespace Partition.Kernel
             _usablePins = usable ? _usablePins | 1u << pin : _usablePins & ~(1u << pin);
             // The host's polarity and trigger mode (it knows the wiring from ACPI); the
             // hypervisor's vector, fixed delivery, physical destination: the host's core.
-            ulong real = (ulong)(uint)(VectorBase + pin) | (entry & (Polarity | TriggerLevel)) | (ulong)_targetApicId << 56;
+            ulong real = (ulong)(uint)(VectorBase + pin) | (entry & (Polarity | TriggerLevel));
             if (!usable)
                 real |= PhysicalIoApic.Masked;
             _ioApic.Lock.Enter();
-            _ioApic.WriteEntry(pin, real);
+            _ioApic.WriteEntry(pin, real | (ulong)_targetApicId << 56);
             _ioApic.Lock.Exit();
         }
 

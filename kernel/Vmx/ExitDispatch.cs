@@ -166,7 +166,7 @@ namespace Partition.Kernel
         /// </summary>
         private static ExitAction ExternalInterrupt(ref ExitContext c)
         {
-            PhysicalInterrupts.Handle((int)(c.Read(VmcsField.VmExitInterruptionInformation) & 0xFF));
+            PhysicalInterrupts.Handle((int)(c.Read(VmcsField.VmExitInterruptionInformation) & 0xFF), c.Cpu);
             return ExitAction.Resume;
         }
 

@@ -42,6 +42,7 @@ namespace Partition.Tests.SystemTests
             (19, "stop neighbour"),
             (21, "restart neighbour"),
             (25, "list"),
+            (27, "migrate host 3"),     // the host's vCPU 0, and with it the device interrupts, to core 3
         };
 
         // After the management script: the user-mode hypercalls and the APIC attacks, then a marked disk and Linux's
@@ -139,6 +140,11 @@ namespace Partition.Tests.SystemTests
             Answered(@"^restart neighbour: restarting from its image on core 2$");
             Answered(@"^neighbour: restarted from its image, memory scrubbed$");
             Assert.That(serial, Does.Contain("\nhost mgmt> migrate neighbour 3\n"), "the console shows whose command it ran");
+            // The host's own vCPU 0 moved: the machine's device interrupts follow it (the disk's, from then on).
+            Answered(@"^Migrated host\.0 from core 0 to core 3: \d+ ticks");
+            Assert.That(serial, Does.Contain("\nDevice interrupts: forwarded to host through CPU 3 now (its vCPU 0 moved there)\n"), result.Report());
+            Assert.That(serial, Does.Match(@"\nCPU 3: [^\n]*\n(?:  [^\n]*\n)*?  device interrupts taken for the host partition: [1-9]\d*\n"),
+                "core 3 took device interrupts once the host's vCPU 0 was there\n" + result.Report());
             // No partition's output goes back to the host.
             Assert.That(answers.Any(a => a.Contains("[neighbour]") || a.Contains("pass ")), Is.False, result.Report());
 

@@ -49,12 +49,9 @@ namespace Partition.Kernel
         }
 
         /// <summary>
-        /// True if a script command is due or the host's management channel has work (typed
-        /// bytes are seen between slices).
+        /// True if a script command is due at <paramref name="now"/> (a TSC value the caller has
+        /// just read) or the host's management channel has work (typed bytes are seen between slices).
         /// </summary>
-        public static bool HasInput => ScriptDue || ManagementChannel.Current is { } channel && channel.HasWork;
-
-        /// <summary><see cref="HasInput"/> at <paramref name="now"/> (a TSC value the caller has just read).</summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public static bool HasInputAt(ulong now) =>
             ConsoleDue.Next != 0 && now >= ConsoleDue.Next || ManagementChannel.Current is { } channel && channel.HasWork;

@@ -148,8 +148,7 @@ namespace Partition.Kernel
             Uart.Reset();
             if (Answers.TryBeginPump())
             {
-                while (Answers.Pending != 0)
-                    Answers.Take();
+                Answers.Take((int)Answers.Pending);
                 Answers.EndPump();
             }
         }

@@ -116,14 +116,21 @@ namespace Partition.Kernel
         /// </summary>
         private static void PumpNow()
         {
-            if (!s_ready || Ring.Pending == 0 || !Ring.TryBeginPump())
+            if (!s_ready)
                 return;
+            var ring = Ring;
+            if (!ring.TryBeginPump())
+                return;
+            // Only this CPU takes from the ring now: what is pending can only grow meanwhile.
+            long pending = ring.Pending;
+            if (pending == 0)
+            {
+                ring.EndPump();
+                return;
+            }
             ulong written = 0;
             if (s_uart.CanWrite)
             {
-                // Only this CPU takes from the ring now: what is pending can only grow meanwhile.
-                var ring = Ring;
-                long pending = ring.Pending;
                 int count = pending < FifoDepth ? (int)pending : FifoDepth;
                 for (int i = 0; i < count; i++)
                     s_uart.WriteNow(ring.Peek(i));
@@ -131,7 +138,7 @@ namespace Partition.Kernel
                 written = (ulong)count;
             }
             s_pumpAfter = Tsc.Now + (written == 0 ? 1 : written) * (Tsc.TicksPerMillisecond * ByteNanoseconds / 1_000_000);
-            Ring.EndPump();
+            ring.EndPump();
         }
 
         public static void Write(string text)

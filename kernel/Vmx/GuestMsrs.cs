@@ -12,19 +12,6 @@ namespace Partition.Kernel
     /// </summary>
     public sealed unsafe class GuestMsrs
     {
-        /// <summary>How many MSRs are switched here; TSC_AUX, the last, only if the processor has it.</summary>
-        public const int SwitchedCount = 5;
-
-        /// <summary>The MSRs switched here, in this order.</summary>
-        public static uint Switched(int index) => index switch
-        {
-            0 => MsrPolicy.Star,
-            1 => MsrPolicy.Lstar,
-            2 => MsrPolicy.Fmask,
-            3 => MsrPolicy.KernelGsBase,
-            _ => MsrPolicy.TscAux,
-        };
-
         // The switched MSRs' values, as fields (no bounds checks: this runs at every switch).
         // _tscAux is the passed-through TSC_AUX; TscAux below the emulated one (no such MSR in the host).
         private ulong _star, _lstar, _fmask, _kernelGsBase, _tscAux;

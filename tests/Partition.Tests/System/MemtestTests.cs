@@ -27,7 +27,7 @@ namespace Partition.Tests.SystemTests
         public void Memtest86plus_completes_a_pass_without_errors()
         {
             var layout = Layout.Value;
-            string memtest = Path.Combine(LinuxArtifacts.DebianDirectory(layout), "memtest86+x64.bin");
+            string memtest = LinuxArtifacts.DebianMemtest(layout);
             Assert.That(File.Exists(memtest), $"{memtest} is missing: the Test target fetches it (dotnet cake build.cake --target=DebianKernel)");
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
             var images = ExampleBoot.Flat(("host", "spin.bin")).Append((memtest, "guest-image memtest kernel"));

@@ -29,7 +29,7 @@ namespace Partition.Tests.SystemTests
         public void Four_operating_systems_run_side_by_side_and_the_linux_guest_migrates_both_ways()
         {
             var layout = Layout.Value;
-            string memtest = Path.Combine(LinuxArtifacts.DebianDirectory(layout), "memtest86+x64.bin");
+            string memtest = LinuxArtifacts.DebianMemtest(layout);
             var files = new[]
             {
                 (LinuxArtifacts.HostKernel(layout), "host kernel"), (LinuxArtifacts.HostInitramfs(layout), "host initrd"),

@@ -220,10 +220,7 @@ namespace Partition.Host.Guests
             a.mov(ebx, 1);
             a.mov(ecx, 7);
             a.mov(esi, 0x5A5A);
-            a.rdtsc();
-            a.shl(rdx, 32);
-            a.or(rax, rdx);
-            a.mov(r12, rax);
+            StartTimer();
             a.mov(r13d, CpuBoundIterations);
             a.Label(ref loop);
             a.imul(rbx, rbx, 3);
@@ -232,15 +229,30 @@ namespace Partition.Host.Guests
             a.rol(rbx, 1);
             a.dec(r13d);
             a.jnz(loop);
-            a.rdtsc();
-            a.shl(rdx, 32);
-            a.or(rax, rdx);
-            a.sub(rax, r12);
-            a.mov(r14, rax);
+            StopTimer();
             Print("name_cpu");
             a.mov(rax, r14);
             a.call(LabelOf("printNumber"));
             Print("instructions");
+        }
+
+        // R12 = the TSC now.
+        private void StartTimer()
+        {
+            _a.rdtsc();
+            _a.shl(rdx, 32);
+            _a.or(rax, rdx);
+            _a.mov(r12, rax);
+        }
+
+        // R14 = the ticks since StartTimer.
+        private void StopTimer()
+        {
+            _a.rdtsc();
+            _a.shl(rdx, 32);
+            _a.or(rax, rdx);
+            _a.sub(rax, r12);
+            _a.mov(r14, rax);
         }
 
         // R12 = start TSC, R13 = iterations left (exits clobber RAX..RDX by design).
@@ -249,20 +261,13 @@ namespace Partition.Host.Guests
             var a = _a;
             Text("name_" + name, "bench " + name + ": ");
             var loop = a.CreateLabel();
-            a.rdtsc();
-            a.shl(rdx, 32);
-            a.or(rax, rdx);
-            a.mov(r12, rax);
+            StartTimer();
             a.mov(r13d, BenchmarkIterations);
             a.Label(ref loop);
             body();
             a.dec(r13d);
             a.jnz(loop);
-            a.rdtsc();
-            a.shl(rdx, 32);
-            a.or(rax, rdx);
-            a.sub(rax, r12);
-            a.mov(r14, rax);
+            StopTimer();
             Print("name_" + name);
             a.mov(rax, r14);
             a.call(LabelOf("printNumber"));

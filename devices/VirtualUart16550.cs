@@ -193,14 +193,15 @@ namespace Partition.Devices
             uint value;
             switch (port - BasePort)
             {
+                // Reads without side effects leave the interrupt line as it is.
+                case Ier: return DivisorLatch ? (uint)(_divisor >> 8) : _interruptEnable;
+                case Lcr: return _lineControl;
+                case Mcr: return _modemControl;
+                case Scr: return _scratch;
                 case RbrThr: value = DivisorLatch ? (uint)(_divisor & 0xFF) : ReadReceiveBuffer(); break;
-                case Ier: value = DivisorLatch ? (uint)(_divisor >> 8) : _interruptEnable; break;
                 case IirFcr: value = ReadInterruptIdentification(); break;
-                case Lcr: value = _lineControl; break;
-                case Mcr: value = _modemControl; break;
                 case Lsr: value = ReadLineStatus(); break;
-                case Msr: value = ReadModemStatus(); break;
-                default: value = _scratch; break;
+                default: value = ReadModemStatus(); break;
             }
             UpdateInterruptLine();
             return value;
@@ -225,10 +226,13 @@ namespace Partition.Devices
                         WriteInterruptEnable(b);
                     break;
                 case IirFcr: WriteFifoControl(b); break;
-                case Lcr: _lineControl = b; break;
                 case Mcr: WriteModemControl(b); break;
-                case Scr: _scratch = b; break;
+                // Writes that change nothing an interrupt depends on (DLAB only selects
+                // registers) return without looking at the interrupt line.
+                case Lcr: _lineControl = b; return;
+                case Scr: _scratch = b; return;
                 // LSR and MSR: writes are for factory testing on the real part; dropped here.
+                default: return;
             }
             UpdateInterruptLine();
         }

@@ -37,7 +37,7 @@ namespace Partition.Kernel
         /// <summary>Answers not yet received by the host: a few screens of "list" and "stats".</summary>
         public const int AnswerCapacity = 16 * 1024;
 
-        private readonly SpinLock _deviceLock;
+        private readonly PlainSpinLock _deviceLock;
         private readonly char[] _commands = new char[QueueDepth * MaxCommand];
         private readonly int[] _lengths = new int[QueueDepth];
         private readonly SpinLock _lock = new SpinLock();
@@ -49,7 +49,7 @@ namespace Partition.Kernel
 
         /// <param name="hostName">The host partition's name, which the console's echo of each command shows.</param>
         /// <param name="deviceLock">The host partition's device lock, under which its vCPUs reach the UART.</param>
-        public ManagementChannel(string hostName, SpinLock deviceLock)
+        public ManagementChannel(string hostName, PlainSpinLock deviceLock)
         {
             HostName = hostName;
             _deviceLock = deviceLock;

@@ -432,7 +432,8 @@ namespace Partition.Kernel
                 return;
             if (!vcpu.Launched && s_firstEntry == 0)
                 NoteFirstEntry(vcpu, cpu);
-            var context = new ExitContext { Vcpu = vcpu, Cpu = cpu, Runner = runner, ServeConsole = serveConsole, TimerRate = Capabilities.PreemptionTimerRate };
+            var context = new ExitContext { Vcpu = vcpu, Cpu = cpu, Runner = runner, TimerRate = Capabilities.PreemptionTimerRate,
+                ManagementLine = serveConsole ? ManagementChannel.Current : null };
             var lapic = vcpu.Lapic;
             GuestRegisters* registers = vcpu.Registers;
             bool exited = false;
@@ -534,19 +535,23 @@ namespace Partition.Kernel
             }
             if ((injected || reason < 64 && (ReinjectReasons >> (int)reason & 1) != 0) && !c.EntryFailure)
                 InterruptInjection.ReinjectInterrupted(vcpu);
-            if (c.Reason < ExitReasons.Count)
-                vm.ExitCounts[c.Reason]++;
+            ulong[] counts = vm.ExitCounts;
+            uint basic = (ushort)reason;
+            if (basic < (uint)counts.Length)
+                counts[basic]++;
             vcpu.Exits++;
             probe.Dispatching(c.Cpu);
-            var handler = ExitDispatch.Prepare(ref c);
+            var handler = ExitDispatch.Prepare(ref c, basic);
             probe.Handling(c.Cpu);
             ExitAction action = handler(ref c);
             probe.Handled(c.Cpu);
             if (action == ExitAction.Halt)
                 vm.Park(vcpu);
-            if (c.EntryFailure || reason >= 64 || (RunLoopReasons >> (int)reason & 1) != 0)
+            // An entry failure has bit 31 set: reason >= 64.
+            if (reason >= 64 || (RunLoopReasons >> (int)reason & 1) != 0)
                 return 0;
-            if (vcpu.Activity != VcpuActivity.Running || vm.State != VirtualMachineState.Runnable || vcpu.EntryEventPending)
+            // Running, nothing to inject, no window asked for (one word), the partition runnable.
+            if (!vcpu.MayResumeAtOnce || vm.State != VirtualMachineState.Runnable)
                 return 0;
             var lapic = vcpu.Lapic;
             if (lapic.TimerDeadline != c.ApicDeadline)
@@ -555,7 +560,7 @@ namespace Partition.Kernel
             if (now >= c.FastUntil)
                 return 0;
             // The console's own input (its script's times are in FastUntil): a command on the host's management line.
-            if (c.ServeConsole && ManagementChannel.Current is { } channel && channel.HasWork)
+            if (c.ManagementLine is { } channel && channel.HasWork)
                 return 0;
             // Console output moves on while guests run: a few bytes when the UART has room, never a wait.
             if (HypervisorConsole.PumpDue(now))
@@ -566,7 +571,7 @@ namespace Partition.Kernel
                 Vmx.Write(VmcsField.VmxPreemptionTimerValue, PreemptionTimerValue(c.TimerEnd, now, c.TimerRate));
                 c.RewriteTimerAfter = now + ((c.TimerEnd - now) >> ExitContext.TimerSlackShift);
             }
-            if (lapic.HasIncoming || lapic.HasPending || vcpu.InterruptWindowExiting || vcpu.NmiWindowExiting)
+            if (lapic.HasIncomingOrPending)
                 return 0;
             if (c.Runner != null && c.Runner.HasRequests)
                 return 0;

@@ -3,7 +3,7 @@ using Partition.Devices;
 namespace Partition.Kernel
 {
     /// <summary>What a vCPU is doing, as far as its core's scheduler is concerned.</summary>
-    public enum VcpuActivity
+    public enum VcpuActivity : byte
     {
         /// <summary>Executing guest code (or ready to).</summary>
         Running,
@@ -88,7 +88,27 @@ namespace Partition.Kernel
         /// (SDM Vol. 3C, 25.8.3), so the run loop clears this after each exit; a VMCS written
         /// afresh has the field 0.
         /// </summary>
-        public bool EntryEventPending { get; set; }
+        public bool EntryEventPending { get => _entry.EventPending; set => _entry.EventPending = value; }
+
+        /// <summary>
+        /// Activity, EntryEventPending and the two window flags, in one word: each is 0 (false,
+        /// Running) when the guest may simply be entered again, so the exit fast path tests the
+        /// four with one load (<see cref="MayResumeAtOnce"/>).
+        /// </summary>
+        [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit)]
+        private struct EntryFlags
+        {
+            [System.Runtime.InteropServices.FieldOffset(0)] public VcpuActivity Activity;
+            [System.Runtime.InteropServices.FieldOffset(1)] public bool EventPending;
+            [System.Runtime.InteropServices.FieldOffset(2)] public bool InterruptWindow;
+            [System.Runtime.InteropServices.FieldOffset(3)] public bool NmiWindow;
+            [System.Runtime.InteropServices.FieldOffset(0)] public uint All;
+        }
+
+        private EntryFlags _entry;
+
+        /// <summary>Running, with no event to inject and no interrupt or NMI window asked for.</summary>
+        public bool MayResumeAtOnce => _entry.All == 0;
 
         /// <summary>Interrupts injected into it.</summary>
         public ulong Injected { get; set; }
@@ -162,10 +182,10 @@ namespace Partition.Kernel
         public uint PrimaryControls { get; set; }
 
         /// <summary>Interrupt-window exiting is on in its VMCS (kept here to spare a VMREAD before each entry).</summary>
-        public bool InterruptWindowExiting { get; set; }
+        public bool InterruptWindowExiting { get => _entry.InterruptWindow; set => _entry.InterruptWindow = value; }
 
         /// <summary>NMI-window exiting is on in its VMCS.</summary>
-        public bool NmiWindowExiting { get; set; }
+        public bool NmiWindowExiting { get => _entry.NmiWindow; set => _entry.NmiWindow = value; }
 
         public VirtualMachine Machine { get; }
 
@@ -178,7 +198,7 @@ namespace Partition.Kernel
         /// <summary>"name" for a partition's only vCPU, "name.N" when it has several.</summary>
         public string Name { get; set; }
 
-        public VcpuActivity Activity { get; set; }
+        public VcpuActivity Activity { get => _entry.Activity; set => _entry.Activity = value; }
 
         /// <summary>Its partition is paused and its core has taken it off (VirtualMachine.NotePausedOff).</summary>
         public bool PausedOff { get; set; }

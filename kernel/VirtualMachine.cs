@@ -162,7 +162,7 @@ namespace Partition.Kernel
         /// Held around every access to the partition's device models (UART, I/O APIC, power
         /// control, RTC), which its vCPUs on several cores, and the console, reach concurrently.
         /// </summary>
-        public SpinLock DeviceLock { get; } = new SpinLock();
+        public PlainSpinLock DeviceLock { get; } = new PlainSpinLock();
         public VirtualMachineState State { get; set; }
 
         /// <summary>Paused from the console or by the host partition: not scheduled until resumed.</summary>

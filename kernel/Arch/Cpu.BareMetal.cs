@@ -43,6 +43,7 @@ namespace Partition.Kernel
         public static partial void Copy(void* destination, void* source, ulong bytes) => ArchCopy(destination, source, bytes);
         public static partial long AtomicAdd(long* location, long value) => ArchAtomicAdd(location, value);
         public static partial long CompareExchange(long* location, long value, long comparand) => ArchCompareExchange64(location, value, comparand);
+        public static partial void StoreRelease(long* location, long value) => ArchStoreRelease(location, value);
         public static partial int CurrentApicId() => ArchCurrentApicId();
         public static partial void ApTrampolineInfo(ulong* info) => ArchApTrampolineInfo(info);
         public static partial void Halt() => ArchHalt();
@@ -86,6 +87,7 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_zero")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchZero(void* destination, ulong bytes);
         [RuntimeImport("*", "arch_atomic_add")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern long ArchAtomicAdd(long* location, long value);
         [RuntimeImport("*", "arch_compare_exchange64")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern long ArchCompareExchange64(long* location, long value, long comparand);
+        [RuntimeImport("*", "arch_store_release")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchStoreRelease(long* location, long value);
         [RuntimeImport("*", "arch_current_apic_id")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern int ArchCurrentApicId();
         [RuntimeImport("*", "arch_ap_trampoline_info")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchApTrampolineInfo(ulong* info);
         [RuntimeImport("*", "arch_xgetbv")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchXgetbv(uint index);

@@ -58,6 +58,9 @@ namespace Partition.Kernel
         /// <summary>LOCK CMPXCHG: stores <paramref name="value"/> if the location holds <paramref name="comparand"/>; returns the old value.</summary>
         public static partial long CompareExchange(long* location, long value, long comparand);
 
+        /// <summary>Stores <paramref name="value"/> after every store before it (a lock's release).</summary>
+        public static partial void StoreRelease(long* location, long value);
+
         /// <summary>The initial APIC ID of the CPU executing this.</summary>
         public static partial int CurrentApicId();
 

@@ -466,6 +466,13 @@ arch_compare_exchange64:
     lock cmpxchg [rdi], rsi
     ret
 
+; void arch_store_release(long* location, long value): a plain store (x86 keeps stores in
+; order, so it releases what was written before it); as a call the compiler moves nothing past it.
+global arch_store_release
+arch_store_release:
+    mov [rdi], rsi
+    ret
+
 ; int arch_current_apic_id(): CPUID.1:EBX[31:24], the initial APIC ID.
 global arch_current_apic_id
 arch_current_apic_id:

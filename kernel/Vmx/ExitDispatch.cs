@@ -36,8 +36,8 @@ namespace Partition.Kernel
         /// <summary>The core's runner (its mailbox), or null.</summary>
         public CoreRunner Runner;
 
-        /// <summary>This core serves the console between slices (CPU 0): the host's management line is looked at after each exit.</summary>
-        public bool ServeConsole;
+        /// <summary>The host's management line when this core serves the console (else null): looked at after each exit.</summary>
+        public ManagementChannel ManagementLine;
 
         /// <summary>IA32_VMX_MISC[4:0]: the preemption timer counts every 2^rate TSC ticks.</summary>
         public int TimerRate;
@@ -134,25 +134,30 @@ namespace Partition.Kernel
             table[(int)reason].NeedsQualification = needsQualification;
         }
 
-        public static ExitAction Dispatch(ref ExitContext c) => Prepare(ref c)(ref c);
+        public static ExitAction Dispatch(ref ExitContext c) => Prepare(ref c, c.Reason)(ref c);
 
         /// <summary>
-        /// The first half of <see cref="Dispatch"/>: looks the exit up and reads what its entry
-        /// asks for; the caller then calls the handler returned (the run loop times the halves
+        /// The first half of <see cref="Dispatch"/>: looks the exit's basic reason up (bits
+        /// 15:0 of the field, <see cref="ExitContext.Reason"/>) and reads what its entry asks
+        /// for; the caller then calls the handler returned (the run loop times the halves
         /// apart, <see cref="ExitProfile"/>).
         /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        public static delegate*<ref ExitContext, ExitAction> Prepare(ref ExitContext c)
+        public static delegate*<ref ExitContext, ExitAction> Prepare(ref ExitContext c, uint basicReason)
         {
             var table = s_table;
-            if (c.Reason >= table.Length || table[c.Reason].Handle == null)
+            if (basicReason < (uint)table.Length)
             {
-                c.Qualification = c.Read(VmcsField.ExitQualification);
-                return &NoHandler;
+                ref Entry entry = ref table[basicReason];
+                var handle = entry.Handle;
+                if (handle != null)
+                {
+                    c.Qualification = entry.NeedsQualification ? c.Read(VmcsField.ExitQualification) : 0;
+                    return handle;
+                }
             }
-            ref Entry entry = ref table[c.Reason];
-            c.Qualification = entry.NeedsQualification ? c.Read(VmcsField.ExitQualification) : 0;
-            return entry.Handle;
+            c.Qualification = c.Read(VmcsField.ExitQualification);
+            return &NoHandler;
         }
 
         private static ExitAction NoHandler(ref ExitContext c) => Stop(ref c, "an exit with no handler");

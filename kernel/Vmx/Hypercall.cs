@@ -43,6 +43,7 @@ namespace Partition.Kernel
         /// <summary>The operation was refused (an unknown partition, a busy or offline core...): the console says why.</summary>
         public const ulong Refused = unchecked((ulong)-3L);
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public static void Handle(VirtualCpu vcpu, int cpl)
         {
             GuestRegisters* r = vcpu.Registers;

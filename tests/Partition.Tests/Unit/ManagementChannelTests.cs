@@ -42,7 +42,7 @@ namespace Partition.Tests.Unit
         public void Lines_ended_by_Enter_or_newline_are_commands_in_order()
         {
             FakeCpu.Reset();
-            var channel = new ManagementChannel("host", new SpinLock());
+            var channel = new ManagementChannel("host", new PlainSpinLock());
             Assert.That(channel.HasWork, Is.False);
             Send(channel, "list\rmigrate guest 3\n\r\nstats\r");
             Assert.That(channel.HasWork, Is.True);
@@ -57,7 +57,7 @@ namespace Partition.Tests.Unit
         public void A_full_queue_drops_and_counts_what_does_not_fit()
         {
             FakeCpu.Reset();
-            var channel = new ManagementChannel("host", new SpinLock());
+            var channel = new ManagementChannel("host", new PlainSpinLock());
             for (int i = 0; i < ManagementChannel.QueueDepth + 2; i++)
                 Send(channel, $"pause p{i}\r");
             Assert.That(channel.Dropped, Is.EqualTo(2));
@@ -70,7 +70,7 @@ namespace Partition.Tests.Unit
         public void After_the_first_command_the_consoles_lines_come_back_but_no_partitions_output()
         {
             FakeCpu.Reset();
-            var channel = new ManagementChannel("host", new SpinLock());
+            var channel = new ManagementChannel("host", new PlainSpinLock());
             channel.Uart.Write(Fcr, 0x01); // FIFOs on, as Linux sets them
             Management.Report("before: ", "not for the host");
             Send(channel, "list\r");
@@ -87,7 +87,7 @@ namespace Partition.Tests.Unit
         public void A_reset_drops_waiting_commands_and_answers()
         {
             FakeCpu.Reset();
-            var channel = new ManagementChannel("host", new SpinLock());
+            var channel = new ManagementChannel("host", new PlainSpinLock());
             Send(channel, "list\r");
             Management.Report("x", "y");
             channel.Reset();

@@ -220,7 +220,11 @@ namespace Partition.Devices
         public bool HasPending => _irrCount != 0 || PendingNmi;
 
         /// <summary><see cref="HasIncoming"/> or <see cref="HasPending"/>, in fewer loads (the exit fast path asks at every exit).</summary>
-        public bool HasIncomingOrPending => ((ulong)_posted | (uint)_irrCount) != 0 || PendingNmi;
+        public bool HasIncomingOrPending
+        {
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+            get => ((ulong)_posted | (uint)_irrCount) != 0 || PendingNmi;
+        }
 
         /// <summary>An NMI waits for delivery to the vCPU.</summary>
         public bool PendingNmi { get; set; }

@@ -313,11 +313,19 @@ namespace Partition.Kernel
         /// </summary>
         private void Sweep()
         {
-            for (int i = 0; i < Core.Policy.Count; i++)
+            var policy = Core.Policy;
+            for (int i = 0; i < policy.Count; i++)
             {
-                var entity = Core.Policy[i];
-                var vcpu = (VirtualCpu)entity.Owner;
+                var entity = policy[i];
+                // Every entity of a core's policy is a vCPU (CreateCore): no cast check here.
+                var vcpu = System.Runtime.CompilerServices.Unsafe.As<VirtualCpu>(entity.Owner);
                 if (vcpu.Retired)
+                    continue;
+                // The common case first, with nothing to change: runnable and running, nothing
+                // posted to it, its partition neither stopped nor paused.
+                var machine = vcpu.Machine;
+                if (entity.Runnable && vcpu.Activity == VcpuActivity.Running && !vcpu.Lapic.HasIncoming
+                    && machine.State == VirtualMachineState.Runnable && !machine.Paused)
                     continue;
                 if (vcpu.Machine.State != VirtualMachineState.Runnable)
                 {

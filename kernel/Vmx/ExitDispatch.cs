@@ -259,19 +259,24 @@ namespace Partition.Kernel
             else if (leaf >= CpuidPolicy.HypervisorLeaf && leaf <= 0x4FFFFFFF)
                 answer = default;
             else
-            {
-                // CPUID.1:ECX.OSXSAVE mirrors the guest's own CR4.OSXSAVE (its read shadow owns nothing there).
-                bool osxsave = leaf == 1 && (c.Read(VmcsField.GuestCr4) & 1UL << 18) != 0;
-                answer = CpuidPolicy.Answer(leaf, subleaf, HostCpuid.Leaf(leaf, subleaf), HostCpuid.MaxBasic, HostCpuid.MaxExtended,
-                    (uint)c.Vcpu.Index, c.Vcpu.Machine.Vcpus.Length, Tsc.TicksPerMillisecond * 1000,
-                    PartitionHost.Capabilities.SecondaryProcessorBased.CanSet(3), XsaveSupport.GuestMask, c.Vcpu.Msrs.Xcr0, osxsave);
-            }
+                answer = ProcessorLeaf(c.Vcpu, leaf, subleaf);
             r->Rax = answer.Eax;
             r->Rbx = answer.Ebx;
             r->Rcx = answer.Ecx;
             r->Rdx = answer.Edx;
             AdvanceRip(ref c);
             return ExitAction.Resume;
+        }
+
+        // A processor leaf as the policy filters it (out of line: its large frame is not paid by the hypervisor's leaves).
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static CpuidResult ProcessorLeaf(VirtualCpu vcpu, uint leaf, uint subleaf)
+        {
+            // CPUID.1:ECX.OSXSAVE mirrors the guest's own CR4.OSXSAVE (its read shadow owns nothing there).
+            bool osxsave = leaf == 1 && (Vmx.ReadValue(VmcsField.GuestCr4) & 1UL << 18) != 0;
+            return CpuidPolicy.Answer(leaf, subleaf, HostCpuid.Leaf(leaf, subleaf), HostCpuid.MaxBasic, HostCpuid.MaxExtended,
+                (uint)vcpu.Index, vcpu.Machine.Vcpus.Length, Tsc.TicksPerMillisecond * 1000,
+                PartitionHost.Capabilities.SecondaryProcessorBased.CanSet(3), XsaveSupport.GuestMask, vcpu.Msrs.Xcr0, osxsave);
         }
 
         // "Partition HV" in EBX, ECX, EDX, four ASCII bytes each, first in the low byte.

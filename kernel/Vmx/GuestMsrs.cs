@@ -83,8 +83,7 @@ namespace Partition.Kernel
                 _tscAux = Cpu.ReadMsr(MsrPolicy.TscAux);
             fixed (ulong* debug = _debug)
                 Cpu.ReadDebugRegisters(debug);
-            if (XsaveSupport.GuestMask != 0)
-                Xcr0 = Cpu.ReadXcr(0);
+            // XCR0 needs no read: XSETBV always exits, and its handler keeps Xcr0.
         }
 
         /// <summary>

@@ -177,7 +177,8 @@ namespace Partition.Devices
             UpdateInterruptLine();
         }
 
-        public bool Claims(ushort port) => port >= BasePort && port < BasePort + PortCount;
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public bool Claims(ushort port) => (uint)(port - BasePort) < PortCount;
 
         private bool DivisorLatch => (_lineControl & LcrDlab) != 0;
         private bool FifosEnabled => (_fifoControl & FcrFifoEnable) != 0;

@@ -541,15 +541,17 @@ namespace Partition.Kernel
                 counts[basic]++;
             vcpu.Exits++;
             probe.Dispatching(c.Cpu);
-            var handler = ExitDispatch.Prepare(ref c, basic);
+            var handler = ExitDispatch.Prepare(basic);
             probe.Handling(c.Cpu);
             ExitAction action = handler(ref c);
             probe.Handled(c.Cpu);
-            if (action == ExitAction.Halt)
-                vm.Park(vcpu);
-            // An entry failure has bit 31 set: reason >= 64.
-            if (reason >= 64 || (RunLoopReasons >> (int)reason & 1) != 0)
+            // The exits the run loop acts on itself say so (ExitAction.RunLoop); an entry failure stops its partition.
+            if (action != ExitAction.Resume)
+            {
+                if (action == ExitAction.Halt)
+                    vm.Park(vcpu);
                 return 0;
+            }
             // Running, nothing to inject, no window asked for (one word), the partition runnable.
             if (!vcpu.MayResumeAtOnce || vm.State != VirtualMachineState.Runnable)
                 return 0;
@@ -584,10 +586,6 @@ namespace Partition.Kernel
         // Exits during which the guest may have been delivering an event (SDM Vol. 3C, 28.2.4):
         // exception or NMI, task switch, EPT violation, EPT misconfiguration.
         private const ulong ReinjectReasons = 1UL << 0 | 1UL << 9 | 1UL << 48 | 1UL << 49;
-
-        // Exits the run loop acts on itself: exception or NMI (a kick), external interrupt,
-        // triple fault, INIT, SIPI, interrupt window, NMI window, preemption timer.
-        private const ulong RunLoopReasons = 1UL << 0 | 1UL << 1 | 1UL << 2 | 1UL << 3 | 1UL << 4 | 1UL << 7 | 1UL << 8 | 1UL << 52;
 
         /// <summary>
         /// The VMX-preemption timer value for an entry at <paramref name="now"/> (SDM Vol. 3C,

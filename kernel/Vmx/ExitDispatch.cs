@@ -5,7 +5,13 @@ namespace Partition.Kernel
     /// <summary>What the run loop does after an exit was handled.</summary>
     public enum ExitAction
     {
+        /// <summary>The guest goes on; the exit fast path may enter it again at once if nothing else is due.</summary>
         Resume,
+        /// <summary>
+        /// The guest goes on after the run loop has looked: the exits it acts on itself (the
+        /// preemption timer, interrupt and NMI windows, an external interrupt, a kick's NMI).
+        /// </summary>
+        RunLoop,
         /// <summary>The vCPU halted with nothing to wake it: the partition is done.</summary>
         Halt,
         /// <summary>The partition is stopped (the handler has set the reason).</summary>
@@ -78,13 +84,9 @@ namespace Partition.Kernel
     /// </summary>
     public static unsafe class ExitDispatch
     {
-        private struct Entry
-        {
-            public delegate*<ref ExitContext, ExitAction> Handle;
-            public bool NeedsQualification;
-        }
-
-        private static Entry[] s_table;
+        // Indexed by basic exit reason; null where there is no handler. A handler that needs
+        // the exit qualification reads it (ReadQualification): VMREADs are paid only where used.
+        private static delegate*<ref ExitContext, ExitAction>[] s_table;
 
         /// <summary>
         /// Builds the table. Called at boot: built lazily, at the first exit, it would be
@@ -92,77 +94,71 @@ namespace Partition.Kernel
         /// </summary>
         public static void Initialize() => s_table ??= BuildTable();
 
-        private static Entry[] BuildTable()
+        private static delegate*<ref ExitContext, ExitAction>[] BuildTable()
         {
-            var t = new Entry[ExitReasons.Count];
-            Set(t, ExitReason.ExceptionOrNmi, &ExceptionOrNmi, false);
-            Set(t, ExitReason.ExternalInterrupt, &ExternalInterrupt, false);
-            Set(t, ExitReason.InterruptWindow, &Resume, false);
-            Set(t, ExitReason.NmiWindow, &Resume, false);
-            Set(t, ExitReason.PreemptionTimer, &Resume, false);
-            Set(t, ExitReason.TripleFault, &TripleFault, true);
-            Set(t, ExitReason.Cpuid, &Cpuid, false);
-            Set(t, ExitReason.Hlt, &Hlt, false);
-            Set(t, ExitReason.Vmcall, &Vmcall, false);
-            Set(t, ExitReason.IoInstruction, &Io, true);
-            Set(t, ExitReason.Rdmsr, &Msr, false);
-            Set(t, ExitReason.Wrmsr, &Msr, false);
+            var t = new delegate*<ref ExitContext, ExitAction>[ExitReasons.Count];
+            Set(t, ExitReason.ExceptionOrNmi, &ExceptionOrNmi);
+            Set(t, ExitReason.ExternalInterrupt, &ExternalInterrupt);
+            Set(t, ExitReason.InterruptWindow, &RunLoop);
+            Set(t, ExitReason.NmiWindow, &RunLoop);
+            Set(t, ExitReason.PreemptionTimer, &RunLoop);
+            Set(t, ExitReason.TripleFault, &TripleFault);
+            Set(t, ExitReason.Cpuid, &Cpuid);
+            Set(t, ExitReason.Hlt, &Hlt);
+            Set(t, ExitReason.Vmcall, &Vmcall);
+            Set(t, ExitReason.IoInstruction, &Io);
+            Set(t, ExitReason.Rdmsr, &Msr);
+            Set(t, ExitReason.Wrmsr, &Msr);
             // CPUID offers no MONITOR/MWAIT and no performance counters.
-            Set(t, ExitReason.Monitor, &InjectInvalidOpcode, false);
-            Set(t, ExitReason.Mwait, &InjectInvalidOpcode, false);
-            Set(t, ExitReason.Rdpmc, &InjectGeneralProtection, false);
-            Set(t, ExitReason.Wbinvd, &WriteBackCaches, false);
-            Set(t, ExitReason.Xsetbv, &Xsetbv, false);
-            Set(t, ExitReason.Invd, &WriteBackCaches, false);
-            Set(t, ExitReason.ControlRegisterAccess, &ControlRegisterAccess, true);
-            Set(t, ExitReason.EptViolation, &EptViolation, true);
-            Set(t, ExitReason.EptMisconfiguration, &EptMisconfiguration, true);
-            Set(t, ExitReason.InvalidGuestState, &EntryFailed, true);
-            Set(t, ExitReason.MsrLoading, &EntryFailed, true);
-            Set(t, ExitReason.MachineCheckDuringEntry, &EntryFailed, true);
+            Set(t, ExitReason.Monitor, &InjectInvalidOpcode);
+            Set(t, ExitReason.Mwait, &InjectInvalidOpcode);
+            Set(t, ExitReason.Rdpmc, &InjectGeneralProtection);
+            Set(t, ExitReason.Wbinvd, &WriteBackCaches);
+            Set(t, ExitReason.Xsetbv, &Xsetbv);
+            Set(t, ExitReason.Invd, &WriteBackCaches);
+            Set(t, ExitReason.ControlRegisterAccess, &ControlRegisterAccess);
+            Set(t, ExitReason.EptViolation, &EptViolation);
+            Set(t, ExitReason.EptMisconfiguration, &EptMisconfiguration);
+            Set(t, ExitReason.InvalidGuestState, &EntryFailed);
+            Set(t, ExitReason.MsrLoading, &EntryFailed);
+            Set(t, ExitReason.MachineCheckDuringEntry, &EntryFailed);
             // VMX instructions in a guest: there is no nested VMX, so they raise #UD there.
             foreach (var reason in new[] { ExitReason.Vmclear, ExitReason.Vmlaunch, ExitReason.Vmptrld, ExitReason.Vmptrst,
                          ExitReason.Vmread, ExitReason.Vmresume, ExitReason.Vmwrite, ExitReason.Vmxoff, ExitReason.Vmxon,
                          ExitReason.Invept, ExitReason.Invvpid, ExitReason.Vmfunc })
-                Set(t, reason, &InjectInvalidOpcode, false);
+                Set(t, reason, &InjectInvalidOpcode);
             return t;
         }
 
-        private static void Set(Entry[] table, ExitReason reason, delegate*<ref ExitContext, ExitAction> handle, bool needsQualification)
-        {
-            table[(int)reason].Handle = handle;
-            table[(int)reason].NeedsQualification = needsQualification;
-        }
+        private static void Set(delegate*<ref ExitContext, ExitAction>[] table, ExitReason reason, delegate*<ref ExitContext, ExitAction> handle)
+            => table[(int)reason] = handle;
 
-        public static ExitAction Dispatch(ref ExitContext c) => Prepare(ref c, c.Reason)(ref c);
+        /// <summary>Reads the exit qualification into <see cref="ExitContext.Qualification"/> (for the handlers that use it, and the crash report).</summary>
+        private static ulong ReadQualification(ref ExitContext c) => c.Qualification = c.Read(VmcsField.ExitQualification);
+
+        public static ExitAction Dispatch(ref ExitContext c) => Prepare(c.Reason)(ref c);
 
         /// <summary>
         /// The first half of <see cref="Dispatch"/>: looks the exit's basic reason up (bits
-        /// 15:0 of the field, <see cref="ExitContext.Reason"/>) and reads what its entry asks
-        /// for; the caller then calls the handler returned (the run loop times the halves
-        /// apart, <see cref="ExitProfile"/>).
+        /// 15:0 of the field, <see cref="ExitContext.Reason"/>); the caller then calls the
+        /// handler returned (the run loop times the halves apart, <see cref="ExitProfile"/>).
         /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        public static delegate*<ref ExitContext, ExitAction> Prepare(ref ExitContext c, uint basicReason)
+        public static delegate*<ref ExitContext, ExitAction> Prepare(uint basicReason)
         {
             var table = s_table;
             if (basicReason < (uint)table.Length)
             {
-                ref Entry entry = ref table[basicReason];
-                var handle = entry.Handle;
+                var handle = table[basicReason];
                 if (handle != null)
-                {
-                    c.Qualification = entry.NeedsQualification ? c.Read(VmcsField.ExitQualification) : 0;
                     return handle;
-                }
             }
-            c.Qualification = c.Read(VmcsField.ExitQualification);
             return &NoHandler;
         }
 
         private static ExitAction NoHandler(ref ExitContext c) => Stop(ref c, "an exit with no handler");
 
-        private static ExitAction Resume(ref ExitContext c) => ExitAction.Resume;
+        private static ExitAction RunLoop(ref ExitContext c) => ExitAction.RunLoop;
 
         /// <summary>
         /// An interrupt arrived while the guest ran; the exit acknowledged it (SDM 25.7.1: its
@@ -172,13 +168,14 @@ namespace Partition.Kernel
         private static ExitAction ExternalInterrupt(ref ExitContext c)
         {
             PhysicalInterrupts.Handle((int)(c.Read(VmcsField.VmExitInterruptionInformation) & 0xFF), c.Cpu);
-            return ExitAction.Resume;
+            return ExitAction.RunLoop;
         }
 
         private static void AdvanceRip(ref ExitContext c) => Vmx.SkipInstruction();
 
         private static ExitAction Stop(ref ExitContext c, string why)
         {
+            ReadQualification(ref c);
             var vm = c.Vcpu.Machine;
             vm.State = VirtualMachineState.Stopped;
             vm.StopReason = why;
@@ -206,9 +203,8 @@ namespace Partition.Kernel
                 // NMIs stay blocked after an NMI's VM exit until the next IRET (SDM Vol. 3C,
                 // 28.2.1 / 26.7.1): one here unblocks them, or the next kick would never arrive.
                 Cpu.UnblockNmis();
-                return ExitAction.Resume;
+                return ExitAction.RunLoop;
             }
-            c.Qualification = c.Read(VmcsField.ExitQualification);
             if ((info & 0xFF) == MachineCheck.Vector)
                 return Stop(ref c, "a machine check while it ran (the hardware reported an error; the others go on)");
             return Stop(ref c, "an exception the hypervisor did not ask to intercept");
@@ -290,7 +286,7 @@ namespace Partition.Kernel
         /// </summary>
         private static ExitAction Io(ref ExitContext c)
         {
-            var access = IoAccess.Decode(c.Qualification);
+            var access = IoAccess.Decode(ReadQualification(ref c));
             var vm = c.Vcpu.Machine;
             var uart = vm.Uart;
             if (uart == null || access.IsString || !uart.Claims(access.Port))
@@ -550,7 +546,7 @@ namespace Partition.Kernel
         /// </summary>
         private static ExitAction ControlRegisterAccess(ref ExitContext c)
         {
-            ulong q = c.Qualification;
+            ulong q = ReadQualification(ref c);
             int cr = (int)(q & 0xF);
             int accessType = (int)(q >> 4 & 3);
             int register = (int)(q >> 8 & 0xF);
@@ -606,7 +602,7 @@ namespace Partition.Kernel
         /// </summary>
         private static ExitAction EptViolation(ref ExitContext c)
         {
-            ulong q = c.Qualification;
+            ulong q = ReadQualification(ref c);
             if ((q & 0x38) == 0)
             {
                 // Not mapped at all: one of its own memory-mapped virtual devices, or outside it.

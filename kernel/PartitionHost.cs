@@ -521,8 +521,7 @@ namespace Partition.Kernel
             var vcpu = c.Vcpu;
             var vm = vcpu.Machine;
             ulong reason = Vmx.ReadValue(VmcsField.ExitReason);
-            c.Reason = (ushort)reason;
-            c.EntryFailure = (reason & ExitReasons.EntryFailureBit) != 0;
+            c.ReasonField = (uint)reason;
             // An event is being delivered only if one was injected, or the guest's own
             // delivery met an EPT violation or misconfiguration, an intercepted exception or
             // a task switch (SDM Vol. 3C, 28.2.4): only then is IDT-vectoring worth reading.
@@ -533,7 +532,8 @@ namespace Partition.Kernel
                 vcpu.EntryEventPending = false;
                 c.Injected = false;
             }
-            if ((injected || reason < 64 && (ReinjectReasons >> (int)reason & 1) != 0) && !c.EntryFailure)
+            // (reason < 64: not an entry failure, bit 31.)
+            if (injected ? (reason & ExitReasons.EntryFailureBit) == 0 : reason < 64 && (ReinjectReasons >> (int)reason & 1) != 0)
                 InterruptInjection.ReinjectInterrupted(vcpu);
             ulong[] counts = vm.ExitCounts;
             uint basic = (ushort)reason;
@@ -566,7 +566,7 @@ namespace Partition.Kernel
                 return 0;
             // Console output moves on while guests run: a few bytes when the UART has room, never a wait.
             if (HypervisorConsole.PumpDue(now))
-                HypervisorConsole.Pump();
+                HypervisorConsole.PumpNow();
             if (now >= c.RewriteTimerAfter)
             {
                 // now < FastUntil <= TimerEnd here: there is time left.

@@ -61,6 +61,12 @@ namespace Partition.Kernel
         /// <summary>Stores <paramref name="value"/> after every store before it (a lock's release).</summary>
         public static partial void StoreRelease(long* location, long value);
 
+        /// <summary><see cref="CompareExchange(long*, long, long)"/> on a field (objects never move in the image; the host tests' runtime may move them, so there it is Interlocked's).</summary>
+        public static partial long CompareExchange(ref long location, long value, long comparand);
+
+        /// <summary><see cref="StoreRelease(long*, long)"/> on a field.</summary>
+        public static partial void StoreRelease(ref long location, long value);
+
         /// <summary>The initial APIC ID of the CPU executing this.</summary>
         public static partial int CurrentApicId();
 

@@ -10,36 +10,36 @@ namespace Partition.Kernel
     /// for itself, so after about a second of spinning it stops the hypervisor and says so,
     /// rather than hang without a word.
     /// </summary>
-    public sealed unsafe class PlainSpinLock
+    public sealed class PlainSpinLock
     {
         private long _held;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Enter()
         {
-            long* held = (long*)Unsafe.AsPointer(ref _held);
-            if (Cpu.CompareExchange(held, 1, 0) != 0)
-                Wait(held);
+            if (Cpu.CompareExchange(ref _held, 1, 0) != 0)
+                Wait();
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Exit() => Cpu.StoreRelease((long*)Unsafe.AsPointer(ref _held), 0);
+        public void Exit() => Cpu.StoreRelease(ref _held, 0);
 
         /// <summary>Spins on plain reads (no locked instruction while it is held) until it is free and taken.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void Wait(long* held)
+        private void Wait()
         {
             ulong spins = 0;
             do
             {
-                while (*held != 0) // Pause is a call: the read is made again each time
+                // Pause is a call: the field is read again each time.
+                while (_held != 0)
                 {
                     Cpu.Pause();
                     if (++spins == SpinLimit)
                         Panic.Stop("Lock", "a device lock was held for 2^28 spins: taken twice on one CPU, or its holder stopped");
                 }
             }
-            while (Cpu.CompareExchange(held, 1, 0) != 0);
+            while (Cpu.CompareExchange(ref _held, 1, 0) != 0);
         }
 
         // At tens of nanoseconds a PAUSE, several seconds; device accesses hold it for microseconds.

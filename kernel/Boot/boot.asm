@@ -679,9 +679,15 @@ arch_vm_skip_instruction:
     vmwrite rax, rcx
     ret
 
-; ulong arch_vm_exit_address(void): where a VM exit lands (HOST_RIP), written with the host state.
+; ulong arch_vm_exit_address(void): where a VM exit lands (HOST_RIP), written with the host
+; state: the entry that also saves the AVX state once arch_switch_avx_state has run (at boot,
+; before any VMCS is written), the other before.
 arch_vm_exit_address:
     lea rax, [rel vm_exit_entry]
+    cmp byte [rel switch_avx], 0
+    je .done
+    lea rax, [rel vm_exit_entry_avx]
+.done:
     ret
 
 ; int arch_vmwrite(ulong field, ulong value)
@@ -732,33 +738,8 @@ VMCS_HOST_RSP equ 0x6C14
 ;   [rsp + 8]  exited
 ;   [rsp + 16] context
 ;   above      RBX, RBP, R12-R15 of the caller, then the return address
-arch_vm_enter:
-    push rbp
-    push rbx
-    push r12
-    push r13
-    push r14
-    push r15
-    push rcx                            ; context
-    push rdx                            ; exited
-    push rdi                            ; the exit path finds the register block here
-    ; The VM exit returns to vm_exit_entry (HOST_RIP, written with the host state) with RSP
-    ; exactly as it is now.
-    mov rax, VMCS_HOST_RSP
-    vmwrite rax, rsp
-    jbe .write_failed
-    mov rax, [rdi + GR_CR2]
-    mov cr2, rax
-.load_guest:
-    ; Entered again from the exit path: CR2 is still the guest's (the hypervisor takes no page
-    ; faults), so it is neither saved at the exit nor loaded here until this routine returns.
-    fxrstor64 [rdi + GR_FXSAVE]
-    cmp byte [rel switch_avx], 0
-    je .no_avx_restore
-    mov eax, XSAVE_AVX                  ; RFBM = XCR0 & {AVX}: nothing when the guest has not enabled it
-    xor edx, edx
-    xrstor64 [rdi + GR_FXSAVE]
-.no_avx_restore:
+; The guest's general registers from the block at RDI (RDI last).
+%macro LOAD_GUEST_GPRS 0
     mov rax, [rdi + GR_RAX]
     mov rbx, [rdi + GR_RBX]
     mov rcx, [rdi + GR_RCX]
@@ -772,13 +753,43 @@ arch_vm_enter:
     mov r13, [rdi + GR_R13]
     mov r14, [rdi + GR_R14]
     mov r15, [rdi + GR_R15]
-    test esi, esi
-    mov rsi, [rdi + GR_RSI]             ; mov leaves the flags of the test alone
+    mov rsi, [rdi + GR_RSI]
     mov rdi, [rdi + GR_RDI]
+%endmacro
+
+arch_vm_enter:
+    push rbp
+    push rbx
+    push r12
+    push r13
+    push r14
+    push r15
+    push rcx                            ; context
+    push rdx                            ; exited
+    push rdi                            ; the exit path finds the register block here
+    ; The VM exit returns to vm_exit_entry or vm_exit_entry_avx (HOST_RIP, written with the
+    ; host state) with RSP exactly as it is now.
+    mov rax, VMCS_HOST_RSP
+    vmwrite rax, rsp
+    jbe .write_failed
+    mov rax, [rdi + GR_CR2]
+    mov cr2, rax
+    ; CR2 stays the guest's while this routine runs (the hypervisor takes no page faults):
+    ; it is saved only when the routine returns.
+    fxrstor64 [rdi + GR_FXSAVE]
+    cmp byte [rel switch_avx], 0
+    je .no_avx_restore
+    mov eax, XSAVE_AVX                  ; RFBM = XCR0 & {AVX}: nothing when the guest has not enabled it
+    xor edx, edx
+    xrstor64 [rdi + GR_FXSAVE]
+.no_avx_restore:
+    test esi, esi
     jnz .resume
+    LOAD_GUEST_GPRS
     vmlaunch
     jmp .entry_failed
 .resume:
+    LOAD_GUEST_GPRS
     vmresume
 .entry_failed:
     ; Still in the host with the host's stack; the flags say how the instruction failed.
@@ -799,7 +810,10 @@ arch_vm_enter:
     pop rbp
     ret
 
-vm_exit_entry:
+; The VM exit, and the guest entered again at once when exited(context) says so (the fast
+; path: VMRESUME straight from here). %1 = 1: the AVX state is saved and loaded too. The two
+; entries differ only there, so that neither asks at every exit which one it is.
+%macro VM_EXIT_ENTRY 1
     ; RSP is HOST_RSP: [rsp] is the register block. Swap it with the guest's RDI.
     xchg rdi, [rsp]
     mov [rdi + GR_RAX], rax
@@ -820,21 +834,35 @@ vm_exit_entry:
     mov [rdi + GR_RDI], rax
     mov [rsp], rdi                      ; the register block again, for the next entry
     fxsave64 [rdi + GR_FXSAVE]
-    cmp byte [rel switch_avx], 0
-    je .no_avx_save
+%if %1
     mov eax, XSAVE_AVX
     xor edx, edx
     xsave64 [rdi + GR_FXSAVE]
-.no_avx_save:
+%endif
     mov rdi, [rsp + 16]                 ; context
     call [rsp + 8]                      ; exited(context): RSP is 16-byte aligned here
     test eax, eax
-    jz .leave
+    jz vm_exit_leave
     ; Enter again, with VMRESUME: HOST_RSP is this frame still.
     mov rdi, [rsp]
-    mov esi, 1
-    jmp arch_vm_enter.load_guest
-.leave:
+    fxrstor64 [rdi + GR_FXSAVE]
+%if %1
+    mov eax, XSAVE_AVX
+    xor edx, edx
+    xrstor64 [rdi + GR_FXSAVE]
+%endif
+    LOAD_GUEST_GPRS
+    vmresume
+    jmp arch_vm_enter.entry_failed
+%endmacro
+
+vm_exit_entry:
+    VM_EXIT_ENTRY 0
+
+vm_exit_entry_avx:
+    VM_EXIT_ENTRY 1
+
+vm_exit_leave:
     mov rdi, [rsp]
     mov rax, cr2
     mov [rdi + GR_CR2], rax

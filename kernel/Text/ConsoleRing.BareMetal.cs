@@ -8,7 +8,7 @@ namespace Partition.Kernel
 
         public static partial bool SharedMayHavePending
         {
-            // Asked after every exit (HypervisorConsole.PumpDue): inlined there.
+            // Asked by the run loop after each exit it sees (HypervisorConsole.HasPending): inlined there.
             [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
             get => s_shared != null && s_shared.MayHavePending;
         }

@@ -83,6 +83,7 @@ namespace Partition.Kernel
                 PumpNow();
                 Cpu.Pause();
             }
+            WakePump();
             s_lock.Exit();
         }
 
@@ -93,20 +94,30 @@ namespace Partition.Kernel
         /// </summary>
         public static void Pump()
         {
-            // The plain look first: the ring's exact count takes two locked instructions.
-            if (HasPending && Tsc.Now >= s_pumpAfter)
+            if (Tsc.Now >= s_pumpAfter)
                 PumpNow();
         }
 
         /// <summary>
-        /// True when bytes wait for the UART and it should have room for them by now: a cheap
-        /// check for the exit path, which then goes to the run loop to pump.
+        /// True when a pump is due (<see cref="PumpNow"/>): the UART should have room again, or
+        /// a writer has put bytes since a pump found the ring empty. One compare: the exit path
+        /// asks at every exit.
         /// </summary>
-        public static bool PumpDue(ulong now) => now >= s_pumpAfter && HasPending;
+        public static bool PumpDue(ulong now) => now >= s_pumpAfter;
 
         // When the UART has room again: a pump that gave it N bytes sets it N byte times on (10
-        // bits at 115200 baud: 86.8 us each); one that found it busy, one byte time on.
+        // bits at 115200 baud: 86.8 us each); one that found it busy, one byte time on; one that
+        // found the ring empty, never (ulong.MaxValue) until a writer puts bytes (WakePump).
         private static ulong s_pumpAfter;
+
+        // After a writer's put (a locked instruction, so its bytes are visible first): a pump
+        // that found the ring empty is due again. Its check of the ring after it parked the
+        // time (also locked) sees these bytes if this look came too early to see its park.
+        private static void WakePump()
+        {
+            if (s_pumpAfter == ulong.MaxValue)
+                s_pumpAfter = 0;
+        }
         private const ulong ByteNanoseconds = 86_806;
 
         /// <summary>
@@ -114,7 +125,7 @@ namespace Partition.Kernel
         /// transmitter holding register is empty, its FIFO takes up to 16. Any CPU may call it;
         /// one pumps at a time, the others return at once.
         /// </summary>
-        private static void PumpNow()
+        public static void PumpNow()
         {
             if (!s_ready)
                 return;
@@ -125,6 +136,11 @@ namespace Partition.Kernel
             long pending = ring.Pending;
             if (pending == 0)
             {
+                // Nothing to pump until a writer puts more (WakePump). Pending's locked read
+                // comes after the store, so a writer that missed it has its bytes seen here.
+                s_pumpAfter = ulong.MaxValue;
+                if (ring.Pending != 0)
+                    s_pumpAfter = 0;
                 ring.EndPump();
                 return;
             }
@@ -197,6 +213,7 @@ namespace Partition.Kernel
                 PumpNow();
                 Cpu.Pause();
             }
+            WakePump();
             s_lock.Exit();
         }
 

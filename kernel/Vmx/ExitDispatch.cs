@@ -27,8 +27,13 @@ namespace Partition.Kernel
     {
         public VirtualCpu Vcpu;
         public int Cpu;
-        public ushort Reason;
-        public bool EntryFailure;
+        /// <summary>The exit reason field as read (bit 31: the exit is a VM-entry failure).</summary>
+        public uint ReasonField;
+
+        /// <summary>The basic exit reason (bits 15:0).</summary>
+        public ushort Reason => (ushort)ReasonField;
+
+        public bool EntryFailure => (ReasonField & ExitReasons.EntryFailureBit) != 0;
         public ulong Qualification;
 
         // The run loop's state for its fast path (PartitionHost.ExitPath), set before each entry.
@@ -134,6 +139,7 @@ namespace Partition.Kernel
             => table[(int)reason] = handle;
 
         /// <summary>Reads the exit qualification into <see cref="ExitContext.Qualification"/> (for the handlers that use it, and the crash report).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private static ulong ReadQualification(ref ExitContext c) => c.Qualification = c.Read(VmcsField.ExitQualification);
 
         public static ExitAction Dispatch(ref ExitContext c) => Prepare(c.Reason)(ref c);
@@ -247,21 +253,29 @@ namespace Partition.Kernel
             GuestRegisters* r = c.Vcpu.Registers;
             uint leaf = (uint)r->Rax;
             uint subleaf = (uint)r->Rcx;
-            CpuidResult answer;
             if (leaf == CpuidPolicy.HypervisorLeaf)
-                answer = new CpuidResult(0x40000001, SignaturePart, SignatureItio, SignatureNHv);
+                Answer(r, 0x40000001, SignaturePart, SignatureItio, SignatureNHv);
             else if (leaf == CpuidPolicy.HypervisorLeaf + 1)
-                answer = new CpuidResult((uint)Hypercall.Version, 0, 0, 0);
+                Answer(r, (uint)Hypercall.Version, 0, 0, 0);
             else if (leaf >= CpuidPolicy.HypervisorLeaf && leaf <= 0x4FFFFFFF)
-                answer = default;
+                Answer(r, 0, 0, 0, 0);
             else
-                answer = ProcessorLeaf(c.Vcpu, leaf, subleaf);
-            r->Rax = answer.Eax;
-            r->Rbx = answer.Ebx;
-            r->Rcx = answer.Ecx;
-            r->Rdx = answer.Edx;
+            {
+                var answer = ProcessorLeaf(c.Vcpu, leaf, subleaf);
+                Answer(r, answer.Eax, answer.Ebx, answer.Ecx, answer.Edx);
+            }
             AdvanceRip(ref c);
             return ExitAction.Resume;
+        }
+
+        // CPUID's four results, zero-extended into the guest's registers.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private static void Answer(GuestRegisters* r, uint eax, uint ebx, uint ecx, uint edx)
+        {
+            r->Rax = eax;
+            r->Rbx = ebx;
+            r->Rcx = ecx;
+            r->Rdx = edx;
         }
 
         // A processor leaf as the policy filters it (out of line: its large frame is not paid by the hypervisor's leaves).
@@ -292,13 +306,13 @@ namespace Partition.Kernel
             if (uart == null || access.IsString || !uart.Claims(access.Port))
                 return IoElsewhere(ref c, access);
             // The partition's UART, the busiest port (kept short): its vCPUs on other cores and
-            // the console reach the same UART.
+            // the console reach the same UART. Its registers are bytes: a write takes AL.
             GuestRegisters* r = c.Vcpu.Registers;
             vm.DeviceLock.Enter();
             if (access.IsIn)
                 WriteIn(r, access, uart.Read(access.Port));
             else
-                uart.Write(access.Port, (uint)r->Rax & access.Mask);
+                uart.Write(access.Port, (uint)r->Rax);
             vm.DeviceLock.Exit();
             Vmx.SkipInstruction();
             return ExitAction.Resume;

@@ -75,7 +75,7 @@ namespace Partition.Kernel
         private static void Calibrate()
         {
             var probe = default(On);
-            var c = new ExitContext { Reason = 0 };
+            var c = new ExitContext { ReasonField = 0 };
             probe.SliceStarts(0);
             probe.Entering(0, ref c);
             probe.Exited(0);

@@ -89,7 +89,7 @@ namespace Partition.Kernel
     /// </summary>
     public static unsafe class ExitDispatch
     {
-        // Indexed by basic exit reason; null where there is no handler. A handler that needs
+        // Indexed by basic exit reason; NoHandler where there is none. A handler that needs
         // the exit qualification reads it (ReadQualification): VMREADs are paid only where used.
         private static delegate*<ref ExitContext, ExitAction>[] s_table;
 
@@ -132,6 +132,9 @@ namespace Partition.Kernel
                          ExitReason.Vmread, ExitReason.Vmresume, ExitReason.Vmwrite, ExitReason.Vmxoff, ExitReason.Vmxon,
                          ExitReason.Invept, ExitReason.Invvpid, ExitReason.Vmfunc })
                 Set(t, reason, &InjectInvalidOpcode);
+            for (int i = 0; i < t.Length; i++)
+                if (t[i] == null)
+                    t[i] = &NoHandler;
             return t;
         }
 
@@ -153,13 +156,7 @@ namespace Partition.Kernel
         public static delegate*<ref ExitContext, ExitAction> Prepare(uint basicReason)
         {
             var table = s_table;
-            if (basicReason < (uint)table.Length)
-            {
-                var handle = table[basicReason];
-                if (handle != null)
-                    return handle;
-            }
-            return &NoHandler;
+            return basicReason < (uint)table.Length ? table[basicReason] : &NoHandler;
         }
 
         private static ExitAction NoHandler(ref ExitContext c) => Stop(ref c, "an exit with no handler");

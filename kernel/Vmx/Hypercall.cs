@@ -52,29 +52,26 @@ namespace Partition.Kernel
                 RefuseUserMode(vcpu, r);
                 return;
             }
-            switch (r->Rax)
+            // Compares in order rather than a switch: the two calls made most often are reached in
+            // two tests, where the jump table takes two bounds checks and an indirect jump.
+            ulong function = r->Rax;
+            if (function == GetVersion)
             {
-                case GetVersion:
-                    r->Rbx = Version;
-                    r->Rcx = HighestFunction;
-                    r->Rax = Success;
-                    break;
-                case GetPartitionInfo:
-                    r->Rbx = vcpu.Machine.MemorySize;
-                    r->Rcx = (ulong)vcpu.Index;
-                    r->Rdx = (ulong)vcpu.Machine.Vcpus.Length;
-                    r->Rax = Success;
-                    break;
-                case MigratePartition:
-                case PausePartition:
-                case ResumePartition:
-                case RestartPartition:
-                    r->Rax = Manage(vcpu, r->Rax, r->Rbx, r->Rcx);
-                    break;
-                default:
-                    r->Rax = UnknownFunction;
-                    break;
+                r->Rbx = Version;
+                r->Rcx = HighestFunction;
+                r->Rax = Success;
             }
+            else if (function == GetPartitionInfo)
+            {
+                r->Rbx = vcpu.Machine.MemorySize;
+                r->Rcx = (ulong)vcpu.Index;
+                r->Rdx = (ulong)vcpu.Machine.Vcpus.Length;
+                r->Rax = Success;
+            }
+            else if (function >= MigratePartition && function <= RestartPartition)
+                r->Rax = Manage(vcpu, function, r->Rbx, r->Rcx);
+            else
+                r->Rax = UnknownFunction;
         }
 
         // Kept out of Handle, which the guest's kernel calls at every hypercall: its report needs a large frame.

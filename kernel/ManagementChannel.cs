@@ -40,7 +40,7 @@ namespace Partition.Kernel
         private readonly PlainSpinLock _deviceLock;
         private readonly char[] _commands = new char[QueueDepth * MaxCommand];
         private readonly int[] _lengths = new int[QueueDepth];
-        private readonly SpinLock _lock = new SpinLock();
+        private readonly PlainSpinLock _lock = new PlainSpinLock();
         private readonly char[] _taken = new char[MaxCommand];
         private int _head, _count;
 

@@ -4,7 +4,8 @@ namespace Partition.Kernel
 {
     /// <summary>
     /// A spinlock for short critical sections that take no lock of their own kind inside (a
-    /// partition's device lock, around one device access). Unlike <see cref="SpinLock"/> it
+    /// partition's device lock around one device access; a core's mailbox; the management
+    /// line's queue; the real I/O APIC's registers). Unlike <see cref="SpinLock"/> it
     /// does not know its owner, so an uncontended Enter is one LOCK CMPXCHG and Exit one store
     /// (no CPUID to learn who is asking); the price is that a CPU entering it twice would wait
     /// for itself, so after about a second of spinning it stops the hypervisor and says so,
@@ -36,7 +37,7 @@ namespace Partition.Kernel
                 {
                     Cpu.Pause();
                     if (++spins == SpinLimit)
-                        Panic.Stop("Lock", "a device lock was held for 2^28 spins: taken twice on one CPU, or its holder stopped");
+                        Panic.Stop("Lock", "a lock was held for 2^28 spins: taken twice on one CPU, or its holder stopped");
                 }
             }
             while (Cpu.CompareExchange(ref _held, 1, 0) != 0);

@@ -30,7 +30,7 @@ namespace Partition.Kernel
         /// <summary>Its inputs: the version register's maximum redirection entry + 1.</summary>
         public int Pins { get; }
 
-        public SpinLock Lock { get; } = new SpinLock();
+        public PlainSpinLock Lock { get; } = new PlainSpinLock();
 
         /// <summary>Writes redirection entry <paramref name="pin"/>, masked first so that no half-written entry is ever live. The caller holds <see cref="Lock"/>.</summary>
         public void WriteEntry(int pin, ulong entry)

@@ -32,8 +32,7 @@ namespace Partition.Kernel
             ulong spins = 0;
             do
             {
-                // Pause is a call: the field is read again each time.
-                while (_held != 0)
+                while (Held() != 0)
                 {
                     Cpu.Pause();
                     if (++spins == SpinLimit)
@@ -42,6 +41,11 @@ namespace Partition.Kernel
             }
             while (Cpu.CompareExchange(ref _held, 1, 0) != 0);
         }
+
+        // A call the compiler cannot inline, so the spin reads the field again each time (PAUSE
+        // may be an empty method, as in the host tests, and the read would then leave the loop).
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private long Held() => _held;
 
         // At tens of nanoseconds a PAUSE, several seconds; device accesses hold it for microseconds.
         private const ulong SpinLimit = 1UL << 28;

@@ -284,14 +284,17 @@ namespace Partition.Tests.Unit
             Assert.That(_cpu.Vmx.Log, Has.None.Contains("vmlaunch"));
         }
 
-        [TestCase(0x00000000UL, 1, false, 0x0000)]
-        [TestCase(0x03F80008UL, 1, true, 0x03F8)]
-        [TestCase(0x00610001UL, 2, false, 0x0061)]
-        [TestCase(0xCF800003UL, 4, false, 0xCF80)]
-        public void IoQualificationDecoding(ulong qualification, int size, bool isIn, int port)
+        [TestCase(0x00000000UL, 1, false, 0x0000, 0xFFu)]
+        [TestCase(0x03F80008UL, 1, true, 0x03F8, 0xFFu)]
+        [TestCase(0x00610001UL, 2, false, 0x0061, 0xFFFFu)]
+        [TestCase(0xCF800003UL, 4, false, 0xCF80, 0xFFFFFFFFu)]
+        public void IoQualificationDecoding(ulong qualification, int size, bool isIn, int port, uint mask)
         {
             var access = IoAccess.Decode(qualification);
-            Assert.That((access.Size, access.IsIn, (int)access.Port), Is.EqualTo((size, isIn, port)));
+            Assert.That((access.Size, access.IsIn, (int)access.Port, access.Mask), Is.EqualTo((size, isIn, port, mask)));
+            var built = new IoAccess((ushort)port, size, isIn, false, false);
+            Assert.That((built.Size, built.IsIn, built.Port, built.Mask, built.IsString), Is.EqualTo((size, isIn, (ushort)port, mask, false)),
+                "an access built from its parts reads back the same");
         }
 
         [Test]

@@ -246,6 +246,31 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void Registers_without_side_effects_leave_a_pending_interrupt_as_it_is()
+        {
+            // LCR (DLAB included), MCR and IER reads, and LCR and scratch writes, change nothing an
+            // interrupt depends on: the line stays up, with no new edge (the exit path skips the
+            // interrupt line for them).
+            FakeCpu.Reset();
+            var uart = new VirtualUart16550("x", Com1);
+            var pins = new RecordingPins();
+            uart.ConnectInterrupt(pins, 4);
+            uart.Write(Mcr, 0x08);
+            uart.Write(Ier, 0x01);
+            uart.Receive((byte)'k');
+            Assert.That(uart.InterruptLine, Is.True);
+            uart.Write(Com1 + 7, 0x5A);
+            uart.Write(Lcr, 0x83);
+            Assert.That(uart.Read(Ier), Is.EqualTo(0u), "DLAB set: the divisor's high byte");
+            uart.Write(Lcr, 0x03);
+            Assert.That((uart.Read(Com1 + 7), uart.Read(Lcr), uart.Read(Mcr), uart.Read(Ier)), Is.EqualTo((0x5Au, 0x03u, 0x08u, 0x01u)));
+            Assert.That(uart.InterruptLine, Is.True);
+            Assert.That(pins.Changes, Is.EqualTo(new[] { (4, false), (4, true) }));
+            uart.Read(Rbr);
+            Assert.That(uart.InterruptLine, Is.False, "reading the byte still ends it");
+        }
+
+        [Test]
         public void A_THR_write_while_THRE_is_pending_makes_no_new_edge()
         {
             FakeCpu.Reset();

@@ -624,8 +624,8 @@ namespace Partition.Kernel
                     if (vcpu.Index == 0)
                         PhysicalInterrupts.Retarget(vcpu.Machine, Cpu);
                     ScheduleTrace.Mark(Cpu, TraceKind.MigrateIn, vcpu, vcpu.PreviousCore);
-                    // Shares are of this core's time: what it ran elsewhere does not count here.
-                    entity.Consumed = 0;
+                    // Shares are of this core's time since it arrived: what it ran elsewhere does not count here.
+                    Core.Arrived(entity);
                     vcpu.MigrationCommandTsc = request.CommandTsc;
                     // An idle vCPU runs here only from its next interrupt, which may be far off:
                     // its migration is done when it has arrived.

@@ -629,7 +629,7 @@ namespace Partition.Kernel
                 HypervisorConsole.Write(e.Name);
                 HypervisorConsole.Write(": ");
                 HypervisorConsole.WriteDecimal(e.Slices);
-                HypervisorConsole.Write(" slices, share ");
+                HypervisorConsole.Write(e.CoreTicksAtArrival != 0 ? " slices, share since it arrived " : " slices, share ");
                 WritePermille(core.SharePermille(e));
                 HypervisorConsole.Write(" (configured ");
                 WritePermille(core.ConfiguredSharePermille(e));

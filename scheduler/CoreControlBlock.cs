@@ -25,9 +25,26 @@ namespace Partition.Scheduler
         /// <summary>Ticks spent in guests, over all entities.</summary>
         public ulong GuestTicks { get; set; }
 
-        /// <summary>Each entity's share of the guest time so far, in thousandths.</summary>
-        public ulong SharePermille(SchedulerEntity entity) =>
-            Policy.Kind == PolicyKind.Dedicated && Policy.Count == 1 ? 1000 : GuestTicks == 0 ? 0 : entity.Consumed * 1000 / GuestTicks;
+        /// <summary>
+        /// Each entity's share of the core's guest time since it arrived (the whole run for one
+        /// there from the start), in thousandths: a vCPU that migrated here late is measured
+        /// against the time it could have had, not against the core's whole run.
+        /// </summary>
+        public ulong SharePermille(SchedulerEntity entity)
+        {
+            if (Policy.Kind == PolicyKind.Dedicated && Policy.Count == 1)
+                return 1000;
+            ulong since = GuestTicks - entity.CoreTicksAtArrival;
+            return since == 0 ? 0 : entity.Consumed * 1000 / since;
+        }
+
+        /// <summary>An entity migrated here (its policy already holds it): its slices and share count from now, of this core's time only.</summary>
+        public void Arrived(SchedulerEntity entity)
+        {
+            entity.Consumed = 0;
+            entity.Slices = 0;
+            entity.CoreTicksAtArrival = GuestTicks;
+        }
 
         /// <summary>The share the policy should give <paramref name="entity"/> while all are runnable, in thousandths.</summary>
         public ulong ConfiguredSharePermille(SchedulerEntity entity)

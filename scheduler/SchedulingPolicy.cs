@@ -46,8 +46,11 @@ namespace Partition.Scheduler
             }
         }
 
-        /// <summary>Ticks this entity has run, over the whole run.</summary>
+        /// <summary>Ticks this entity has run on its core (since it arrived there, <see cref="CoreControlBlock.Arrived"/>).</summary>
         public ulong Consumed { get; set; }
+
+        /// <summary>Its core's guest ticks when it arrived there (0 for one there from the start): its share is of the time since.</summary>
+        public ulong CoreTicksAtArrival { get; set; }
 
         /// <summary>
         /// Consumed scaled by 1/weight: the weighted policy runs the entity that is furthest
@@ -65,6 +68,7 @@ namespace Partition.Scheduler
             }
         }
 
+        /// <summary>Slices it has run on its core (since it arrived there).</summary>
         public ulong Slices { get; set; }
 
         // The policy's bookkeeping, written only by the policy that holds the entity (one at a

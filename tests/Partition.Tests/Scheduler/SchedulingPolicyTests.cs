@@ -52,6 +52,35 @@ namespace Partition.Tests.Scheduler
         }
 
         [Test]
+        public void A_late_arrival_has_its_share_of_the_time_since_it_arrived()
+        {
+            // Two entities run alone for 3000 slices; a third arrives (a migration) and the three
+            // share the next 3000: a third each since then, not a sixth of the whole run.
+            var policy = new RoundRobinPolicy(1000);
+            var e = Add(policy, 1, 1);
+            var core = new CoreControlBlock(0, policy);
+            RunSlices(core, 3000);
+            var late = new SchedulerEntity("late", 1, null);
+            Assert.That(policy.TryAdd(late), Is.True);
+            late.Consumed = 12345; // what it ran on the core it came from
+            late.Slices = 7;
+            core.Arrived(late);
+            RunSlices(core, 3000);
+            Assert.That(late.Slices, Is.EqualTo(1000), "its slices here");
+            Assert.That(core.SharePermille(late), Is.EqualTo(333).Within(1));
+            Assert.That(core.SharePermille(e[0]), Is.EqualTo(2500 * 1000 / 6000).Within(1), "one there from the start: 1500 + 1000 of the 6000 slices");
+        }
+
+        private static void RunSlices(CoreControlBlock core, int slices)
+        {
+            for (int i = 0; i < slices; i++)
+            {
+                var next = core.Policy.PickNext();
+                core.EndSlice(next, core.Policy.SliceFor(next));
+            }
+        }
+
+        [Test]
         public void WeightedOneTwoFourGivesSharesInProportion()
         {
             var policy = new WeightedPolicy(1000);

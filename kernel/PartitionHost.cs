@@ -504,9 +504,9 @@ namespace Partition.Kernel
         /// saved: handles the exit (the one place that does: counters, re-injection, dispatch,
         /// the handler), then decides whether the guest may go on at once (returns 1: VMRESUME
         /// without going back to the run loop) or the run loop must look first (0). It may go on
-        /// only when none of the run loop's pre-entry work is due: the exit is not one the loop
-        /// acts on (timer, windows, interrupts, NMIs, INIT/SIPI), the vCPU still runs and
-        /// injects nothing, the local APIC has nothing to deliver and its timer is unchanged, no
+        /// only when none of the run loop's pre-entry work is due: the handler did not ask for
+        /// the loop (<see cref="ExitAction.RunLoop"/>: timer, windows, interrupts, NMIs; a halt or
+        /// a stop), the vCPU still runs and injects nothing, the local APIC has nothing to deliver and its timer is unchanged, no
         /// time the loop watches has come, the console (on the core that serves it) has no input,
         /// and the core's mailbox is empty (console output the
         /// UART has room for is pumped here). The preemption timer is rewritten for the time left

@@ -29,7 +29,7 @@ namespace Partition.Kernel
     /// the exit handling (<c>PartitionHost.ExitPath</c>): the entry routine's register loads,
     /// VMRESUME, the guest's own instructions up to the exit, the register saves and the call;</item>
     /// <item>after exit: the exit reason's VMREAD, re-injection of an interrupted event, counters;</item>
-    /// <item>dispatch: the table lookup and the exit qualification;</item>
+    /// <item>dispatch: the table lookup (handlers read the exit qualification themselves);</item>
     /// <item>handler: the exit's handler;</item>
     /// <item>before entry: from the handler's return to the next entry: on the fast path the
     /// checks that let the guest go on at once (and the preemption timer when it is due to be

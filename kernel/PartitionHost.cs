@@ -535,7 +535,7 @@ namespace Partition.Kernel
             // (reason < 64: not an entry failure, bit 31.)
             if (injected ? (reason & ExitReasons.EntryFailureBit) == 0 : reason < 64 && (ReinjectReasons >> (int)reason & 1) != 0)
                 InterruptInjection.ReinjectInterrupted(vcpu);
-            ulong[] counts = vm.ExitCounts;
+            ulong[] counts = vcpu.ExitCounts;
             uint basic = (ushort)reason;
             if (basic < (uint)counts.Length)
                 counts[basic]++;

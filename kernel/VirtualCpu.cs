@@ -231,6 +231,9 @@ namespace Partition.Kernel
         /// <summary>VM exits this vCPU has taken (for the schedule trace's slices).</summary>
         public ulong Exits;
 
+        /// <summary>Its exits by basic reason, counted on its own core (the partition's summary adds its vCPUs').</summary>
+        public readonly ulong[] ExitCounts = new ulong[ExitReasons.Count];
+
         /// <summary>Exits after which the guest was entered again at once, without the run loop (PartitionHost.ExitPath).</summary>
         public ulong ResumedAtOnce;
 

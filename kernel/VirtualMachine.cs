@@ -168,7 +168,34 @@ namespace Partition.Kernel
         /// <summary>Paused from the console or by the host partition: not scheduled until resumed.</summary>
         public bool Paused { get; set; }
         public string StopReason { get; set; }
-        public ulong[] ExitCounts { get; } = new ulong[ExitReasons.Count];
+        /// <summary>Its exits by basic reason: the sum of its vCPUs' counters.</summary>
+        public ExitCountsView ExitCounts => new ExitCountsView(this);
+
+        /// <summary>
+        /// A partition's exit counts, summed over its vCPUs when read: each vCPU counts its own
+        /// exits on its own core (<see cref="VirtualCpu.ExitCounts"/>), so two cores never
+        /// increment one counter (an increment without a lock could be lost, and the line would
+        /// bounce between the cores).
+        /// </summary>
+        public readonly struct ExitCountsView
+        {
+            private readonly VirtualMachine _vm;
+
+            public ExitCountsView(VirtualMachine vm) => _vm = vm;
+
+            public int Length => ExitReasons.Count;
+
+            public ulong this[int reason]
+            {
+                get
+                {
+                    ulong sum = 0;
+                    foreach (var vcpu in _vm.Vcpus)
+                        sum += vcpu.ExitCounts[reason];
+                    return sum;
+                }
+            }
+        }
         /// <summary>Refused port, MSR and management accesses: counted, the first few reported.</summary>
         public DenialLog Denials { get; } = new DenialLog();
 
@@ -574,10 +601,12 @@ namespace Partition.Kernel
             ManagementLine?.Reset();
             if (!ResetVcpus(multiboot, PartitionHost.Capabilities, PartitionHost.TablesOf(cpu), cpu, out error))
                 return false;
-            for (int i = 0; i < ExitCounts.Length; i++)
-                ExitCounts[i] = 0;
             foreach (var vcpu in Vcpus)
+            {
+                for (int i = 0; i < vcpu.ExitCounts.Length; i++)
+                    vcpu.ExitCounts[i] = 0;
                 vcpu.ResumedAtOnce = 0;
+            }
             Denials.Reset();
             StopReason = null;
             RestartWhenDown = false;

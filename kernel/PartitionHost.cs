@@ -505,11 +505,11 @@ namespace Partition.Kernel
         /// the handler), then decides whether the guest may go on at once (returns 1: VMRESUME
         /// without going back to the run loop) or the run loop must look first (0). It may go on
         /// only when none of the run loop's pre-entry work is due: the handler did not ask for
-        /// the loop (<see cref="ExitAction.RunLoop"/>: timer, windows, interrupts, NMIs; a halt or
-        /// a stop), the vCPU still runs and injects nothing, the local APIC has nothing to deliver and its timer is unchanged, no
-        /// time the loop watches has come, the console (on the core that serves it) has no input,
-        /// and the core's mailbox is empty (console output the
-        /// UART has room for is pumped here). The preemption timer is rewritten for the time left
+        /// the loop (<see cref="ExitAction.RunLoop"/>: timer, windows, interrupts, NMIs; a halt
+        /// or a stop), the vCPU still runs and injects nothing, the local APIC has nothing to
+        /// deliver and its timer is unchanged, no time the loop watches has come, the console
+        /// (on the core that serves it) has no input, and the core's mailbox is empty (console
+        /// output the UART has room for is pumped here). The preemption timer is rewritten for the time left
         /// (when the last value would make it late by more than 1/64 of what was left at its
         /// write: <see cref="ExitContext.RewriteTimerAfter"/>) before the last two looks, so a
         /// kick arriving after them still makes the entry exit at once (CoreRunner.NmiReceived).

@@ -519,7 +519,6 @@ namespace Partition.Kernel
             var probe = default(TProbe);
             probe.Exited(c.Cpu);
             var vcpu = c.Vcpu;
-            var vm = vcpu.Machine;
             ulong reason = Vmx.ReadValue(VmcsField.ExitReason);
             c.ReasonField = (uint)reason;
             // An event is being delivered only if one was injected, or the guest's own
@@ -545,6 +544,7 @@ namespace Partition.Kernel
             probe.Handling(c.Cpu);
             ExitAction action = handler(ref c);
             probe.Handled(c.Cpu);
+            var vm = vcpu.Machine;
             // The exits the run loop acts on itself say so (ExitAction.RunLoop); an entry failure stops its partition.
             if (action != ExitAction.Resume)
             {

@@ -51,7 +51,9 @@ namespace Partition.Kernel
             byte* p = Pointer(guestPhysical, (ulong)destination.Length);
             if (p == null)
                 return false;
-            new ReadOnlySpan<byte>(p, destination.Length).CopyTo(destination);
+            // REP MOVSB (an instruction's bytes at every MMIO exit): the span copy goes a byte at a time.
+            fixed (byte* d = destination)
+                Cpu.Copy(d, p, (ulong)destination.Length);
             return true;
         }
     }

@@ -17,7 +17,12 @@ namespace Partition.Kernel
             MaxBasic = basic;
             MaxExtended = extended;
             HasTscAux = (Leaf(0x8000_0001, 0).Edx & 1u << 27) != 0 || (Leaf(7, 0).Ecx & 1u << 22) != 0;
+            uint bits = Leaf(0x8000_0008, 0).Eax & 0xFF;
+            PhysicalAddressBits = bits == 0 ? 36 : (int)bits;
         }
+
+        /// <summary>The physical-address width, as CPUID 0x80000008 reports it (36 if it does not); read once, not at every MMIO exit.</summary>
+        public static int PhysicalAddressBits { get; private set; } = 36;
 
         /// <summary>The processor has IA32_TSC_AUX (it has RDTSCP or RDPID).</summary>
         public static bool HasTscAux { get; private set; }

@@ -117,15 +117,8 @@ namespace Partition.Kernel
             vm.DeviceLock.Exit();
         }
 
-        // The guest's physical-address width, as CPUID 0x80000008 reports it (36 if it does not).
-        private static int PhysicalAddressBits
-        {
-            get
-            {
-                uint bits = HostCpuid.Leaf(0x8000_0008, 0).Eax & 0xFF;
-                return bits == 0 ? 36 : (int)bits;
-            }
-        }
+        // The guest's physical-address width: the processor's (CPUID 0x80000008 passes it on).
+        private static int PhysicalAddressBits => HostCpuid.PhysicalAddressBits;
 
         // General registers numbered as ModRM numbers them; RSP lives in the VMCS.
         private static ulong ReadRegister(ref ExitContext c, int n) => n == 4 ? c.Read(VmcsField.GuestRsp) : *Slot(c.Vcpu.Registers, n);

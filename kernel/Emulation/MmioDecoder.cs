@@ -290,9 +290,18 @@ namespace Partition.Kernel
             return true;
         }
 
-        private static bool IsLegacyPrefix(byte b) =>
-            b == 0x66 || b == 0x67 || b == 0xF0 || b == 0xF2 || b == 0xF3 ||
-            b == 0x26 || b == 0x2E || b == 0x36 || b == 0x3E || b == 0x64 || b == 0x65;
+        // The legacy prefixes as bits of the byte's quarter of 0-255: 26 2E 36 3E, 64-67, F0 F2 F3
+        // (one test per byte where eleven compares were).
+        private const ulong PrefixesFrom00 = 1UL << 0x26 | 1UL << 0x2E | 1UL << 0x36 | 1UL << 0x3E;
+        private const ulong PrefixesFrom40 = 1UL << (0x64 - 0x40) | 1UL << (0x65 - 0x40) | 1UL << (0x66 - 0x40) | 1UL << (0x67 - 0x40);
+        private const ulong PrefixesFromC0 = 1UL << (0xF0 - 0xC0) | 1UL << (0xF2 - 0xC0) | 1UL << (0xF3 - 0xC0);
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private static bool IsLegacyPrefix(byte b)
+        {
+            ulong quarter = (b >> 6) switch { 0 => PrefixesFrom00, 1 => PrefixesFrom40, 3 => PrefixesFromC0, _ => 0 };
+            return (quarter >> (b & 63) & 1) != 0;
+        }
 
         /// <summary>The operation of group 1's /digit, or of the ALU row opcode >> 3 (SDM Vol. 2D, table A-2).</summary>
         private static MmioOperation GroupOneOperation(int digit) => digit switch
@@ -347,6 +356,7 @@ namespace Partition.Kernel
             return true;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private static bool TryByte(ReadOnlySpan<byte> code, int i, out byte value, out MmioDecodeError error)
         {
             if (!CheckLength(code, i + 1, out error))
@@ -359,6 +369,7 @@ namespace Partition.Kernel
         }
 
         /// <summary>An instruction of <paramref name="length"/> bytes is possible and its bytes are there.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private static bool CheckLength(ReadOnlySpan<byte> code, int length, out MmioDecodeError error)
         {
             error = length > MaxInstructionLength ? MmioDecodeError.TooLong

@@ -327,7 +327,7 @@ namespace Partition.Kernel
                 if (entity.Runnable && vcpu.Activity == VcpuActivity.Running && !vcpu.Lapic.HasIncoming
                     && machine.State == VirtualMachineState.Runnable && !machine.Paused)
                     continue;
-                if (vcpu.Machine.State != VirtualMachineState.Runnable)
+                if (machine.State != VirtualMachineState.Runnable)
                 {
                     Retire(entity);
                     continue;
@@ -338,9 +338,9 @@ namespace Partition.Kernel
                     if (startup >= 0)
                         StartUp(entity, startup);
                 }
-                if (vcpu.Machine.Paused && vcpu.Machine.NotePausedOff(vcpu))
-                    ReportPaused(vcpu.Machine);
-                bool runnable = !vcpu.Machine.Paused && vcpu.Activity == VcpuActivity.Running;
+                if (machine.Paused && machine.NotePausedOff(vcpu))
+                    ReportPaused(machine);
+                bool runnable = !machine.Paused && vcpu.Activity == VcpuActivity.Running;
                 if (runnable && !entity.Runnable && Core.Policy is WeightedPolicy weighted)
                     weighted.Wake(entity);
                 entity.Runnable = runnable;

@@ -9,8 +9,8 @@ namespace Partition.Kernel
     /// virtual devices is backed by the real pin: when the host programs a redirection entry the
     /// real entry follows, but with a vector of the hypervisor's
     /// (<see cref="VectorBase"/> + pin), fixed delivery and, as destination, the core of the
-    /// host's first vCPU (wherever it moves: <see cref="Retarget"/>). Whatever the host writes, a real entry never names another core, an
-    /// NMI, INIT, SMI or ExtINT: those stay masked. The interrupt reaches the hypervisor (a VM
+    /// host's first vCPU (wherever it moves: <see cref="Retarget"/>). Whatever the host writes,
+    /// a real entry never names another core, an NMI, INIT, SMI or ExtINT: those stay masked. The interrupt reaches the hypervisor (a VM
     /// exit, acknowledged on exit, or an interrupt window in the run loop), which hands it to
     /// the virtual I/O APIC as the device's line: that delivers the host's own vector to the
     /// host's vCPU the entry names, through its virtual local APIC.

@@ -109,6 +109,7 @@ namespace Partition.Kernel
         // bits at 115200 baud: 86.8 us each); one that found it busy, one byte time on; one that
         // found the ring empty, never (ulong.MaxValue) until a writer puts bytes (WakePump).
         private static ulong s_pumpAfter;
+        private const ulong ByteNanoseconds = 86_806;
 
         // After a writer's put (a locked instruction, so its bytes are visible first): a pump
         // that found the ring empty is due again. Its check of the ring after it parked the
@@ -118,7 +119,6 @@ namespace Partition.Kernel
             if (s_pumpAfter == ulong.MaxValue)
                 s_pumpAfter = 0;
         }
-        private const ulong ByteNanoseconds = 86_806;
 
         /// <summary>
         /// Moves waiting bytes to the UART while it can take them without waiting: when its

@@ -81,11 +81,10 @@ namespace Partition.Kernel
     }
 
     /// <summary>
-    /// Exit dispatch: a table indexed by basic exit reason (SDM appendix C), bounds-checked,
-    /// each entry with its metadata (whether the handler needs the exit qualification, which
-    /// is then read for it: every VMREAD is paid on every exit), with per-partition counters
-    /// kept by the caller. A reason without a handler stops the partition with a report; the
-    /// hypervisor goes on.
+    /// Exit dispatch: a table of handlers indexed by basic exit reason (SDM appendix C),
+    /// bounds-checked; a handler reads what it needs (the exit qualification among it), so no
+    /// VMREAD is paid by an exit that does not use it. Counters are kept by the caller, per vCPU.
+    /// A reason without a handler stops the partition with a report; the hypervisor goes on.
     /// </summary>
     public static unsafe class ExitDispatch
     {

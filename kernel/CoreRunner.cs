@@ -395,7 +395,8 @@ namespace Partition.Kernel
                 ulong poll = sliceStart + ConsolePollMs * Tsc.TicksPerMillisecond;
                 until = until == 0 ? poll : System.Math.Min(until, poll);
             }
-            ulong exitsBefore = vcpu.Exits;
+            // (The exit count is a sum over the reasons: taken only for the trace.)
+            ulong exitsBefore = ScheduleTrace.Enabled ? vcpu.Exits : 0;
             PartitionHost.RunSlice(vcpu, Cpu, until, Cpu == 0, this);
             _lastSliceEnd = Tsc.Now;
             if (ScheduleTrace.Enabled)

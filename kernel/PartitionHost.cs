@@ -464,12 +464,12 @@ namespace Partition.Kernel
                 ulong end = until == 0 || timer != 0 && timer < until ? timer : until;
                 Vmx.Write(VmcsField.VmxPreemptionTimerValue, PreemptionTimerValue(end, now, context.TimerRate));
                 context.TimerEnd = end;
-                context.RewriteTimerAfter = end == 0 ? ulong.MaxValue : end <= now ? now : now + ((end - now) >> ExitContext.TimerSlackShift);
                 context.ApicDeadline = apicTimer;
                 ulong fastUntil = end == 0 ? ulong.MaxValue : end;
                 if (serveConsole && ConsoleDue.Next != 0 && ConsoleDue.Next < fastUntil)
                     fastUntil = ConsoleDue.Next;
                 context.FastUntil = fastUntil;
+                context.SetRewriteAfter(end == 0 ? ulong.MaxValue : end <= now ? now : now + ((end - now) >> ExitContext.TimerSlackShift));
                 // The last look at the mailbox comes after the timer is set: a kick (NMI) that
                 // arrives later finds the timer and sets it to 0 (CoreRunner.NmiReceived).
                 if (runner != null && runner.HasRequests)
@@ -524,21 +524,18 @@ namespace Partition.Kernel
             // An event is being delivered only if one was injected, or the guest's own
             // delivery met an EPT violation or misconfiguration, an intercepted exception or
             // a task switch (SDM Vol. 3C, 28.2.4): only then is IDT-vectoring worth reading.
-            // The exit cleared the VM-entry interruption field (SDM Vol. 3C, 25.8.3).
-            bool injected = c.Injected;
-            if (injected)
+            // The handlers of those exits read it themselves (InterruptInjection.ReinjectInterrupted),
+            // so that no other exit pays a test for them. The exit cleared the VM-entry
+            // interruption field (SDM Vol. 3C, 25.8.3).
+            if (c.Injected)
             {
                 vcpu.EntryEventPending = false;
                 c.Injected = false;
+                if ((reason & ExitReasons.EntryFailureBit) == 0)
+                    InterruptInjection.ReinjectInterrupted(vcpu);
             }
-            // (reason < 64: not an entry failure, bit 31.)
-            if (injected ? (reason & ExitReasons.EntryFailureBit) == 0 : reason < 64 && (ReinjectReasons >> (int)reason & 1) != 0)
-                InterruptInjection.ReinjectInterrupted(vcpu);
-            ulong[] counts = vcpu.ExitCounts;
             uint basic = (ushort)reason;
-            if (basic < (uint)counts.Length)
-                counts[basic]++;
-            vcpu.Exits++;
+            vcpu.ExitCounts.Count(basic);
             probe.Dispatching(c.Cpu);
             var handler = ExitDispatch.Prepare(basic);
             probe.Handling(c.Cpu);
@@ -559,20 +556,20 @@ namespace Partition.Kernel
             if (lapic.TimerDeadline != c.ApicDeadline)
                 return 0;
             ulong now = Tsc.Now;
-            if (now >= c.FastUntil)
-                return 0;
+            if (now >= c.LookAfter)
+            {
+                if (now >= c.FastUntil)
+                    return 0;
+                // now < FastUntil <= TimerEnd here: there is time left.
+                Vmx.Write(VmcsField.VmxPreemptionTimerValue, PreemptionTimerValue(c.TimerEnd, now, c.TimerRate));
+                c.SetRewriteAfter(now + ((c.TimerEnd - now) >> ExitContext.TimerSlackShift));
+            }
             // The console's own input (its script's times are in FastUntil): a command on the host's management line.
             if (c.ManagementLine is { } channel && channel.HasWork)
                 return 0;
             // Console output moves on while guests run: a few bytes when the UART has room, never a wait.
             if (HypervisorConsole.PumpDue(now))
                 HypervisorConsole.PumpNow();
-            if (now >= c.RewriteTimerAfter)
-            {
-                // now < FastUntil <= TimerEnd here: there is time left.
-                Vmx.Write(VmcsField.VmxPreemptionTimerValue, PreemptionTimerValue(c.TimerEnd, now, c.TimerRate));
-                c.RewriteTimerAfter = now + ((c.TimerEnd - now) >> ExitContext.TimerSlackShift);
-            }
             if (lapic.HasIncomingOrPending)
                 return 0;
             if (c.Runner != null && c.Runner.HasRequests)
@@ -582,10 +579,6 @@ namespace Partition.Kernel
             probe.Entering(c.Cpu, ref c);
             return 1;
         }
-
-        // Exits during which the guest may have been delivering an event (SDM Vol. 3C, 28.2.4):
-        // exception or NMI, task switch, EPT violation, EPT misconfiguration.
-        private const ulong ReinjectReasons = 1UL << 0 | 1UL << 9 | 1UL << 48 | 1UL << 49;
 
         /// <summary>
         /// The VMX-preemption timer value for an entry at <paramref name="now"/> (SDM Vol. 3C,

@@ -228,11 +228,11 @@ namespace Partition.Kernel
         /// </summary>
         public ulong MigrationSourceTsc, MigrationClearedTsc, MigrationAdoptedTsc, MigrationLoadedTsc, MigrationHostStateTsc;
 
-        /// <summary>VM exits this vCPU has taken (for the schedule trace's slices).</summary>
-        public ulong Exits;
+        /// <summary>VM exits this vCPU has taken (for the schedule trace's slices): the sum of <see cref="ExitCounts"/>.</summary>
+        public ulong Exits => ExitCounts.Total;
 
         /// <summary>Its exits by basic reason, counted on its own core (the partition's summary adds its vCPUs').</summary>
-        public readonly ulong[] ExitCounts = new ulong[ExitReasons.Count];
+        public ExitCounters ExitCounts;
 
         /// <summary>Exits after which the guest was entered again at once, without the run loop (PartitionHost.ExitPath).</summary>
         public ulong ResumedAtOnce;

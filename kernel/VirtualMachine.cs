@@ -603,8 +603,7 @@ namespace Partition.Kernel
                 return false;
             foreach (var vcpu in Vcpus)
             {
-                for (int i = 0; i < vcpu.ExitCounts.Length; i++)
-                    vcpu.ExitCounts[i] = 0;
+                vcpu.ExitCounts.Clear();
                 vcpu.ResumedAtOnce = 0;
             }
             Denials.Reset();

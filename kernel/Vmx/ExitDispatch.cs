@@ -62,7 +62,20 @@ namespace Partition.Kernel
         /// it was written; it is rewritten once that is more than 1/64 of what was left then
         /// (<see cref="TimerSlackShift"/>), so a slice or an APIC timer ends at most that late.
         /// </summary>
-        public ulong RewriteTimerAfter;
+        public ulong RewriteTimerAfter { get; private set; }
+
+        /// <summary>
+        /// The sooner of <see cref="FastUntil"/> and <see cref="RewriteTimerAfter"/>: an exit
+        /// before it compares the time once.
+        /// </summary>
+        public ulong LookAfter;
+
+        /// <summary>Sets <see cref="RewriteTimerAfter"/> (after <see cref="FastUntil"/>) and <see cref="LookAfter"/> with it.</summary>
+        public void SetRewriteAfter(ulong tsc)
+        {
+            RewriteTimerAfter = tsc;
+            LookAfter = tsc < FastUntil ? tsc : FastUntil;
+        }
 
         /// <summary>The timer may be late by the time left at its last write shifted right by this (1/64).</summary>
         public const int TimerSlackShift = 6;
@@ -90,13 +103,26 @@ namespace Partition.Kernel
     {
         // Indexed by basic exit reason; NoHandler where there is none. A handler that needs
         // the exit qualification reads it (ReadQualification): VMREADs are paid only where used.
-        private static delegate*<ref ExitContext, ExitAction>[] s_table;
+        // A fixed buffer in a static struct: the lookup is one load from the image's data, with
+        // no array reference to load first and no array bounds to check.
+        private struct HandlerTable
+        {
+            public fixed ulong Entries[ExitReasons.Count];
+        }
 
-        /// <summary>
-        /// Builds the table. Called at boot: built lazily, at the first exit, it would be
-        /// the hypervisor allocating while partitions run.
-        /// </summary>
-        public static void Initialize() => s_table ??= BuildTable();
+        private static HandlerTable s_table;
+        private static bool s_built;
+
+        /// <summary>Builds the table. Called at boot, before any exit.</summary>
+        public static void Initialize()
+        {
+            if (s_built)
+                return;
+            var t = BuildTable();
+            for (int i = 0; i < ExitReasons.Count; i++)
+                s_table.Entries[i] = (ulong)t[i];
+            s_built = true;
+        }
 
         private static delegate*<ref ExitContext, ExitAction>[] BuildTable()
         {
@@ -153,10 +179,7 @@ namespace Partition.Kernel
         /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public static delegate*<ref ExitContext, ExitAction> Prepare(uint basicReason)
-        {
-            var table = s_table;
-            return basicReason < (uint)table.Length ? table[basicReason] : &NoHandler;
-        }
+            => basicReason < ExitReasons.Count ? (delegate*<ref ExitContext, ExitAction>)s_table.Entries[basicReason] : &NoHandler;
 
         private static ExitAction NoHandler(ref ExitContext c) => Stop(ref c, "an exit with no handler");
 
@@ -189,7 +212,11 @@ namespace Partition.Kernel
 
         private static ExitAction EntryFailed(ref ExitContext c) => Stop(ref c, "VM entry failed");
 
-        private static ExitAction EptMisconfiguration(ref ExitContext c) => Stop(ref c, "EPT misconfiguration (a hypervisor bug)");
+        private static ExitAction EptMisconfiguration(ref ExitContext c)
+        {
+            InterruptInjection.ReinjectInterrupted(c.Vcpu);
+            return Stop(ref c, "EPT misconfiguration (a hypervisor bug)");
+        }
 
         /// <summary>
         /// A host NMI arrived while the guest ran (NMI exiting): it was meant for the
@@ -199,6 +226,7 @@ namespace Partition.Kernel
         /// </summary>
         private static ExitAction ExceptionOrNmi(ref ExitContext c)
         {
+            InterruptInjection.ReinjectInterrupted(c.Vcpu);
             ulong info = c.Read(VmcsField.VmExitInterruptionInformation);
             if ((info >> 8 & 7) == 2)
             {
@@ -612,6 +640,7 @@ namespace Partition.Kernel
         /// </summary>
         private static ExitAction EptViolation(ref ExitContext c)
         {
+            InterruptInjection.ReinjectInterrupted(c.Vcpu);
             ulong q = ReadQualification(ref c);
             if ((q & 0x38) == 0)
             {

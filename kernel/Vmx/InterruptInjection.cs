@@ -91,7 +91,10 @@ namespace Partition.Kernel
         /// <summary>
         /// After an exit that may have interrupted an event's delivery: puts the event back into
         /// the VM-entry fields so that the next entry delivers it (SDM 28.2.4, 27.6), and marks
-        /// the field taken (<see cref="VirtualCpu.EntryEventPending"/>).
+        /// the field taken (<see cref="VirtualCpu.EntryEventPending"/>). Called by the exit path
+        /// after an entry that injected, and by the handlers of the exits that the guest's own
+        /// delivery can meet (an exception or NMI, an EPT violation or misconfiguration); a second
+        /// call for one exit writes the same fields again.
         /// </summary>
         public static void ReinjectInterrupted(VirtualCpu vcpu)
         {

@@ -97,6 +97,13 @@ namespace Partition.Kernel
 
         public static CoreRunner Of(int cpu) => cpu >= 0 && cpu < s_runners.Length ? s_runners[cpu] : null;
 
+        /// <summary>No core has a runner any more (for the host tests: one test's cores are not the next one's).</summary>
+        internal static void ForgetAll()
+        {
+            for (int cpu = 0; cpu < s_runners.Length; cpu++)
+                s_runners[cpu] = null;
+        }
+
         /// <summary>Creates every core's runner with its policy and its vCPUs (before any runs).</summary>
         public static void Prepare(VirtualMachine[] machines, int cpuCount, ScheduleConfig[] schedules, ulong deadline)
         {

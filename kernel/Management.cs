@@ -416,10 +416,8 @@ namespace Partition.Kernel
                 HypervisorConsole.WriteDecimal((ulong)quiesced);
                 HypervisorConsole.WriteLine(quiesced == 1 ? " PCI function)" : " PCI functions)");
                 HypervisorConsole.EndLine();
-                host.StopReason = "asked for a machine reset; booting again";
                 host.RestartWhenDown = true;
-                host.State = VirtualMachineState.Halted;
-                NoticeEveryVcpu(host);
+                host.End(VirtualMachineState.Halted, "asked for a machine reset; booting again");
                 return;
             }
             if (request == PowerLineRequest.PowerOff)
@@ -434,20 +432,12 @@ namespace Partition.Kernel
                     if (vm.State != VirtualMachineState.Runnable)
                         continue;
                     PartitionHost.Stop(vm, vm == host ? "powered the machine off" : "stopped: the host partition powered the machine off");
-                    NoticeEveryVcpu(vm);
                 }
                 return;
             }
             HypervisorConsole.Write(line);
             HypervisorConsole.WriteLine(": refused (a partitioned machine does not sleep); the host partition runs on");
             HypervisorConsole.EndLine();
-        }
-
-        // Each core holding one of the partition's vCPUs takes note (a guest running there exits).
-        private static void NoticeEveryVcpu(VirtualMachine vm)
-        {
-            foreach (var vcpu in vm.Vcpus)
-                CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = vcpu });
         }
 
         private static VirtualMachine Find(ReadOnlySpan<char> name)
@@ -550,7 +540,6 @@ namespace Partition.Kernel
                 return Refuse(outcome, name, vm.State == VirtualMachineState.Halted ? ": refused: the partition has halted" : ": refused: the partition has been stopped");
             PartitionHost.Stop(vm, "stopped from the console");
             ScheduleTrace.Mark(Smp.CurrentCpu, TraceKind.Stop, vm.Cpu0, -1);
-            NoticeEveryVcpu(vm);
             outcome.Clear().Append(name).Append(": stopped");
             return true;
         }
@@ -566,10 +555,8 @@ namespace Partition.Kernel
                 return Refuse(outcome, name, pause ? ": refused: already paused" : ": refused: not paused");
             vm.BeginPauseOrResume(pause);
             ScheduleTrace.Mark(Smp.CurrentCpu, pause ? TraceKind.Pause : TraceKind.Resume, vm.Cpu0, -1);
-            // Each core holding one of its vCPUs takes note (and a guest running there exits);
-            // the last to do so reports "paused" (CoreRunner's sweep).
-            foreach (var vcpu in vm.Vcpus)
-                CoreRunner.Of(vcpu.Core).Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = vcpu });
+            // The last core to take note reports "paused" (CoreRunner's sweep).
+            vm.NoticeEveryCore();
             outcome.Clear().Append(name).Append(pause ? ": pausing (its vCPUs leave their cores)" : ": resumed");
             return true;
         }

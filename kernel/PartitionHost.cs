@@ -652,8 +652,7 @@ namespace Partition.Kernel
                 HypervisorConsole.Write("    ");
                 HypervisorConsole.WriteLine(s_violations[i]);
             }
-            vm.State = VirtualMachineState.Stopped;
-            vm.StopReason = s_violations[0];
+            Stop(vm, s_violations[0]);
             vcpu.Vmcs.Clear(cpu);
             return false;
         }
@@ -676,11 +675,8 @@ namespace Partition.Kernel
             Stop(vm, Vmcs.Describe(error));
         }
 
-        public static void Stop(VirtualMachine vm, string why)
-        {
-            vm.State = VirtualMachineState.Stopped;
-            vm.StopReason = why;
-        }
+        /// <summary>Stops a partition for <paramref name="why"/>: its vCPUs leave their cores (<see cref="VirtualMachine.End"/>).</summary>
+        public static void Stop(VirtualMachine vm, string why) => vm.End(VirtualMachineState.Stopped, why);
 
         // "; refused: 3 port accesses, 1 MSR access, 2 management hypercalls", or nothing.
         private static void WriteDenials(DenialLog denials)

@@ -796,9 +796,32 @@ namespace Partition.Kernel
         {
             if (State != VirtualMachineState.Runnable)
                 return;
-            StopReason = reset ? "reset itself (ACPI reset register); booting again" : "powered itself off (ACPI S5)";
             RestartWhenDown = reset;
-            State = VirtualMachineState.Halted;
+            End(VirtualMachineState.Halted, reset ? "reset itself (ACPI reset register); booting again" : "powered itself off (ACPI S5)");
+        }
+
+        /// <summary>
+        /// Ends the partition's run, stopped or halted, for <paramref name="reason"/>: every core
+        /// holding one of its vCPUs is asked to take note, and a guest running there exits (a
+        /// kick; on this CPU the note waits in its own mailbox). Without the kick a vCPU of
+        /// the partition on another core, in a guest that never exits by itself, would go on
+        /// running after its partition had ended, keeping it from being scrubbed or restarted.
+        /// </summary>
+        public void End(VirtualMachineState state, string reason)
+        {
+            State = state;
+            StopReason = reason;
+            NoticeEveryCore();
+        }
+
+        /// <summary>
+        /// Every core holding one of its vCPUs takes note of a change of the partition's state
+        /// (its sweep looks at them again), and a guest running there exits at once (a kick).
+        /// </summary>
+        public void NoticeEveryCore()
+        {
+            foreach (var vcpu in Vcpus)
+                CoreRunner.Of(vcpu.Core)?.Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = vcpu });
         }
 
         private long _vcpusPausedOff;

@@ -201,9 +201,7 @@ namespace Partition.Kernel
         private static ExitAction Stop(ref ExitContext c, string why)
         {
             ReadQualification(ref c);
-            var vm = c.Vcpu.Machine;
-            vm.State = VirtualMachineState.Stopped;
-            vm.StopReason = why;
+            PartitionHost.Stop(c.Vcpu.Machine, why);
             CrashReport.Print(ref c, why);
             return ExitAction.Stop;
         }

@@ -493,7 +493,7 @@ namespace Partition.Tests.Unit
             }
             finally
             {
-                CoreRunner.Prepare(new VirtualMachine[0], 1, new ScheduleConfig[0], 0);   // an empty mailbox for the tests after this one
+                CoreRunner.ForgetAll();   // no runner for the tests after this one
             }
         }
 

@@ -42,7 +42,13 @@ namespace Partition.Tests.Unit
         }
 
         [TearDown]
-        public void Release() => _memory.Dispose();
+        public void Release()
+        {
+            // The next fixture's partitions are on no core of these (a stopped partition notices its cores).
+            CoreRunner.ForgetAll();
+            Smp.AssumeOnline(1, PartitionHost.HostTables);
+            _memory.Dispose();
+        }
 
         private static VirtualMachine Create(PartitionSpec spec)
         {
@@ -95,6 +101,23 @@ namespace Partition.Tests.Unit
             var region = _cpu.Vmx.Regions[alphaRegion];
             Assert.That(region.Fields[VmcsField.HostTrBase.Encoding], Is.EqualTo(PartitionHost.HostTables.TssBase), "CPU 0's TSS");
             Assert.That(region.Fields[VmcsField.PinBasedControls.Encoding] & VmxControls.PinPreemptionTimer, Is.Not.Zero, "time-sliced on a shared core");
+        }
+
+        [Test]
+        public void A_partition_stopped_from_another_core_makes_its_running_vcpu_exit_and_leave()
+        {
+            // A vCPU whose guest never exits would otherwise run on after its partition ended
+            // (a fault of another of its vCPUs, a power-off through a device): nothing else makes it exit.
+            RunOn(1);                                       // alpha launched on CPU 1
+            _cpu.CpuIndex = 0;
+            _cpu.MsrWrites.Clear();
+            PartitionHost.Stop(_alpha, "a fault on another core");
+            Assert.That(_cpu.MsrWrites, Has.Some.Matches<(uint Msr, ulong Value)>(w => w.Msr == 0x830 && w.Value == (1UL << 32 | 0x4400)),
+                "a kick to CPU 1 (NMI through the x2APIC ICR)");
+            Assert.That(CoreRunner.Of(1).HasRequests, Is.True, "a notice in CPU 1's mailbox");
+            RunOn(1);
+            Assert.That(_alpha.Cpu0.Retired, Is.True, "CPU 1's run loop retired it");
+            Assert.That(_alpha.Cpu0.Vmcs.ActiveCpu, Is.EqualTo(-1), "its VMCS cleared there");
         }
 
         [Test]

@@ -2,14 +2,22 @@ namespace Partition.Kernel
 {
     /// <summary>
     /// One vCPU's share of the MSRs and debug registers a 64-bit OS owns that the VMCS does
-    /// not switch: the SYSCALL MSRs (STAR, LSTAR, FMASK), KERNEL_GS_BASE and TSC_AUX reach
-    /// the guest directly (<see cref="MsrPolicy.AllowList"/>), and so do DR0–DR3 and DR6
-    /// (no MOV-DR exiting). The hypervisor itself uses none of them, so they stay in the
-    /// processor while the vCPU's core runs only it, and are saved and loaded here when the
-    /// core switches to another vCPU or the vCPU leaves the core (lazy switching: the exit
-    /// path pays nothing). XCR0 is switched the same way (<see cref="XsaveSupport"/>). Also the
-    /// values of the MSRs the hypervisor emulates for it.
+    /// not switch: the SYSCALL MSRs (STAR, LSTAR, FMASK), KERNEL_GS_BASE and TSC_AUX, and
+    /// DR0–DR3 and DR6 (no MOV-DR exiting). The hypervisor itself uses none of them, so they
+    /// stay in the processor while the vCPU's core runs only it, and are saved and loaded
+    /// here when the core switches to another vCPU or the vCPU leaves the core (lazy
+    /// switching: the exit path pays nothing). XCR0 is switched the same way
+    /// (<see cref="XsaveSupport"/>). Also the values of the MSRs the hypervisor emulates for it.
     /// </summary>
+    /// <remarks>
+    /// The guest reads all of them directly (<see cref="MsrPolicy.AllowList"/>) and writes
+    /// KERNEL_GS_BASE and the debug registers directly too (an OS changes those at its own
+    /// context switches). Its writes of STAR, LSTAR, FMASK and TSC_AUX, which an OS makes once
+    /// per CPU at boot, exit and are checked and carried out here (<see cref="Write"/>), so
+    /// their values here are always the processor's: a switch reads none of them back, and
+    /// writes only those that differ between the two vCPUs (none when partitions run the same
+    /// kernel, or none of them uses SYSCALL).
+    /// </remarks>
     public sealed unsafe class GuestMsrs
     {
         // The switched MSRs' values, as fields (no bounds checks: this runs at every switch).
@@ -72,18 +80,43 @@ namespace Partition.Kernel
         /// </summary>
         public bool LoadPending { get; private set; }
 
-        /// <summary>Reads the vCPU's values out of the processor (it is leaving it, or another vCPU comes).</summary>
+        /// <summary>
+        /// Reads the vCPU's values out of the processor (it is leaving it, or another vCPU
+        /// comes): those the guest writes without an exit. STAR, LSTAR, FMASK and TSC_AUX need
+        /// no read (their writes exit: <see cref="Write"/>), nor does XCR0 (XSETBV always exits,
+        /// and its handler keeps Xcr0).
+        /// </summary>
         public void Save()
         {
-            _star = Cpu.ReadMsr(MsrPolicy.Star);
-            _lstar = Cpu.ReadMsr(MsrPolicy.Lstar);
-            _fmask = Cpu.ReadMsr(MsrPolicy.Fmask);
             _kernelGsBase = Cpu.ReadMsr(MsrPolicy.KernelGsBase);
-            if (MsrPolicy.HostHasTscAux)
-                _tscAux = Cpu.ReadMsr(MsrPolicy.TscAux);
             fixed (ulong* debug = _debug)
                 Cpu.ReadDebugRegisters(debug);
-            // XCR0 needs no read: XSETBV always exits, and its handler keeps Xcr0.
+        }
+
+        /// <summary>
+        /// The guest's WRMSR of STAR, LSTAR, FMASK or TSC_AUX, checked by <see cref="MsrPolicy.TryWrite"/>:
+        /// kept here and written to the processor, which holds this vCPU's values while it runs.
+        /// </summary>
+        public void Write(uint msr, ulong value)
+        {
+            switch (msr)
+            {
+                case MsrPolicy.Star:
+                    _star = value;
+                    break;
+                case MsrPolicy.Lstar:
+                    _lstar = value;
+                    break;
+                case MsrPolicy.Fmask:
+                    _fmask = value;
+                    break;
+                case MsrPolicy.TscAux:
+                    _tscAux = value;
+                    break;
+                default:
+                    return;
+            }
+            Cpu.WriteMsr(msr, value);
         }
 
         /// <summary>

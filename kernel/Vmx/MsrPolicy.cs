@@ -13,8 +13,11 @@ namespace Partition.Kernel
     /// </summary>
     /// <remarks>
     /// The second rule: the SYSCALL MSRs (STAR, LSTAR, FMASK), KERNEL_GS_BASE and TSC_AUX,
-    /// which the hypervisor never uses, also pass through; <see cref="GuestMsrs"/> saves and
-    /// loads them whenever a core changes vCPU. A few more MSRs that an OS reads at boot are
+    /// which the hypervisor never uses, are the vCPU's while it runs, and
+    /// <see cref="GuestMsrs"/> switches them whenever a core changes vCPU. Reads and
+    /// KERNEL_GS_BASE writes pass through; writes of the other four (once per CPU at an OS's
+    /// boot) exit and are checked here as the processor would check them, so the switch knows
+    /// their values without reading them back. A few more MSRs that an OS reads at boot are
     /// emulated (<see cref="TryRead"/>, <see cref="TryWrite"/>); the local APIC's are the
     /// virtual local APIC's. Everything else is #GP.
     /// </remarks>
@@ -112,9 +115,30 @@ namespace Partition.Kernel
                     msrs.TscAdjust = value;
                     return true;
                 case TscAux:
+                    // Bits 63:32 are reserved (SDM Vol. 4, table 2-2: #GP if set).
                     if (value > uint.MaxValue)
                         return false;
-                    msrs.TscAux = value;
+                    if (HostHasTscAux)
+                        msrs.Write(TscAux, value);
+                    else
+                        msrs.TscAux = value;
+                    return true;
+                case Star:
+                    // SYSCALL's and SYSRET's selectors and the 32-bit SYSCALL target: any value.
+                    msrs.Write(Star, value);
+                    return true;
+                case Lstar:
+                    // An address: #GP if not canonical (SDM Vol. 4, WRMSR). The guest's CPUID
+                    // offers no 5-level paging, so canonical is 48 bits for it.
+                    if (!IsCanonical(value))
+                        return false;
+                    msrs.Write(Lstar, value);
+                    return true;
+                case Fmask:
+                    // The RFLAGS mask is bits 31:0; 63:32 are reserved and written as 0.
+                    if (value > uint.MaxValue)
+                        return false;
+                    msrs.Write(Fmask, value);
                     return true;
                 default:
                     return false;
@@ -123,43 +147,52 @@ namespace Partition.Kernel
 
         private static bool IsCanonical(ulong address) => (ulong)((long)(address << 16) >> 16) == address;
 
+        /// <summary>What becomes of a guest's WRMSR of an MSR whose reads pass through.</summary>
+        public enum Writes
+        {
+            /// <summary>Exits and is refused with #GP.</summary>
+            Refused,
+            /// <summary>Reaches the processor without an exit.</summary>
+            PassedThrough,
+            /// <summary>Exits, is checked and is carried out by <see cref="TryWrite"/>.</summary>
+            Checked,
+        }
+
         public readonly struct Entry
         {
-            public Entry(uint msr, string name, bool writable)
+            public Entry(uint msr, string name, Writes writes)
             {
                 Msr = msr;
                 Name = name;
-                Writable = writable;
+                Writes = writes;
             }
 
             public uint Msr { get; }
             public string Name { get; }
-
-            /// <summary>False: reads pass through, writes are refused.</summary>
-            public bool Writable { get; }
+            public Writes Writes { get; }
         }
 
         /// <summary>The allow-list: every other MSR access is refused with #GP.</summary>
         public static readonly Entry[] AllowList =
         {
             // Guest-state fields, saved on every exit; the host fields are loaded on every exit.
-            new(0x174, "IA32_SYSENTER_CS", true),
-            new(0x175, "IA32_SYSENTER_ESP", true),
-            new(0x176, "IA32_SYSENTER_EIP", true),
-            new(0xC000_0100, "IA32_FS_BASE", true),
-            new(0xC000_0101, "IA32_GS_BASE", true),
+            new(0x174, "IA32_SYSENTER_CS", Writes.PassedThrough),
+            new(0x175, "IA32_SYSENTER_ESP", Writes.PassedThrough),
+            new(0x176, "IA32_SYSENTER_EIP", Writes.PassedThrough),
+            new(0xC000_0100, "IA32_FS_BASE", Writes.PassedThrough),
+            new(0xC000_0101, "IA32_GS_BASE", Writes.PassedThrough),
             // Saved and loaded under the "save/load IA32_EFER" and "save/load IA32_PAT" controls,
             // which VmcsSetup requires.
-            new(0xC000_0080, "IA32_EFER", true),
-            new(0x277, "IA32_PAT", true),
+            new(0xC000_0080, "IA32_EFER", Writes.PassedThrough),
+            new(0x277, "IA32_PAT", Writes.PassedThrough),
             // Reading the time-stamp counter is what RDTSC does without an exit; writing it is not.
-            new(0x10, "IA32_TIME_STAMP_COUNTER", false),
+            new(0x10, "IA32_TIME_STAMP_COUNTER", Writes.Refused),
             // Never used by the hypervisor; switched by GuestMsrs when a core changes vCPU.
-            new(Star, "IA32_STAR", true),
-            new(Lstar, "IA32_LSTAR", true),
-            new(Fmask, "IA32_FMASK", true),
-            new(KernelGsBase, "IA32_KERNEL_GS_BASE", true),
-            new(TscAux, "IA32_TSC_AUX", true),
+            new(Star, "IA32_STAR", Writes.Checked),
+            new(Lstar, "IA32_LSTAR", Writes.Checked),
+            new(Fmask, "IA32_FMASK", Writes.Checked),
+            new(KernelGsBase, "IA32_KERNEL_GS_BASE", Writes.PassedThrough),
+            new(TscAux, "IA32_TSC_AUX", Writes.Checked),
         };
 
         public const int BitmapSize = 4096;
@@ -181,7 +214,7 @@ namespace Partition.Kernel
                 if (entry.Msr == TscAux && !passTscAux)
                     continue; // the processor has none: emulated instead
                 SetExits(bitmap, entry.Msr, write: false, exits: false);
-                if (entry.Writable)
+                if (entry.Writes == Writes.PassedThrough)
                     SetExits(bitmap, entry.Msr, write: true, exits: false);
             }
         }

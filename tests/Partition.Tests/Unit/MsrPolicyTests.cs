@@ -25,7 +25,7 @@ namespace Partition.Tests.Unit
         [TestCase(0x277u, true, 2048 + 0x4E, 7, TestName = "WRMSR IA32_PAT passes through")]
         [TestCase(0x176u, true, 2048 + 0x2E, 6, TestName = "WRMSR IA32_SYSENTER_EIP passes through")]
         [TestCase(0x10u, false, 2, 0, TestName = "RDMSR IA32_TIME_STAMP_COUNTER passes through")]
-        [TestCase(0xC0000082u, true, 3072 + 0x10, 2, TestName = "WRMSR IA32_LSTAR passes through (switched lazily)")]
+        [TestCase(0xC0000082u, false, 1024 + 0x10, 2, TestName = "RDMSR IA32_LSTAR passes through (switched lazily)")]
         [TestCase(0xC0000102u, true, 3072 + 0x20, 2, TestName = "WRMSR IA32_KERNEL_GS_BASE passes through (switched lazily)")]
         [TestCase(0xC0000103u, false, 1024 + 0x20, 3, TestName = "RDMSR IA32_TSC_AUX passes through (switched lazily)")]
         public void Allowed_accesses_have_their_bit_clear(uint msr, bool write, int index, int bit)
@@ -42,6 +42,10 @@ namespace Partition.Tests.Unit
         [TestCase(0x480u, false, 0x90, 0, TestName = "RDMSR IA32_VMX_BASIC exits")]
         [TestCase(0x830u, true, 2048 + 0x106, 0, TestName = "WRMSR x2APIC ICR (IPIs) exits")]
         [TestCase(0xC0000083u, true, 3072 + 0x10, 3, TestName = "WRMSR IA32_CSTAR exits (emulated: Intel never uses it)")]
+        [TestCase(0xC0000081u, true, 3072 + 0x10, 1, TestName = "WRMSR IA32_STAR exits (checked, so a switch need not read it back)")]
+        [TestCase(0xC0000082u, true, 3072 + 0x10, 2, TestName = "WRMSR IA32_LSTAR exits (checked)")]
+        [TestCase(0xC0000084u, true, 3072 + 0x10, 4, TestName = "WRMSR IA32_FMASK exits (checked)")]
+        [TestCase(0xC0000103u, true, 3072 + 0x20, 3, TestName = "WRMSR IA32_TSC_AUX exits (checked)")]
         [TestCase(0x1A0u, false, 0x34, 0, TestName = "RDMSR IA32_MISC_ENABLE exits (emulated)")]
         public void Everything_else_has_its_bit_set(uint msr, bool write, int index, int bit)
         {
@@ -66,9 +70,9 @@ namespace Partition.Tests.Unit
         public void Only_the_allow_list_is_clear()
         {
             int clearBits = Bitmap().Sum(b => 8 - System.Numerics.BitOperations.PopCount(b));
-            int expected = MsrPolicy.AllowList.Sum(e => e.Writable ? 2 : 1);
+            int expected = MsrPolicy.AllowList.Sum(e => e.Writes == MsrPolicy.Writes.PassedThrough ? 2 : 1);
             Assert.That(clearBits, Is.EqualTo(expected));
-            Assert.That(expected, Is.EqualTo(25), "twelve MSRs read and written, the TSC read only");
+            Assert.That(expected, Is.EqualTo(21), "eight MSRs read and written; the TSC, STAR, LSTAR, FMASK and TSC_AUX read only");
         }
 
         [Test]
@@ -102,6 +106,53 @@ namespace Partition.Tests.Unit
             Assert.That(MsrPolicy.TryRead(msrs, 0x3A, out _), Is.False, "IA32_FEATURE_CONTROL stays #GP");
             Assert.That(MsrPolicy.TryWrite(msrs, 0xC0000083, 0x8000_0000_0000UL), Is.False, "CSTAR must be canonical");
         }
+        [Test]
+        public void STAR_LSTAR_and_FMASK_writes_are_checked_as_the_processor_checks_them_and_reach_it()
+        {
+            var cpu = FakeCpu.Reset();
+            var msrs = new GuestMsrs();
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Lstar, 0x0000_8000_0000_0000UL), Is.False, "LSTAR must be canonical (48 bits: no LA57 for guests)");
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Fmask, 1UL << 32), Is.False, "FMASK's bits 63:32 are reserved");
+            Assert.That(cpu.MsrWrites, Is.Empty, "a refused value never reaches the processor");
+
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Star, 0x0023_0010_0000_0000UL), Is.True, "any STAR");
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Lstar, 0xFFFF_FFFF_8160_0000UL), Is.True);
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Fmask, 0x4_7700UL), Is.True);
+            Assert.That(cpu.Msrs[MsrPolicy.Star], Is.EqualTo(0x0023_0010_0000_0000UL), "written to the processor, which holds the running vCPU's");
+            Assert.That(cpu.Msrs[MsrPolicy.Lstar], Is.EqualTo(0xFFFF_FFFF_8160_0000UL));
+            Assert.That(cpu.Msrs[MsrPolicy.Fmask], Is.EqualTo(0x4_7700UL));
+
+            // A switch reads back only what the guest writes without an exit (KERNEL_GS_BASE).
+            cpu.Msrs[MsrPolicy.Lstar] = 0xDEAD;
+            cpu.Msrs[MsrPolicy.KernelGsBase] = 0xFFFF_8880_0000_1000UL;
+            msrs.Save();
+            Assert.That(msrs.Saved(MsrPolicy.Lstar), Is.EqualTo(0xFFFF_FFFF_8160_0000UL), "LSTAR is not read back");
+            Assert.That(msrs.Saved(MsrPolicy.KernelGsBase), Is.EqualTo(0xFFFF_8880_0000_1000UL));
+            FakeCpu.Reset();
+        }
+
+        [Test]
+        public void A_switch_writes_only_the_MSRs_whose_values_differ_between_the_two_vCPUs()
+        {
+            var cpu = FakeCpu.Reset();
+            var leaving = new GuestMsrs();
+            var coming = new GuestMsrs();
+            foreach (var msrs in new[] { leaving, coming })
+            {
+                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Star, 0x0023_0010_0000_0000UL), Is.True);
+                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Fmask, 0x4_7700UL), Is.True);
+            }
+            Assert.That(MsrPolicy.TryWrite(leaving, MsrPolicy.Lstar, 0xFFFF_FFFF_8160_0000UL), Is.True);
+            Assert.That(MsrPolicy.TryWrite(coming, MsrPolicy.Lstar, 0xFFFF_FFFF_8200_0000UL), Is.True);
+            cpu.Msrs[MsrPolicy.KernelGsBase] = 0;
+            leaving.Save();
+            cpu.MsrWrites.Clear();
+            coming.Load(leaving);
+            Assert.That(cpu.MsrWrites.Select(w => w.Msr), Is.EquivalentTo(new[] { MsrPolicy.Lstar }), "the same kernel's STAR and FMASK stay; KERNEL_GS_BASE is equal too");
+            Assert.That(cpu.Msrs[MsrPolicy.Lstar], Is.EqualTo(0xFFFF_FFFF_8200_0000UL));
+            FakeCpu.Reset();
+        }
+
         [Test]
         public void IA32_ARCH_CAPABILITIES_is_the_hosts_without_the_xAPIC_disable_status_bit_and_only_if_CPUID_offers_it()
         {
@@ -142,8 +193,8 @@ namespace Partition.Tests.Unit
             Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.TscAdjust, unchecked((ulong)-5000L)), Is.True);
             Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Cstar, 0xFFFF_8000_0000_1000UL), Is.True);
             Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.MtrrDefType, 0x800), Is.True);
-            cpu.Msrs[MsrPolicy.Star] = cpu.Msrs[MsrPolicy.Fmask] = cpu.Msrs[MsrPolicy.KernelGsBase] = 0;
-            cpu.Msrs[MsrPolicy.Lstar] = 0xFFFF_FFFF_8100_0000UL;
+            cpu.Msrs[MsrPolicy.KernelGsBase] = 0;
+            Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Lstar, 0xFFFF_FFFF_8100_0000UL), Is.True);
             msrs.Save();
             msrs.Xcr0 = 7;
             msrs.Init();

@@ -26,11 +26,12 @@ namespace Partition.Kernel
             Index = index;
             Vmcs = vmcs;
             Registers = registers;
+            Msrs = new GuestMsrs(registers == null ? null : (byte*)registers + GuestRegisters.FxsaveOffset);
             Lapic = new VirtualLocalApic((uint)index, bootstrap: index == 0, VirtualLocalApic.InputClockDivider(Tsc.TicksPerMillisecond * 1000));
         }
 
-        /// <summary>Its MSRs and debug registers that the VMCS does not switch, and its emulated MSRs.</summary>
-        public GuestMsrs Msrs { get; } = new GuestMsrs();
+        /// <summary>Its MSRs, debug registers and AVX registers that the VMCS does not switch, and its emulated MSRs.</summary>
+        public GuestMsrs Msrs { get; }
 
         /// <summary>Its local APIC (x2APIC mode; APIC ID = <see cref="Index"/>).</summary>
         public VirtualLocalApic Lapic { get; }

@@ -54,7 +54,8 @@ namespace Partition.Kernel
         public static partial void WriteBackAndInvalidateCaches() => ArchWbinvd();
         public static partial ulong ReadXcr(uint index) => ArchXgetbv(index);
         public static partial void WriteXcr(uint index, ulong value) => ArchXsetbv(index, value);
-        public static partial void SwitchAvxState() => ArchSwitchAvxState();
+        public static partial void SaveAvx(byte* xsaveArea) => ArchXsaveAvx(xsaveArea);
+        public static partial void RestoreAvx(byte* xsaveArea) => ArchXrstorAvx(xsaveArea);
         public static partial void DisableInterrupts() => ArchDisableInterrupts();
         public static partial void Pause() => ArchPause();
         public static partial void AcceptInterrupts() => ArchAcceptInterrupts();
@@ -95,7 +96,8 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_ap_trampoline_info")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchApTrampolineInfo(ulong* info);
         [RuntimeImport("*", "arch_xgetbv")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchXgetbv(uint index);
         [RuntimeImport("*", "arch_xsetbv")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchXsetbv(uint index, ulong value);
-        [RuntimeImport("*", "arch_switch_avx_state")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchSwitchAvxState();
+        [RuntimeImport("*", "arch_xsave_avx")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchXsaveAvx(byte* area);
+        [RuntimeImport("*", "arch_xrstor_avx")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchXrstorAvx(byte* area);
         [RuntimeImport("*", "arch_wbinvd")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchWbinvd();
         [RuntimeImport("*", "arch_unblock_nmis")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchUnblockNmis();
         [RuntimeImport("*", "arch_halt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchHalt();

@@ -82,8 +82,11 @@ namespace Partition.Kernel
         /// <summary>XSETBV (needs CR4.OSXSAVE).</summary>
         public static partial void WriteXcr(uint index, ulong value);
 
-        /// <summary>From now on VM entries and exits also switch the guest's AVX state (see boot.asm's arch_vm_enter).</summary>
-        public static partial void SwitchAvxState();
+        /// <summary>XSAVE of the AVX state (component 2) that XCR0 enables now into a standard-format XSAVE area.</summary>
+        public static partial void SaveAvx(byte* xsaveArea);
+
+        /// <summary>XRSTOR of the AVX state that XCR0 enables now from a standard-format XSAVE area (its initial state if the area's header says none was saved).</summary>
+        public static partial void RestoreAvx(byte* xsaveArea);
 
         /// <summary>WBINVD.</summary>
         public static partial void WriteBackAndInvalidateCaches();

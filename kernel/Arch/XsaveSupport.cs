@@ -2,12 +2,14 @@ namespace Partition.Kernel
 {
     /// <summary>
     /// The extended processor state guests may use (SDM Vol. 1, chapter 13): x87 and SSE, whose
-    /// registers the VM entry and exit switch with FXRSTOR/FXSAVE, and AVX (XSAVE component 2,
-    /// the upper halves of YMM0-15), which they switch with XRSTOR/XSAVE when the processor has
-    /// it. Guests get XSAVE in CPUID and may set XCR0 to any valid combination of these (XSETBV
-    /// exits: ExitDispatch checks it); each vCPU's XCR0 is the processor's while it owns its core
-    /// (GuestMsrs switches it with the lazily switched MSRs). Later components (AVX-512, AMX,
-    /// PKRU) are not offered: nothing switches them.
+    /// registers the VM exit and entry save and restore with FXSAVE/FXRSTOR around the
+    /// hypervisor's own code (which uses SSE registers), and AVX (XSAVE component 2, the upper
+    /// halves of YMM0-15) when the processor has it. The hypervisor has no VEX instructions and
+    /// legacy SSE leaves the upper halves alone, so those stay the running vCPU's across its
+    /// exits: GuestMsrs saves and restores them with XSAVE/XRSTOR only when a core changes
+    /// vCPU, with XCR0. Guests get XSAVE in CPUID and may set XCR0 to any valid combination of
+    /// these (XSETBV exits: ExitDispatch checks it). Later components (AVX-512, AMX, PKRU) are
+    /// not offered: nothing switches them.
     /// </summary>
     public static class XsaveSupport
     {
@@ -29,8 +31,6 @@ namespace Partition.Kernel
             if ((leaf1.Ecx & 1u << 28) != 0 && (supported & Avx) != 0)
                 GuestMask |= Avx;
             EnableOnThisCpu();
-            if ((GuestMask & Avx) != 0)
-                Cpu.SwitchAvxState();
         }
 
         /// <summary>CR4.OSXSAVE on the calling CPU (every CPU, before its VMCSs take CR4 as host state).</summary>

@@ -490,7 +490,7 @@ arch_current_apic_id:
 ; selectors. After a VM exit caused by an NMI, NMIs stay blocked until an IRET (SDM Vol. 3C,
 ; 28.2.1); this is that IRET.
 ; ulong arch_xgetbv(uint index), void arch_xsetbv(uint index, ulong value): XCRs (SDM Vol. 2D, XSETBV).
-global arch_xgetbv, arch_xsetbv, arch_switch_avx_state
+global arch_xgetbv, arch_xsetbv, arch_xsave_avx, arch_xrstor_avx
 arch_xgetbv:
     mov ecx, edi
     xgetbv
@@ -506,10 +506,21 @@ arch_xsetbv:
     xsetbv
     ret
 
-; void arch_switch_avx_state(): from now on the VM entry and exit also restore and save the
-; guest's AVX state (XSAVE component 2) besides what FXSAVE covers. Needs CR4.OSXSAVE.
-arch_switch_avx_state:
-    mov byte [rel switch_avx], 1
+; void arch_xsave_avx(void* area) / arch_xrstor_avx(void* area): the AVX state (XSAVE
+; component 2, the upper halves of YMM0-15) into or out of a standard-format XSAVE area, for
+; whichever components of it XCR0 enables now (none without AVX). Needs CR4.OSXSAVE. The
+; hypervisor's own code has no VEX instructions, so these registers are the guest's from
+; one switch to the next: the VM exit and entry leave them alone (GuestMsrs switches them).
+arch_xsave_avx:
+    mov eax, XSAVE_AVX
+    xor edx, edx
+    xsave64 [rdi]
+    ret
+
+arch_xrstor_avx:
+    mov eax, XSAVE_AVX
+    xor edx, edx
+    xrstor64 [rdi]
     ret
 
 global arch_wbinvd
@@ -679,15 +690,9 @@ arch_vm_skip_instruction:
     vmwrite rax, rcx
     ret
 
-; ulong arch_vm_exit_address(void): where a VM exit lands (HOST_RIP), written with the host
-; state: the entry that also saves the AVX state once arch_switch_avx_state has run (at boot,
-; before any VMCS is written), the other before.
+; ulong arch_vm_exit_address(void): where a VM exit lands (HOST_RIP), written with the host state.
 arch_vm_exit_address:
     lea rax, [rel vm_exit_entry]
-    cmp byte [rel switch_avx], 0
-    je .done
-    lea rax, [rel vm_exit_entry_avx]
-.done:
     ret
 
 ; int arch_vmwrite(ulong field, ulong value)
@@ -707,7 +712,8 @@ arch_invvpid:
 
 ; int arch_vm_enter(GuestRegisters* guest, int launched, int (*exited)(void* context), void* context)
 ; Enters the guest of the current VMCS (VMRESUME if launched, else VMLAUNCH) with its general
-; registers, CR2 and SSE state from *guest. After each VM exit the guest's registers (CR2 only
+; registers, CR2 and x87/SSE state from *guest (its AVX state is in the processor already:
+; GuestMsrs switches it with the vCPU). After each VM exit the guest's registers (CR2 only
 ; when this returns) are saved back into *guest and exited(context) is called (the run loop's exit handling, in C#, on this
 ; stack): if it returns non-zero the guest is entered again at once with VMRESUME, without
 ; leaving this routine (the fast path: the run loop's own pre-entry work is not needed); if it
@@ -767,8 +773,8 @@ arch_vm_enter:
     push rcx                            ; context
     push rdx                            ; exited
     push rdi                            ; the exit path finds the register block here
-    ; The VM exit returns to vm_exit_entry or vm_exit_entry_avx (HOST_RIP, written with the
-    ; host state) with RSP exactly as it is now.
+    ; The VM exit returns to vm_exit_entry (HOST_RIP, written with the host state) with RSP
+    ; exactly as it is now.
     mov rax, VMCS_HOST_RSP
     vmwrite rax, rsp
     jbe .write_failed
@@ -777,12 +783,6 @@ arch_vm_enter:
     ; CR2 stays the guest's while this routine runs (the hypervisor takes no page faults):
     ; it is saved only when the routine returns.
     fxrstor64 [rdi + GR_FXSAVE]
-    cmp byte [rel switch_avx], 0
-    je .no_avx_restore
-    mov eax, XSAVE_AVX                  ; RFBM = XCR0 & {AVX}: nothing when the guest has not enabled it
-    xor edx, edx
-    xrstor64 [rdi + GR_FXSAVE]
-.no_avx_restore:
     test esi, esi
     jnz .resume
     LOAD_GUEST_GPRS
@@ -811,9 +811,10 @@ arch_vm_enter:
     ret
 
 ; The VM exit, and the guest entered again at once when exited(context) says so (the fast
-; path: VMRESUME straight from here). %1 = 1: the AVX state is saved and loaded too. The two
-; entries differ only there, so that neither asks at every exit which one it is.
-%macro VM_EXIT_ENTRY 1
+; path: VMRESUME straight from here). The x87/SSE state is saved and restored around the
+; hypervisor's code, which uses SSE registers; the AVX upper halves are not (no VEX
+; instruction in the hypervisor touches them).
+vm_exit_entry:
     ; RSP is HOST_RSP: [rsp] is the register block. Swap it with the guest's RDI.
     xchg rdi, [rsp]
     mov [rdi + GR_RAX], rax
@@ -834,11 +835,6 @@ arch_vm_enter:
     mov [rdi + GR_RDI], rax
     mov [rsp], rdi                      ; the register block again, for the next entry
     fxsave64 [rdi + GR_FXSAVE]
-%if %1
-    mov eax, XSAVE_AVX
-    xor edx, edx
-    xsave64 [rdi + GR_FXSAVE]
-%endif
     mov rdi, [rsp + 16]                 ; context
     call [rsp + 8]                      ; exited(context): RSP is 16-byte aligned here
     test eax, eax
@@ -846,21 +842,9 @@ arch_vm_enter:
     ; Enter again, with VMRESUME: HOST_RSP is this frame still.
     mov rdi, [rsp]
     fxrstor64 [rdi + GR_FXSAVE]
-%if %1
-    mov eax, XSAVE_AVX
-    xor edx, edx
-    xrstor64 [rdi + GR_FXSAVE]
-%endif
     LOAD_GUEST_GPRS
     vmresume
     jmp arch_vm_enter.entry_failed
-%endmacro
-
-vm_exit_entry:
-    VM_EXIT_ENTRY 0
-
-vm_exit_entry_avx:
-    VM_EXIT_ENTRY 1
 
 vm_exit_leave:
     mov rdi, [rsp]
@@ -982,8 +966,6 @@ boot_gdt_pointer:
     dq boot_gdt
 boot_info:
     dd 0
-switch_avx:
-    db 0
 msg_not_multiboot2:
     db "Partition: not started by a Multiboot2 loader (bad magic in eax); halting", 13, 10, 0
 msg_no_long_mode:

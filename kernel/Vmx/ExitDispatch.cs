@@ -542,8 +542,7 @@ namespace Partition.Kernel
             ulong value = (r->Rdx << 32) | (uint)r->Rax;
             if ((uint)r->Rcx != 0 || !XsaveSupport.IsValidXcr0(value))
                 return InjectGeneralProtection(ref c);
-            Cpu.WriteXcr(0, value);
-            c.Vcpu.Msrs.Xcr0 = value;
+            c.Vcpu.Msrs.SetXcr0(value);
             AdvanceRip(ref c);
             return ExitAction.Resume;
         }

@@ -6,8 +6,8 @@ namespace Partition.Kernel
     /// DR0–DR3 and DR6 (no MOV-DR exiting). The hypervisor itself uses none of them, so they
     /// stay in the processor while the vCPU's core runs only it, and are saved and loaded
     /// here when the core switches to another vCPU or the vCPU leaves the core (lazy
-    /// switching: the exit path pays nothing). XCR0 is switched the same way
-    /// (<see cref="XsaveSupport"/>). Also the values of the MSRs the hypervisor emulates for it.
+    /// switching: the exit path pays nothing). XCR0 and the AVX registers are switched the
+    /// same way (<see cref="XsaveSupport"/>). Also the values of the MSRs the hypervisor emulates for it.
     /// </summary>
     /// <remarks>
     /// The guest reads all of them directly (<see cref="MsrPolicy.AllowList"/>) and writes
@@ -25,7 +25,21 @@ namespace Partition.Kernel
         private ulong _star, _lstar, _fmask, _kernelGsBase, _tscAux;
         private readonly ulong[] _debug = new ulong[5];
 
-        public GuestMsrs() { Reset(); }
+        // The vCPU's XSAVE area (in its GuestRegisters): where its AVX state is kept while
+        // another vCPU has the processor. Null: no AVX state is switched (host tests).
+        private readonly byte* _xsaveArea;
+
+        /// <summary>Without an XSAVE area: no AVX state is switched.</summary>
+        public GuestMsrs() : this(null) { }
+
+        public GuestMsrs(byte* xsaveArea)
+        {
+            _xsaveArea = xsaveArea;
+            Reset();
+        }
+
+        // Whether the processor's AVX state is switched with this vCPU's values.
+        private bool SwitchesAvx => _xsaveArea != null && (XsaveSupport.GuestMask & XsaveSupport.Avx) != 0;
 
         /// <summary>IA32_MISC_ENABLE as the guest sees it: fast strings; no branch trace store or PEBS.</summary>
         public ulong MiscEnable;
@@ -82,15 +96,32 @@ namespace Partition.Kernel
 
         /// <summary>
         /// Reads the vCPU's values out of the processor (it is leaving it, or another vCPU
-        /// comes): those the guest writes without an exit. STAR, LSTAR, FMASK and TSC_AUX need
-        /// no read (their writes exit: <see cref="Write"/>), nor does XCR0 (XSETBV always exits,
-        /// and its handler keeps Xcr0).
+        /// comes): those the guest writes without an exit, and its AVX state if its XCR0 has
+        /// AVX (XSAVE of what XCR0 enables). STAR, LSTAR, FMASK and TSC_AUX need no read (their
+        /// writes exit: <see cref="Write"/>), nor does XCR0 (XSETBV always exits: <see cref="SetXcr0"/>).
         /// </summary>
         public void Save()
         {
             _kernelGsBase = Cpu.ReadMsr(MsrPolicy.KernelGsBase);
             fixed (ulong* debug = _debug)
                 Cpu.ReadDebugRegisters(debug);
+            if ((Xcr0 & XsaveSupport.Avx) != 0 && SwitchesAvx)
+                Cpu.SaveAvx(_xsaveArea);
+        }
+
+        /// <summary>
+        /// The guest's XSETBV of XCR0, checked by the caller (<see cref="XsaveSupport.IsValidXcr0"/>):
+        /// into the processor, which holds this vCPU's state. When it turns AVX on, the AVX
+        /// registers are loaded from the vCPU's XSAVE area (their initial state if it never had
+        /// any): while its XCR0 had no AVX they were left as another vCPU had them.
+        /// </summary>
+        public void SetXcr0(ulong value)
+        {
+            bool avxOn = (value & XsaveSupport.Avx) != 0 && (Xcr0 & XsaveSupport.Avx) == 0;
+            Cpu.WriteXcr(0, value);
+            Xcr0 = value;
+            if (avxOn && SwitchesAvx)
+                Cpu.RestoreAvx(_xsaveArea);
         }
 
         /// <summary>
@@ -143,6 +174,10 @@ namespace Partition.Kernel
                 Cpu.WriteDebugRegisters(debug);
             if (XsaveSupport.GuestMask != 0 && (all || held.Xcr0 != Xcr0))
                 Cpu.WriteXcr(0, Xcr0);
+            // The AVX registers hold the last vCPU's: this one's come back under its own XCR0
+            // (without AVX in it they stay unreachable until SetXcr0 turns AVX on and loads them).
+            if ((Xcr0 & XsaveSupport.Avx) != 0 && SwitchesAvx)
+                Cpu.RestoreAvx(_xsaveArea);
             LoadPending = false;
         }
 

@@ -74,7 +74,8 @@ namespace Partition.Kernel
         public static partial void WriteBackAndInvalidateCaches() => FakeCpu.Current.Log.Add("wbinvd");
         public static partial ulong ReadXcr(uint index) => index == 0 ? FakeCpu.Current.Xcr0 : throw new FakeCpuFault("#GP: XGETBV of a reserved XCR");
         public static partial void WriteXcr(uint index, ulong value) => FakeCpu.Current.Xcr0 = value;
-        public static partial void SwitchAvxState() => FakeCpu.Current.Log.Add("switch AVX state");
+        public static partial void SaveAvx(byte* xsaveArea) => FakeCpu.Current.Log.Add($"xsave avx (xcr0 {FakeCpu.Current.Xcr0})");
+        public static partial void RestoreAvx(byte* xsaveArea) => FakeCpu.Current.Log.Add($"xrstor avx (xcr0 {FakeCpu.Current.Xcr0})");
         public static partial void DisableInterrupts() => FakeCpu.Current.Log.Add("cli");
         public static partial void Pause() { }
         public static partial void AcceptInterrupts() { }

@@ -182,6 +182,28 @@ namespace Partition.Host.Guests
             a.mov(rax, cr4);
             a.or(eax, 3 << 9);
             a.mov(cr4, rax);
+            var ymms = new[] { ymm0, ymm1, ymm2, ymm3, ymm4, ymm5, ymm6, ymm7, ymm8, ymm9, ymm10, ymm11, ymm12, ymm13, ymm14, ymm15 };
+            var failures = new List<(Label Label, string Name, bool Wide)>();
+            Label Fail(string name, bool wide)
+            {
+                var label = a.CreateLabel();
+                failures.Add((label, name, wide));
+                return label;
+            }
+            // Got in RAX (and RDX), expected in RBX (and RCX).
+            void Check64(string name)
+            {
+                a.cmp(rax, rbx);
+                a.jne(Fail(name, false));
+            }
+            void Check128(string name)
+            {
+                var fail = Fail(name, true);
+                a.cmp(rax, rbx);
+                a.jne(fail);
+                a.cmp(rdx, rcx);
+                a.jne(fail);
+            }
             // AVX needs XSAVE enabled: CPUID.1:ECX.XSAVE[26] and AVX[28], CPUID.7.0:EBX.AVX2[5]
             // (VINSERTI128), then CR4.OSXSAVE and XCR0 = x87 | SSE | AVX.
             var noAvx = a.CreateLabel();
@@ -203,6 +225,21 @@ namespace Partition.Host.Guests
             a.mov(eax, (uint)IsolationState.Xcr0);
             a.xor(edx, edx);
             a.xsetbv();
+            // No AVX instruction has run in this guest yet: the upper halves are as at power-on,
+            // 0. Another partition's values here (its YMM registers left in the processor) would
+            // be a leak. (Pass 0 in a report: before the checking passes.)
+            a.mov(r14, IsolationScratch);
+            a.xor(r15d, r15d);
+            for (int i = 0; i < 16; i++)
+                a.vmovdqu(__ymmword_ptr[r14 + YmmDump + 32 * i], ymms[i]);
+            a.xor(ebx, ebx);
+            a.xor(ecx, ecx);
+            for (int i = 0; i < 16; i++)
+            {
+                a.mov(rax, __qword_ptr[r14 + YmmDump + 32 * i + 16]);
+                a.mov(rdx, __qword_ptr[r14 + YmmDump + 32 * i + 24]);
+                Check128($"YMM{i} bits 255:128 when AVX was turned on");
+            }
             // Loading. The x87 stack: FILD, then FLD m80 seven times (TOP ends at 0, every tag valid).
             a.fninit();
             a.fldcw(__word_ptr[LabelOf("fcw")]);
@@ -216,7 +253,6 @@ namespace Partition.Host.Guests
                 a.movdqu(xmms[i], __xmmword_ptr[rax + 16 * i]);
             // The upper halves: VINSERTI128 keeps bits 127:0 (what MOVDQU just loaded).
             a.lea(rax, __[LabelOf("ymmUpper")]);
-            var ymms = new[] { ymm0, ymm1, ymm2, ymm3, ymm4, ymm5, ymm6, ymm7, ymm8, ymm9, ymm10, ymm11, ymm12, ymm13, ymm14, ymm15 };
             for (int i = 0; i < 16; i++)
                 a.vinserti128(ymms[i], ymms[i], __xmmword_ptr[rax + 16 * i], 1);
             void WriteMsr(uint msr, ulong value)
@@ -252,27 +288,6 @@ namespace Partition.Host.Guests
 
             // Checking: R15 counts passes. Temporaries: RAX, RBX, RCX, RDX, RSI.
             var loop = a.CreateLabel();
-            var failures = new List<(Label Label, string Name, bool Wide)>();
-            Label Fail(string name, bool wide)
-            {
-                var label = a.CreateLabel();
-                failures.Add((label, name, wide));
-                return label;
-            }
-            // Got in RAX (and RDX), expected in RBX (and RCX).
-            void Check64(string name)
-            {
-                a.cmp(rax, rbx);
-                a.jne(Fail(name, false));
-            }
-            void Check128(string name)
-            {
-                var fail = Fail(name, true);
-                a.cmp(rax, rbx);
-                a.jne(fail);
-                a.cmp(rdx, rcx);
-                a.jne(fail);
-            }
             void CheckMsr(uint msr, ulong expected, string name)
             {
                 a.mov(ecx, msr);

@@ -36,6 +36,23 @@ namespace Partition.Kernel
     /// the switch: VMPTRLD, host state for this CPU when a VMCS arrives from another, the
     /// preemption timer, VM entry. CPU 0 also serves the hypervisor console between slices.
     /// </summary>
+    /// <remarks>
+    /// <para>The kick invariant, which the whole cross-core protocol rests on: a CPU that
+    /// changes something a core's run loop must act on before its guest runs on (a request in
+    /// its mailbox, an interrupt posted to a vCPU running there, a partition of its vCPUs
+    /// stopped, paused or halted) makes the change first and then kicks the core
+    /// (<see cref="Kick"/>, an NMI; <see cref="Post"/>, <see cref="VirtualMachine.Deliver"/> and
+    /// <see cref="VirtualMachine.NoticeEveryCore"/> do both). The NMI makes a guest running
+    /// there exit to the run loop; if it finds the CPU in the hypervisor instead,
+    /// <see cref="NmiReceived"/> sets the current VMCS's preemption timer to 0, so that the next
+    /// entry exits before the guest's first instruction. Whoever writes the preemption timer
+    /// after that may have undone a kick, so every timer write is followed by the looks it
+    /// could have hidden (the run loop's entry: mailbox and local APIC; the exit fast path:
+    /// everything, <c>PartitionHost.ExitPath</c>).</para>
+    /// <para>Hence the exit fast path, after a handler that changed nothing itself
+    /// (<see cref="ExitAction.ResumeQuiet"/>), needs to look at none of that state: a change
+    /// from another CPU arrives with its kick.</para>
+    /// </remarks>
     public sealed unsafe class CoreRunner
     {
         private static readonly CoreRunner[] s_runners = new CoreRunner[Smp.MaxCpus];

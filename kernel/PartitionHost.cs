@@ -470,10 +470,13 @@ namespace Partition.Kernel
                     fastUntil = ConsoleDue.Next;
                 context.FastUntil = fastUntil;
                 context.SetRewriteAfter(end == 0 ? ulong.MaxValue : end <= now ? now : now + ((end - now) >> ExitContext.TimerSlackShift));
-                // The last look at the mailbox comes after the timer is set: a kick (NMI) that
-                // arrives later finds the timer and sets it to 0 (CoreRunner.NmiReceived).
+                // The last looks at the mailbox and the local APIC come after the timer is set: a
+                // kick (NMI) that arrives later finds the timer and sets it to 0
+                // (CoreRunner.NmiReceived); one that came before the write was undone by it.
                 if (runner != null && runner.HasRequests)
                     return;
+                if (lapic.HasIncoming)
+                    continue;
                 context.Injected = vcpu.EntryEventPending;
                 probe.Entering(cpu, ref context);
                 // Exits are handled inside (ExitPath), and those after which nothing here is
@@ -506,13 +509,19 @@ namespace Partition.Kernel
         /// without going back to the run loop) or the run loop must look first (0). It may go on
         /// only when none of the run loop's pre-entry work is due: the handler did not ask for
         /// the loop (<see cref="ExitAction.RunLoop"/>: timer, windows, interrupts, NMIs; a halt
-        /// or a stop), the vCPU still runs and injects nothing, the local APIC has nothing to
-        /// deliver and its timer is unchanged, no time the loop watches has come, the console
-        /// (on the core that serves it) has no input, and the core's mailbox is empty (console
-        /// output the UART has room for is pumped here). The preemption timer is rewritten for the time left
-        /// (when the last value would make it late by more than 1/64 of what was left at its
-        /// write: <see cref="ExitContext.RewriteTimerAfter"/>) before the last two looks, so a
-        /// kick arriving after them still makes the entry exit at once (CoreRunner.NmiReceived).
+        /// or a stop), the vCPU still runs and injects nothing, and no time the loop watches has
+        /// come (console output the UART has room for is pumped here). After a handler that may
+        /// have changed what the loop watches (<see cref="ExitAction.Resume"/>) it also looks at
+        /// that: its partition still runnable, the local APIC with nothing to deliver and its
+        /// timer unchanged, no input on the console's management line, the core's mailbox
+        /// empty. After a quiet handler (<see cref="ExitAction.ResumeQuiet"/>) only another CPU
+        /// could have changed those, and it kicks this core when it does (the kick invariant,
+        /// <see cref="CoreRunner"/>): the kick's NMI either makes the guest exit or, arriving
+        /// here, sets the preemption timer to 0 so that the entry exits at once. The one thing
+        /// here that could undo that is rewriting the timer for the time left (when the last
+        /// value would make it late by more than 1/64 of what was left at its write:
+        /// <see cref="ExitContext.RewriteTimerAfter"/>): after a rewrite every look is taken,
+        /// whatever the handler.
         /// </summary>
         private static int ExitPath<TProbe>(ref ExitContext c) where TProbe : struct, IExitProbe
         {
@@ -541,43 +550,72 @@ namespace Partition.Kernel
             probe.Handling(c.Cpu);
             ExitAction action = handler(ref c);
             probe.Handled(c.Cpu);
-            var vm = vcpu.Machine;
+            // After a quiet handler, with the vCPU running and nothing to inject or wait for (one
+            // word), only the time is looked at while no timer rewrite is due.
+            if (action == ExitAction.ResumeQuiet && vcpu.MayResumeAtOnce)
+            {
+                ulong now = Tsc.Now;
+                if (now < c.LookAfter)
+                {
+                    // Console output moves on while guests run: a few bytes when the UART has room, never a wait.
+                    if (HypervisorConsole.PumpDue(now))
+                        HypervisorConsole.PumpNow();
+                    return EnterAgain<TProbe>(ref c, vcpu);
+                }
+            }
+            return AfterExitLookingAtAll<TProbe>(ref c, action);
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private static int EnterAgain<TProbe>(ref ExitContext c, VirtualCpu vcpu) where TProbe : struct, IExitProbe
+        {
+            c.EnteredAgain = true;
+            vcpu.ResumedAtOnce++;
+            default(TProbe).Entering(c.Cpu, ref c);
+            return 1;
+        }
+
+        // The rest of ExitPath: every look the run loop's state needs, and the timer's rewrite.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static int AfterExitLookingAtAll<TProbe>(ref ExitContext c, ExitAction action) where TProbe : struct, IExitProbe
+        {
+            var vcpu = c.Vcpu;
             // The exits the run loop acts on itself say so (ExitAction.RunLoop); an entry failure stops its partition.
-            if (action != ExitAction.Resume)
+            if (action > ExitAction.Resume)
             {
                 if (action == ExitAction.Halt)
-                    vm.Park(vcpu);
+                    vcpu.Machine.Park(vcpu);
                 return 0;
             }
-            // Running, nothing to inject, no window asked for (one word), the partition runnable.
-            if (!vcpu.MayResumeAtOnce || vm.State != VirtualMachineState.Runnable)
+            // Running, nothing to inject, no window asked for (one word).
+            if (!vcpu.MayResumeAtOnce)
                 return 0;
             var lapic = vcpu.Lapic;
-            if (lapic.TimerDeadline != c.ApicDeadline)
+            if (action == ExitAction.Resume && lapic.TimerDeadline != c.ApicDeadline)
                 return 0;
             ulong now = Tsc.Now;
             if (now >= c.LookAfter)
             {
                 if (now >= c.FastUntil)
                     return 0;
-                // now < FastUntil <= TimerEnd here: there is time left.
+                // now < FastUntil <= TimerEnd here: there is time left. A kick that came before
+                // this write had set the timer to 0: what follows looks at everything it announces.
                 Vmx.Write(VmcsField.VmxPreemptionTimerValue, PreemptionTimerValue(c.TimerEnd, now, c.TimerRate));
                 c.SetRewriteAfter(now + ((c.TimerEnd - now) >> ExitContext.TimerSlackShift));
             }
-            // The console's own input (its script's times are in FastUntil): a command on the host's management line.
-            if (c.ManagementLine is { } channel && channel.HasWork)
-                return 0;
             // Console output moves on while guests run: a few bytes when the UART has room, never a wait.
             if (HypervisorConsole.PumpDue(now))
                 HypervisorConsole.PumpNow();
+            if (vcpu.Machine.State != VirtualMachineState.Runnable)
+                return 0;
+            // The console's own input (its script's times are in FastUntil): a command on the host's management line.
+            if (c.ManagementLine is { } channel && channel.HasWork)
+                return 0;
             if (lapic.HasIncomingOrPending)
                 return 0;
             if (c.Runner != null && c.Runner.HasRequests)
                 return 0;
-            c.EnteredAgain = true;
-            vcpu.ResumedAtOnce++;
-            probe.Entering(c.Cpu, ref c);
-            return 1;
+            return EnterAgain<TProbe>(ref c, vcpu);
         }
 
         /// <summary>

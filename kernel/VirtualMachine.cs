@@ -749,10 +749,19 @@ namespace Partition.Kernel
         /// </summary>
         public void Deliver(VirtualCpu target, int cpu, in InterruptMessage message)
         {
+            Deliveries++;
             target.Lapic.Post(message);
             if (target.Core != cpu && target.Activity == VcpuActivity.Running)
                 CoreRunner.Of(target.Core)?.Kick();
         }
+
+        /// <summary>
+        /// Interrupts posted to the partition's vCPUs, counted before each post: an exit handler
+        /// that finds the count as it was has posted none (to the vCPU it runs for among them).
+        /// Incremented without a lock by every CPU: counts may be lost, but never so that the
+        /// count returns to a value it had before (it only grows).
+        /// </summary>
+        public ulong Deliveries;
 
         /// <summary>A vCPU ended a level-triggered interrupt: the I/O APIC may deliver that pin again.</summary>
         public void EndOfInterrupt(byte vector)

@@ -5,6 +5,14 @@ namespace Partition.Kernel
     /// <summary>What the run loop does after an exit was handled.</summary>
     public enum ExitAction
     {
+        /// <summary>
+        /// The guest goes on, and the handler changed nothing the run loop watches: no device,
+        /// local APIC, partition or core state, only the guest's registers (and perhaps an
+        /// exception to inject, which the vCPU's own flags show). The exit fast path then looks
+        /// only at the time before it enters the guest again: whatever another CPU changes, it
+        /// changes first and kicks this core after (<see cref="CoreRunner"/>'s kick invariant).
+        /// </summary>
+        ResumeQuiet,
         /// <summary>The guest goes on; the exit fast path may enter it again at once if nothing else is due.</summary>
         Resume,
         /// <summary>
@@ -260,9 +268,9 @@ namespace Partition.Kernel
         private static ExitAction Vmcall(ref ExitContext c)
         {
             // CPL is SS.DPL (SDM Vol. 3A, 5.5; 3 in virtual-8086 mode, 0 in real mode).
-            Hypercall.Handle(c.Vcpu, (int)(c.Read(VmcsField.GuestSsAccessRights) >> 5 & 3));
+            int cpl = (int)(c.Read(VmcsField.GuestSsAccessRights) >> 5 & 3);
             AdvanceRip(ref c);
-            return ExitAction.Resume;
+            return Hypercall.Handle(c.Vcpu, cpl);
         }
 
         /// <summary>
@@ -287,7 +295,7 @@ namespace Partition.Kernel
                 Answer(r, answer.Eax, answer.Ebx, answer.Ecx, answer.Edx);
             }
             AdvanceRip(ref c);
-            return ExitAction.Resume;
+            return ExitAction.ResumeQuiet;
         }
 
         // CPUID's four results, zero-extended into the guest's registers.
@@ -330,6 +338,7 @@ namespace Partition.Kernel
             // The partition's UART, the busiest port (kept short): its vCPUs on other cores and
             // the console reach the same UART. Its registers are bytes: a write takes AL.
             GuestRegisters* r = c.Vcpu.Registers;
+            ulong deliveries = vm.Deliveries;
             vm.DeviceLock.Enter();
             if (access.IsIn)
                 WriteIn(r, access, uart.Read(access.Port));
@@ -337,7 +346,8 @@ namespace Partition.Kernel
                 uart.Write(access.Port, (uint)r->Rax);
             vm.DeviceLock.Exit();
             Vmx.SkipInstruction();
-            return ExitAction.Resume;
+            // Quiet unless its interrupt line raised an interrupt (perhaps for this very vCPU, which no kick announces).
+            return vm.Deliveries == deliveries ? ExitAction.ResumeQuiet : ExitAction.Resume;
         }
 
         // Every other port: the partition's other devices, the host's ports, or a denial.
@@ -527,7 +537,7 @@ namespace Partition.Kernel
             if (c.Vcpu.Machine.Spec.HostPorts != null)
                 Cpu.WriteBackAndInvalidateCaches();
             AdvanceRip(ref c);
-            return ExitAction.Resume;
+            return ExitAction.ResumeQuiet;
         }
 
         /// <summary>
@@ -544,19 +554,19 @@ namespace Partition.Kernel
                 return InjectGeneralProtection(ref c);
             c.Vcpu.Msrs.SetXcr0(value);
             AdvanceRip(ref c);
-            return ExitAction.Resume;
+            return ExitAction.ResumeQuiet;
         }
 
         private static ExitAction InjectGeneralProtection(ref ExitContext c)
         {
             InjectException(ref c, 13, hasErrorCode: true);
-            return ExitAction.Resume;
+            return ExitAction.ResumeQuiet;
         }
 
         private static ExitAction InjectInvalidOpcode(ref ExitContext c)
         {
             InjectException(ref c, 6, hasErrorCode: false);
-            return ExitAction.Resume;
+            return ExitAction.ResumeQuiet;
         }
 
         /// <summary>Delivers a hardware exception to the guest on the next entry (SDM Vol. 3C, 25.8.3).</summary>

@@ -43,14 +43,20 @@ namespace Partition.Kernel
         /// <summary>The operation was refused (an unknown partition, a busy or offline core...): the console says why.</summary>
         public const ulong Refused = unchecked((ulong)-3L);
 
+        /// <summary>
+        /// Carries out the hypercall in the vCPU's registers, made at privilege level
+        /// <paramref name="cpl"/>: <see cref="ExitAction.Resume"/> after a management function
+        /// (it may have changed other partitions' state and posted to cores, this one among
+        /// them), <see cref="ExitAction.ResumeQuiet"/> after the others.
+        /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        public static void Handle(VirtualCpu vcpu, int cpl)
+        public static ExitAction Handle(VirtualCpu vcpu, int cpl)
         {
             GuestRegisters* r = vcpu.Registers;
             if (cpl != 0)
             {
                 RefuseUserMode(vcpu, r);
-                return;
+                return ExitAction.ResumeQuiet;
             }
             // Compares in order rather than a switch: the two calls made most often are reached in
             // two tests, where the jump table takes two bounds checks and an indirect jump.
@@ -69,9 +75,13 @@ namespace Partition.Kernel
                 r->Rax = Success;
             }
             else if (function >= MigratePartition && function <= RestartPartition)
+            {
                 r->Rax = Manage(vcpu, function, r->Rbx, r->Rcx);
+                return ExitAction.Resume;
+            }
             else
                 r->Rax = UnknownFunction;
+            return ExitAction.ResumeQuiet;
         }
 
         // Kept out of Handle, which the guest's kernel calls at every hypercall: its report needs a large frame.

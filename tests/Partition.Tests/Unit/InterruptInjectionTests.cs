@@ -456,23 +456,113 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
-        public void An_interrupt_posted_during_an_exit_the_fast_path_could_take_is_injected_at_the_next_entry()
+        public void A_quiet_exit_that_rewrites_the_timer_looks_at_everything_a_kick_could_have_announced()
         {
+            // The kick came while this CPU handled the exit and set the timer to 0; the fast path's
+            // rewrite of the timer undid that, so after it the fast path looks at the local APIC.
+            var vm = Create();
+            var vcpu = vm.Cpu0;
+            var apic = EnabledApic(vcpu);
+            ulong sliceEnd = _cpu.Tsc + 64_000UL;
+            Script(
+                e =>
+                {
+                    _cpu.Tsc += 2_000;                          // more than 1/64 of the slice: the timer is rewritten
+                    apic.Post(Fixed(0x41));
+                    CoreRunner.NmiReceived(0);
+                    e.Interrupts(true).Instruction(ExitReason.Cpuid, 0);
+                },
+                e => e.Interrupts(true).Instruction(ExitReason.Cpuid, 0));
+            Assert.That(vcpu.Vmcs.Load(0), Is.EqualTo(VmcsError.None));
+            PartitionHost.RunSlice(vcpu, 0, sliceEnd, false);
+            Assert.That(_entries[1].PreemptionTimer, Is.Not.Zero, "the rewrite replaced the kick's 0");
+            Assert.That(_entries[1].Injected, Is.EqualTo(0x41UL | Valid), "so the fast path looked, and the run loop injected it");
+        }
+
+        [Test]
+        public void An_interrupt_posted_by_another_CPU_during_a_quiet_exit_comes_in_with_its_kick()
+        {
+            // Another CPU posts, then kicks (CoreRunner's kick invariant); the NMI finds this CPU
+            // handling a CPUID exit, which changes nothing the run loop watches, so the fast path
+            // does not look at the local APIC: the kick's preemption timer of 0 makes the entry
+            // exit at once, and the run loop injects the interrupt at the entry after.
             var vm = Create();
             var apic = EnabledApic(vm.Cpu0);
             Script(
                 e =>
                 {
                     apic.Post(Fixed(0x41));
+                    CoreRunner.NmiReceived(0);
                     e.Interrupts(true).Instruction(ExitReason.Cpuid, 0);
+                },
+                e => e.Interrupts(true).Leave(ExitReason.PreemptionTimer));
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(_entries[1].Injected & Valid, Is.Zero, "entered again at once after the quiet exit");
+            Assert.That(_entries[1].PreemptionTimer, Is.Zero, "with the kick's timer: it exits before the guest's first instruction");
+            Assert.That(_entries[2].Injected, Is.EqualTo(0x41UL | Valid), "the run loop injects it");
+        }
+
+        [Test]
+        public void An_interrupt_posted_during_an_exit_whose_handler_may_post_is_injected_at_the_next_entry()
+        {
+            // An MSR write may be an IPI to the vCPU itself (no kick: it is this CPU's own): after
+            // such a handler the fast path looks at the local APIC.
+            var vm = Create();
+            var apic = EnabledApic(vm.Cpu0);
+            Script(
+                e =>
+                {
+                    apic.Post(Fixed(0x41));
+                    e.Interrupts(true).Instruction(ExitReason.Wrmsr, MsrPolicy.MiscEnable, 0x1801);
                 });
             PartitionHost.Run(vm.Cpu0, 0);
             Assert.That(_entries[1].Injected, Is.EqualTo(0x41UL | Valid), "the posted interrupt sends the exit to the run loop, which injects it");
         }
 
-        [Test]
-        public void A_request_in_the_cores_mailbox_sends_the_exit_back_to_the_run_loop()
+        // The UART's line through an I/O APIC to vCPU 0 (ISA IRQ 4 as Linux programs it: edge,
+        // fixed, physical destination 0), and OUT2 on so that the line follows the UART.
+        private static void ConnectUartToVcpu0(VirtualMachine vm, byte vector)
         {
+            var ioApic = new VirtualIoApic(1, vm);
+            vm.Uart.ConnectInterrupt(ioApic, 4);
+            ioApic.Write(VirtualIoApic.IoRegSel, 4, 0x19);
+            ioApic.Write(VirtualIoApic.IoWin, 4, 0);
+            ioApic.Write(VirtualIoApic.IoRegSel, 4, 0x18);
+            ioApic.Write(VirtualIoApic.IoWin, 4, vector);
+            vm.Uart.Write(0x3F8 + 4, 0x08);
+        }
+
+        // OUT of AL to a port: the exit qualification (SDM Vol. 3C, table 28-5: size 1, OUT, port in 31:16).
+        private static ulong OutByte(ushort port) => (ulong)port << 16;
+
+        [TestCase(0x3F9, 0x02, true, TestName = "A UART write that raises its interrupt for the vCPU itself sends the exit to the run loop")]
+        [TestCase(0x3FF, 0x55, false, TestName = "A UART write that raises nothing lets the guest go on at once (a quiet exit)")]
+        public void A_UART_access_is_quiet_unless_it_delivered_an_interrupt(int port, int value, bool raises)
+        {
+            // The interrupt goes to the very vCPU whose exit this is: no other CPU, so no kick;
+            // the handler must say so itself (ExitAction.Resume), or it would wait for the next slow exit.
+            var vm = Create();
+            EnabledApic(vm.Cpu0);
+            ConnectUartToVcpu0(vm, 0x24);
+            Script(
+                e =>
+                {
+                    e.Registers->Rax = (ulong)value;
+                    e.Interrupts(true).Leave(ExitReason.IoInstruction, OutByte((ushort)port), 1);
+                },
+                e => e.Interrupts(true).Instruction(ExitReason.Cpuid, 0));
+            PartitionHost.Run(vm.Cpu0, 0);
+            Assert.That(vm.Deliveries, Is.EqualTo(raises ? 1UL : 0UL));
+            Assert.That(_entries[1].Injected, Is.EqualTo(raises ? 0x24UL | Valid : 0UL),
+                raises ? "the exit went to the run loop, which injects the UART's interrupt" : "nothing to inject");
+            Assert.That(vm.Cpu0.ResumedAtOnce, Is.EqualTo(raises ? 1UL : 2UL), "the OUT's exit went on at once only if it raised nothing (the CPUID's always does)");
+        }
+
+        [Test]
+        public void A_request_in_the_cores_mailbox_reaches_the_run_loop_through_its_kick()
+        {
+            // Posted by another CPU, whose kick (NMI) finds this one handling a quiet exit: the
+            // entry after it carries the kick's preemption timer of 0 and exits at once.
             var vm = Create();
             var vcpu = vm.Cpu0;
             CoreRunner.Prepare(new[] { vm }, 1, new ScheduleConfig[0], 0);
@@ -481,14 +571,17 @@ namespace Partition.Tests.Unit
                 e =>
                 {
                     runner.Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = vcpu });
+                    CoreRunner.NmiReceived(0);
                     e.Instruction(ExitReason.Cpuid, 0);
                 },
+                e => e.Leave(ExitReason.PreemptionTimer),
                 e => e.Instruction(ExitReason.Cpuid, 0));
             try
             {
                 Assert.That(vcpu.Vmcs.Load(0), Is.EqualTo(VmcsError.None));
                 PartitionHost.RunSlice(vcpu, 0, 0, false, runner);
-                Assert.That(_entries, Has.Count.EqualTo(1), "the slice ends at the exit after the post: the core reads its mailbox");
+                Assert.That(_entries, Has.Count.EqualTo(2), "the slice ends at the timer's exit: the core reads its mailbox");
+                Assert.That(_entries[1].PreemptionTimer, Is.Zero, "the kick's timer");
                 Assert.That(runner.HasRequests, Is.True);
             }
             finally

@@ -508,6 +508,10 @@ namespace Partition.Kernel
                 {
                     vcpu.TscOffset = vcpu.Msrs.TscAdjust;
                     c.Write(VmcsField.TscOffset, vcpu.TscOffset);
+                    // The local APIC's timer deadline, in the guest's time, is now another host
+                    // time: the run loop sets the preemption timer for it again.
+                    AdvanceRip(ref c);
+                    return ExitAction.RunLoop;
                 }
                 if (!write)
                 {

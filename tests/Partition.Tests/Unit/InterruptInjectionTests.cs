@@ -805,6 +805,8 @@ namespace Partition.Tests.Unit
             Assert.That(rax[2], Is.EqualTo(1_000_000UL), "RDMSR IA32_TSC_ADJUST reads it back");
             Assert.That(rax[3], Is.EqualTo(0x1801UL), "IA32_MISC_ENABLE: fast strings, no BTS, no PEBS");
             Assert.That(vm.Cpu0.GuestTsc(5), Is.EqualTo(1_000_005UL));
+            Assert.That(vm.Cpu0.ResumedAtOnce, Is.EqualTo(2UL),
+                "the WRMSR's exit goes to the run loop (the APIC timer's host deadline moved with the offset), the two RDMSRs' do not");
         }
 
         // ---- IPIs among the partition's vCPUs (VirtualMachine.SendIpi) -----------------------

@@ -12,7 +12,8 @@ namespace Partition.Tests.SystemTests
     /// vCPU, not at every exit (GuestMsrs, XsaveSupport): that is right only while no code of
     /// the hypervisor writes them. Legacy SSE leaves bits 255:128 of the YMM registers alone; a
     /// VEX or EVEX instruction (a compiler targeting AVX, an intrinsic) would clobber a guest's
-    /// upper halves, or leak them into another partition.
+    /// upper halves, or leak them into another partition. And the hypervisor runs with the
+    /// guest's MXCSR, so it must not compute with SSE floating point.
     /// </summary>
     [TestFixture]
     [Category("System")]
@@ -38,6 +39,34 @@ namespace Partition.Tests.SystemTests
             }
             Assert.That(decoded, Is.GreaterThan(10_000), "the image's code was found and decoded");
             Assert.That(found, Is.Empty, "VEX/EVEX instructions in the hypervisor (they write the guests' AVX registers)");
+        }
+
+        // SSE floating-point arithmetic, compares and conversions: the instructions that raise
+        // SIMD floating-point exceptions (#XM) when MXCSR unmasks them.
+        private static readonly System.Text.RegularExpressions.Regex SimdFloatingPoint = new(
+            "^(add|sub|mul|div|sqrt|min|max|rcp|rsqrt|round|dp|hadd|hsub|addsub|comi|ucomi|cmp)(ss|sd|ps|pd)$|^cvt");
+
+        [Test]
+        public void The_hypervisor_has_no_SSE_floating_point_arithmetic()
+        {
+            // Between a VM exit and the next entry the hypervisor runs with the guest's MXCSR
+            // (FXSAVE keeps it; FXRSTOR at the entry puts the guest's back): a guest that unmasked
+            // SIMD floating-point exceptions would make such an instruction fault in the
+            // hypervisor. Its SSE use is data movement, which raises none.
+            var layout = RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory);
+            byte[] elf = File.ReadAllBytes(KernelImage.EnsureBuilt(layout));
+            var found = new List<string>();
+            foreach (var (address, code) in ExecutableSections(elf))
+            {
+                var decoder = Decoder.Create(64, new ByteArrayCodeReader(code), address);
+                while (decoder.IP < address + (ulong)code.Length)
+                {
+                    var instruction = decoder.Decode();
+                    if (SimdFloatingPoint.IsMatch(instruction.Mnemonic.ToString().ToLowerInvariant()) && found.Count < 10)
+                        found.Add($"0x{instruction.IP:X}: {instruction}");
+                }
+            }
+            Assert.That(found, Is.Empty, "SSE floating-point instructions in the hypervisor (a guest's MXCSR could make them fault)");
         }
 
         // The SHF_EXECINSTR sections of an ELF64 file: (load address, bytes).

@@ -40,6 +40,8 @@ namespace Partition.Kernel
         public static partial void Zero(void* destination, ulong bytes) => ArchZero(destination, bytes);
         public static partial void ReadDebugRegisters(ulong* five) => ArchReadDebugRegisters(five);
         public static partial void WriteDebugRegisters(ulong* five) => ArchWriteDebugRegisters(five);
+        public static partial ulong ReadDr6() => ArchReadDr6();
+        public static partial void WriteDr6(ulong value) => ArchWriteDr6(value);
         public static partial void Copy(void* destination, void* source, ulong bytes) => ArchCopy(destination, source, bytes);
         public static partial long AtomicAdd(long* location, long value) => ArchAtomicAdd(location, value);
         public static partial long CompareExchange(long* location, long value, long comparand) => ArchCompareExchange64(location, value, comparand);
@@ -87,6 +89,8 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_image_end")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchImageEnd();
         [RuntimeImport("*", "arch_read_debug_registers")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchReadDebugRegisters(ulong* five);
         [RuntimeImport("*", "arch_write_debug_registers")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchWriteDebugRegisters(ulong* five);
+        [RuntimeImport("*", "arch_read_dr6")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern ulong ArchReadDr6();
+        [RuntimeImport("*", "arch_write_dr6")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchWriteDr6(ulong value);
         [RuntimeImport("*", "arch_copy")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchCopy(void* destination, void* source, ulong bytes);
         [RuntimeImport("*", "arch_zero")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchZero(void* destination, ulong bytes);
         [RuntimeImport("*", "arch_atomic_add")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern long ArchAtomicAdd(long* location, long value);

@@ -46,6 +46,12 @@ namespace Partition.Kernel
         /// <summary>Loads DR0, DR1, DR2, DR3 and DR6 from <paramref name="five"/>.</summary>
         public static partial void WriteDebugRegisters(ulong* five);
 
+        /// <summary>MOV from DR6.</summary>
+        public static partial ulong ReadDr6();
+
+        /// <summary>MOV to DR6.</summary>
+        public static partial void WriteDr6(ulong value);
+
         /// <summary>Copies <paramref name="bytes"/> from <paramref name="source"/> to <paramref name="destination"/> (REP MOVSB; the ranges must not overlap).</summary>
         public static partial void Copy(void* destination, void* source, ulong bytes);
 

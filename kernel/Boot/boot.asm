@@ -571,6 +571,17 @@ arch_write_debug_registers:
     mov dr6, rax
     ret
 
+; ulong arch_read_dr6(void) / void arch_write_dr6(ulong value): DR6 alone (a vCPU that has not
+; used its debug registers yet has only DR6 switched: a #DB in the guest sets it)
+global arch_read_dr6, arch_write_dr6
+arch_read_dr6:
+    mov rax, dr6
+    ret
+
+arch_write_dr6:
+    mov dr6, rdi
+    ret
+
 ; void arch_copy(void* destination, void* source, ulong bytes)
 global arch_copy
 arch_copy:

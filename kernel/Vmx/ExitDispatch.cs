@@ -153,6 +153,7 @@ namespace Partition.Kernel
             Set(t, ExitReason.Rdpmc, &InjectGeneralProtection);
             Set(t, ExitReason.Wbinvd, &WriteBackCaches);
             Set(t, ExitReason.Xsetbv, &Xsetbv);
+            Set(t, ExitReason.MovDr, &MovDr);
             Set(t, ExitReason.Invd, &WriteBackCaches);
             Set(t, ExitReason.ControlRegisterAccess, &ControlRegisterAccess);
             Set(t, ExitReason.EptViolation, &EptViolation);
@@ -558,6 +559,24 @@ namespace Partition.Kernel
                 return InjectGeneralProtection(ref c);
             c.Vcpu.Msrs.SetXcr0(value);
             AdvanceRip(ref c);
+            return ExitAction.ResumeQuiet;
+        }
+
+        /// <summary>
+        /// The guest's first MOV to or from a debug register: its DR0-DR3 go into the processor
+        /// (<see cref="GuestMsrs.UseDebugRegisters"/>), MOV DR stops exiting, and the
+        /// instruction runs again (RIP is not advanced), now on the processor's registers, with
+        /// the processor's own checks (#GP at CPL &gt; 0, #UD for DR4/DR5 with CR4.DE).
+        /// </summary>
+        private static ExitAction MovDr(ref ExitContext c)
+        {
+            var vcpu = c.Vcpu;
+            if (PartitionHost.Capabilities.PrimaryProcessorBased.MustSet(23))
+                return Stop(ref c, "MOV DR exits on this processor whatever the control says, and is not emulated");
+            vcpu.Msrs.UseDebugRegisters();
+            uint controls = vcpu.PrimaryControls & ~VmxControls.ProcMovDrExiting;
+            c.Write(VmcsField.PrimaryProcessorBasedControls, controls);
+            vcpu.PrimaryControls = controls;
             return ExitAction.ResumeQuiet;
         }
 

@@ -103,11 +103,47 @@ namespace Partition.Kernel
         public void Save()
         {
             _kernelGsBase = Cpu.ReadMsr(MsrPolicy.KernelGsBase);
-            fixed (ulong* debug = _debug)
-                Cpu.ReadDebugRegisters(debug);
+            if (DebugRegistersInUse)
+            {
+                fixed (ulong* debug = _debug)
+                    Cpu.ReadDebugRegisters(debug);
+            }
+            else
+                _debug[4] = Cpu.ReadDr6();
             if ((Xcr0 & XsaveSupport.Avx) != 0 && SwitchesAvx)
                 Cpu.SaveAvx(_xsaveArea);
         }
+
+        /// <summary>
+        /// Whether the guest has used its debug registers (a MOV to or from any of them, which
+        /// exits until then: VmcsSetup sets MOV-DR exiting, <see cref="UseDebugRegisters"/> ends
+        /// it). Until it has, DR0-DR3 are not switched: the guest cannot read them without that
+        /// exit, and its DR7 (in the VMCS, written only by a MOV to DR7) enables no breakpoint,
+        /// so whatever another vCPU left there neither shows nor fires. DR6 is switched always:
+        /// a #DB in the guest (single-step, INT1) sets it.
+        /// </summary>
+        public bool DebugRegistersInUse { get; private set; }
+
+        /// <summary>
+        /// The guest's first MOV to or from a debug register (the processor holds this vCPU's
+        /// state): its DR0-DR3 into the processor, where DR6 is its own already. From now on all
+        /// five are switched, and the caller stops MOV-DR exiting.
+        /// </summary>
+        public void UseDebugRegisters()
+        {
+            _debug[4] = Cpu.ReadDr6();
+            fixed (ulong* debug = _debug)
+                Cpu.WriteDebugRegisters(debug);
+            DebugRegistersInUse = true;
+        }
+
+        /// <summary>
+        /// Sets whether the guest's MOV DR exits (a VMCS's controls being written: its start or
+        /// restart, when the debug registers are at their reset values): if it does, they count
+        /// as unused until <see cref="UseDebugRegisters"/>; if the processor cannot make it exit,
+        /// they are switched whole from the start.
+        /// </summary>
+        public void InterceptDebugRegisters(bool movDrExits) => DebugRegistersInUse = !movDrExits;
 
         /// <summary>
         /// The guest's XSETBV of XCR0, checked by the caller (<see cref="XsaveSupport.IsValidXcr0"/>):
@@ -170,8 +206,13 @@ namespace Partition.Kernel
                 Cpu.WriteMsr(MsrPolicy.KernelGsBase, _kernelGsBase);
             if (MsrPolicy.HostHasTscAux && (all || held._tscAux != _tscAux))
                 Cpu.WriteMsr(MsrPolicy.TscAux, _tscAux);
-            fixed (ulong* debug = _debug)
-                Cpu.WriteDebugRegisters(debug);
+            if (DebugRegistersInUse)
+            {
+                fixed (ulong* debug = _debug)
+                    Cpu.WriteDebugRegisters(debug);
+            }
+            else
+                Cpu.WriteDr6(_debug[4]);
             if (XsaveSupport.GuestMask != 0 && (all || held.Xcr0 != Xcr0))
                 Cpu.WriteXcr(0, Xcr0);
             // The AVX registers hold the last vCPU's: this one's come back under its own XCR0

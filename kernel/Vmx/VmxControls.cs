@@ -19,6 +19,7 @@ namespace Partition.Kernel
         public const uint ProcMwaitExiting = 1u << 10;
         public const uint ProcRdpmcExiting = 1u << 11;
         public const uint ProcNmiWindowExiting = 1u << 22;
+        public const uint ProcMovDrExiting = 1u << 23;
         public const uint ProcMonitorExiting = 1u << 29;
         public const uint ProcUseTscOffsetting = 1u << 3;
         public const uint ProcCr3LoadExiting = 1u << 15;

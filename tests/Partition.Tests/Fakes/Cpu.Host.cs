@@ -61,6 +61,8 @@ namespace Partition.Kernel
             for (int i = 0; i < 5; i++)
                 FakeCpu.Current.DebugRegisters[i] = five[i];
         }
+        public static partial ulong ReadDr6() => FakeCpu.Current.DebugRegisters[4];
+        public static partial void WriteDr6(ulong value) => FakeCpu.Current.DebugRegisters[4] = value;
         public static partial void Copy(void* destination, void* source, ulong bytes) => System.Buffer.MemoryCopy(source, destination, bytes, bytes);
         public static partial long AtomicAdd(long* location, long value) => System.Threading.Interlocked.Add(ref *location, value) - value;
         public static partial long CompareExchange(long* location, long value, long comparand) => System.Threading.Interlocked.CompareExchange(ref *location, value, comparand);

@@ -809,6 +809,25 @@ namespace Partition.Tests.Unit
                 "the WRMSR's exit goes to the run loop (the APIC timer's host deadline moved with the offset), the two RDMSRs' do not");
         }
 
+        [Test]
+        public void The_first_MOV_DR_brings_in_the_vCPUs_debug_registers_and_runs_again_without_an_exit()
+        {
+            var vm = Create();
+            var vcpu = vm.Cpu0;
+            Assert.That(vcpu.PrimaryControls & VmxControls.ProcMovDrExiting, Is.Not.Zero, "MOV DR exits until the guest's first use");
+            Assert.That(vcpu.Msrs.DebugRegistersInUse, Is.False);
+            for (int i = 0; i < 4; i++)
+                _cpu.DebugRegisters[i] = 0xBAD0 + (ulong)i;     // another vCPU's, left in the processor
+            _cpu.DebugRegisters[4] = 0xFFFF_4FF1;              // this guest's DR6 after a single-step #DB (BS, B0)
+            Script(e => e.Leave(ExitReason.MovDr, 0x10, 3));    // MOV RAX, DR0 (qualification: DR0, from DR, RAX)
+            PartitionHost.Run(vcpu, 0);
+            Assert.That(_entries[1].PrimaryControls & VmxControls.ProcMovDrExiting, Is.Zero, "no more MOV-DR exits");
+            Assert.That(_entries[1].Rip, Is.EqualTo(_entries[0].Rip), "the MOV runs again: RIP not advanced");
+            Assert.That(_cpu.DebugRegisters[..4], Is.All.Zero, "its own DR0-DR3 (0 after reset), not the other vCPU's");
+            Assert.That(_cpu.DebugRegisters[4], Is.EqualTo(0xFFFF_4FF1UL), "DR6 was its own already: kept");
+            Assert.That(vcpu.Msrs.DebugRegistersInUse, Is.True);
+        }
+
         // ---- IPIs among the partition's vCPUs (VirtualMachine.SendIpi) -----------------------
 
         [Test]

@@ -154,6 +154,36 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void Until_the_guest_uses_its_debug_registers_a_switch_moves_DR6_alone()
+        {
+            var cpu = FakeCpu.Reset();
+            cpu.Msrs[MsrPolicy.KernelGsBase] = 0;
+            var leaving = new GuestMsrs();
+            var coming = new GuestMsrs();
+            leaving.InterceptDebugRegisters(movDrExits: true);
+            coming.InterceptDebugRegisters(movDrExits: true);
+            for (int i = 0; i < 4; i++)
+                cpu.DebugRegisters[i] = 0x1000 + (ulong)i;
+            cpu.DebugRegisters[4] = 0xFFFF_4FF0;                // a single-step #DB in the leaving guest
+            leaving.Save();
+            coming.Load(leaving);
+            Assert.That(cpu.DebugRegisters[..4], Is.EqualTo(new ulong[] { 0x1000, 0x1001, 0x1002, 0x1003 }), "DR0-DR3 not switched");
+            Assert.That(cpu.DebugRegisters[4], Is.EqualTo(0xFFFF_0FF0UL), "the coming vCPU's DR6 (its reset value)");
+            cpu.DebugRegisters[4] = 0;
+            leaving.Load(coming);
+            Assert.That(cpu.DebugRegisters[4], Is.EqualTo(0xFFFF_4FF0UL), "the leaving vCPU's DR6 kept across its absence");
+
+            // Once used, all five are switched.
+            leaving.UseDebugRegisters();
+            cpu.DebugRegisters[0] = 0x2000;
+            leaving.Save();
+            cpu.DebugRegisters[0] = 0;
+            leaving.Load(coming);
+            Assert.That(cpu.DebugRegisters[0], Is.EqualTo(0x2000UL));
+            FakeCpu.Reset();
+        }
+
+        [Test]
         public void IA32_ARCH_CAPABILITIES_is_the_hosts_without_the_xAPIC_disable_status_bit_and_only_if_CPUID_offers_it()
         {
             var cpu = FakeCpu.Reset();

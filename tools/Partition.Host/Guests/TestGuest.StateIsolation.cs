@@ -270,6 +270,18 @@ namespace Partition.Host.Guests
             WriteMsr(0xC000_0100, state.FsBase);
             WriteMsr(0xC000_0101, state.GsBase);
             var drs = new[] { dr0, dr1, dr2, dr3 };
+            // Before it writes them, its debug registers are as after reset (DR0-DR3 0, DR7
+            // 0x400): another partition's values here would be a leak. The first of these MOVs
+            // is the guest's first use of its debug registers (the hypervisor loads its own then).
+            a.xor(ebx, ebx);
+            for (int i = 0; i < 4; i++)
+            {
+                a.mov(rax, drs[i]);
+                Check64($"DR{i} before the guest wrote it");
+            }
+            a.mov(rax, dr7);
+            a.mov(ebx, 0x400);
+            Check64("DR7 before the guest wrote it");
             for (int i = 0; i < 4; i++)
             {
                 a.mov(rax, state.Debug[i]);

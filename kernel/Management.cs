@@ -45,6 +45,7 @@ namespace Partition.Kernel
         {
             s_machines = machines;
             s_start = Tsc.Now;
+            s_inputPollTicks = Tsc.FromMicroseconds(InputPollMicroseconds);
             ScheduleNext();
         }
 
@@ -104,28 +105,33 @@ namespace Partition.Kernel
         // often than anyone types. Its receive FIFO holds 16 bytes, 1.4 ms at 115200 baud, so
         // none is lost. Script commands and the host's management line are looked at every time.
         private const ulong InputPollMicroseconds = 250;
-        private static ulong s_nextInputPoll;
+        private static ulong s_nextInputPoll, s_inputPollTicks;
 
         /// <summary>
         /// Serves the console: due script commands, then typed bytes. Any core may call it; one
-        /// serves at a time, the others return at once.
+        /// serves at a time, the others return at once. (CPU 0 passes by at every switch of
+        /// its vCPUs: the common case, nothing typed, is one port read.)
         /// </summary>
-        public static unsafe void Poll()
+        public static void Poll()
         {
             ulong now = Tsc.Now;
             if (now < s_nextInputPoll && !HasInputAt(now))
                 return;
-            fixed (long* serving = &s_serving)
-            {
-                if (Cpu.CompareExchange(serving, 1, 0) != 0)
-                    return;
-                s_nextInputPoll = now + Tsc.FromMicroseconds(InputPollMicroseconds);
-                Serve();
-                Cpu.CompareExchange(serving, 0, 1);
-            }
+            if (Cpu.CompareExchange(ref s_serving, 1, 0) != 0)
+                return;
+            s_nextInputPoll = now + s_inputPollTicks;
+            if (ConsoleDue.Next != 0 && now >= ConsoleDue.Next)
+                RunDueScript();
+            while (HypervisorConsole.TryRead(out byte b))
+                Feed(b);
+            if (ManagementChannel.Current is { } channel)
+                ServeChannel(channel);
+            Cpu.StoreRelease(ref s_serving, 0);
         }
 
-        private static void Serve()
+        // The script's commands that are due (one may take long enough for the next to be due too).
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static void RunDueScript()
         {
             while (ScriptDue)
             {
@@ -137,10 +143,6 @@ namespace Partition.Kernel
                 HypervisorConsole.EndLine();
                 Execute(command);
             }
-            while (HypervisorConsole.TryRead(out byte b))
-                Feed(b);
-            if (ManagementChannel.Current is { } channel)
-                ServeChannel(channel);
         }
 
         // The host partition's commands, echoed as "NAME mgmt> COMMAND"; their answers reach it through the console's tee.

@@ -48,7 +48,10 @@ namespace Partition.Kernel
     /// entry exits before the guest's first instruction. Whoever writes the preemption timer
     /// after that may have undone a kick, so every timer write is followed by the looks it
     /// could have hidden (the run loop's entry: mailbox and local APIC; the exit fast path:
-    /// everything, <c>PartitionHost.ExitPath</c>).</para>
+    /// everything, <c>PartitionHost.ExitPath</c>). An interrupt's poster decides whether to
+    /// kick from the vCPU's Core and Activity, read after its post; the core that changes them
+    /// (a migration's arrival, a wake) fences before its last look at the posts, so that one of
+    /// the two always sees the other's store.</para>
     /// <para>Hence the exit fast path, after a handler that changed nothing itself
     /// (<see cref="ExitAction.ResumeQuiet"/>), needs to look at none of that state: a change
     /// from another CPU arrives with its kick.</para>

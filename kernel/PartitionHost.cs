@@ -473,6 +473,10 @@ namespace Partition.Kernel
                 // The last looks at the mailbox and the local APIC come after the timer is set: a
                 // kick (NMI) that arrives later finds the timer and sets it to 0
                 // (CoreRunner.NmiReceived); one that came before the write was undone by it.
+                // The fence: a CPU posting an interrupt reads the vCPU's Core and Activity to
+                // decide whether to kick, after its post; this core stored them (a migration's
+                // arrival, a wake) before this look at the posts. One side sees the other's store.
+                Cpu.FullFence();
                 if (runner != null && runner.HasRequests)
                     return;
                 if (lapic.HasIncoming)

@@ -60,6 +60,7 @@ namespace Partition.Kernel
         public static partial void RestoreAvx(byte* xsaveArea) => ArchXrstorAvx(xsaveArea);
         public static partial void DisableInterrupts() => ArchDisableInterrupts();
         public static partial void Pause() => ArchPause();
+        public static partial void FullFence() => ArchFullFence();
         public static partial void AcceptInterrupts() => ArchAcceptInterrupts();
 
         private static ulong* ArchExceptionStubs => ArchExceptionStubTable();
@@ -107,5 +108,6 @@ namespace Partition.Kernel
         [RuntimeImport("*", "arch_halt")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchHalt();
         [RuntimeImport("*", "arch_disable_interrupts")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchDisableInterrupts();
         [RuntimeImport("*", "arch_pause")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchPause();
+        [RuntimeImport("*", "arch_full_fence")] [MethodImpl(MethodImplOptions.InternalCall)] private static extern void ArchFullFence();
     }
 }

@@ -105,6 +105,12 @@ namespace Partition.Kernel
         public static partial void Pause();
 
         /// <summary>
+        /// MFENCE: this CPU's earlier stores are visible to every CPU before any of its later
+        /// loads reads memory (x86 otherwise lets a load pass an earlier store to another place).
+        /// </summary>
+        public static partial void FullFence();
+
+        /// <summary>
         /// Opens an interrupt window in the hypervisor (STI; NOP; CLI): interrupts waiting at
         /// this CPU's local APIC (the host partition's devices, <see cref="PhysicalInterrupts"/>)
         /// are taken through the IDT, then interrupts are off again. The hypervisor runs with

@@ -626,6 +626,12 @@ arch_pause:
     pause
     ret
 
+; void arch_full_fence(void): no later load runs ahead of an earlier store (MFENCE)
+global arch_full_fence
+arch_full_fence:
+    mfence
+    ret
+
 arch_read_tsc:
     rdtsc
     shl rdx, 32

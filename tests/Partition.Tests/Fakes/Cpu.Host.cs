@@ -80,6 +80,7 @@ namespace Partition.Kernel
         public static partial void RestoreAvx(byte* xsaveArea) => FakeCpu.Current.Log.Add($"xrstor avx (xcr0 {FakeCpu.Current.Xcr0})");
         public static partial void DisableInterrupts() => FakeCpu.Current.Log.Add("cli");
         public static partial void Pause() { }
+        public static partial void FullFence() => System.Threading.Interlocked.MemoryBarrier();
         public static partial void AcceptInterrupts() { }
     }
 

@@ -91,7 +91,11 @@ namespace Partition.Kernel
         /// <summary>At or after this host TSC the run loop must look (TimerEnd, or the console script's next command if sooner).</summary>
         public ulong FastUntil;
 
-        /// <summary>The local APIC timer's deadline that TimerEnd was computed from: a handler that changes it sends the exit to the run loop.</summary>
+        /// <summary>
+        /// The local APIC timer's deadline that TimerEnd was computed from: when it has changed
+        /// after a handler that is not quiet (only the APIC's own exits change it), the exit goes
+        /// to the run loop, which sets the timer again.
+        /// </summary>
         public ulong ApicDeadline;
 
         public Vmcs Vmcs => Vcpu.Vmcs;

@@ -22,21 +22,7 @@ namespace Partition.Tests.SystemTests
         [Test]
         public void The_hypervisor_has_no_VEX_or_EVEX_instruction()
         {
-            var layout = RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory);
-            byte[] elf = File.ReadAllBytes(KernelImage.EnsureBuilt(layout));
-            var found = new List<string>();
-            int decoded = 0;
-            foreach (var (address, code) in ExecutableSections(elf))
-            {
-                var decoder = Decoder.Create(64, new ByteArrayCodeReader(code), address);
-                while (decoder.IP < address + (ulong)code.Length)
-                {
-                    var instruction = decoder.Decode();
-                    decoded++;
-                    if (instruction.Encoding is EncodingKind.VEX or EncodingKind.EVEX && found.Count < 10)
-                        found.Add($"0x{instruction.IP:X}: {instruction}");
-                }
-            }
+            var found = Find(instruction => instruction.Encoding is EncodingKind.VEX or EncodingKind.EVEX, out int decoded);
             Assert.That(decoded, Is.GreaterThan(10_000), "the image's code was found and decoded");
             Assert.That(found, Is.Empty, "VEX/EVEX instructions in the hypervisor (they write the guests' AVX registers)");
         }
@@ -53,20 +39,29 @@ namespace Partition.Tests.SystemTests
             // (FXSAVE keeps it; FXRSTOR at the entry puts the guest's back): a guest that unmasked
             // SIMD floating-point exceptions would make such an instruction fault in the
             // hypervisor. Its SSE use is data movement, which raises none.
+            var found = Find(instruction => SimdFloatingPoint.IsMatch(instruction.Mnemonic.ToString().ToLowerInvariant()), out _);
+            Assert.That(found, Is.Empty, "SSE floating-point instructions in the hypervisor (a guest's MXCSR could make them fault)");
+        }
+
+        // The built image's instructions that match (the first ten, as "0xADDRESS: instruction"), decoding all of its code.
+        private static List<string> Find(Func<Instruction, bool> match, out int decoded)
+        {
             var layout = RepositoryLayout.Find(TestContext.CurrentContext.TestDirectory);
             byte[] elf = File.ReadAllBytes(KernelImage.EnsureBuilt(layout));
             var found = new List<string>();
+            decoded = 0;
             foreach (var (address, code) in ExecutableSections(elf))
             {
                 var decoder = Decoder.Create(64, new ByteArrayCodeReader(code), address);
                 while (decoder.IP < address + (ulong)code.Length)
                 {
                     var instruction = decoder.Decode();
-                    if (SimdFloatingPoint.IsMatch(instruction.Mnemonic.ToString().ToLowerInvariant()) && found.Count < 10)
+                    decoded++;
+                    if (match(instruction) && found.Count < 10)
                         found.Add($"0x{instruction.IP:X}: {instruction}");
                 }
             }
-            Assert.That(found, Is.Empty, "SSE floating-point instructions in the hypervisor (a guest's MXCSR could make them fault)");
+            return found;
         }
 
         // The SHF_EXECINSTR sections of an ELF64 file: (load address, bytes).

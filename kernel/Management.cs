@@ -55,9 +55,10 @@ namespace Partition.Kernel
         /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public static bool HasInputAt(ulong now) =>
-            ConsoleDue.Next != 0 && now >= ConsoleDue.Next || ManagementChannel.Current is { } channel && channel.HasWork;
+            ScriptDueAt(now) || ManagementChannel.Current is { } channel && channel.HasWork;
 
-        private static bool ScriptDue => ConsoleDue.Next != 0 && Tsc.Now >= ConsoleDue.Next;
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private static bool ScriptDueAt(ulong now) => ConsoleDue.Next != 0 && now >= ConsoleDue.Next;
 
         private static void ScheduleNext() =>
             ConsoleDue.Next = s_scriptNext < s_scriptTimes.Length ? s_start + s_scriptTimes[s_scriptNext] : 0;
@@ -120,7 +121,7 @@ namespace Partition.Kernel
             if (Cpu.CompareExchange(ref s_serving, 1, 0) != 0)
                 return;
             s_nextInputPoll = now + s_inputPollTicks;
-            if (ConsoleDue.Next != 0 && now >= ConsoleDue.Next)
+            if (ScriptDueAt(now))
                 RunDueScript();
             while (HypervisorConsole.TryRead(out byte b))
                 Feed(b);
@@ -133,7 +134,7 @@ namespace Partition.Kernel
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
         private static void RunDueScript()
         {
-            while (ScriptDue)
+            while (ScriptDueAt(Tsc.Now))
             {
                 string command = s_scriptCommands[s_scriptNext++];
                 ScheduleNext();

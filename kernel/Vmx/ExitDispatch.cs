@@ -123,61 +123,51 @@ namespace Partition.Kernel
         }
 
         private static HandlerTable s_table;
-        private static bool s_built;
 
-        /// <summary>Builds the table. Called at boot, before any exit.</summary>
+        /// <summary>
+        /// Fills the table. Called at boot, before any exit; again (the host tests) it writes
+        /// the same values, and no slot ever holds another meanwhile.
+        /// </summary>
         public static void Initialize()
         {
-            if (s_built)
-                return;
-            var t = BuildTable();
-            for (int i = 0; i < ExitReasons.Count; i++)
-                s_table.Entries[i] = (ulong)t[i];
-            s_built = true;
-        }
-
-        private static delegate*<ref ExitContext, ExitAction>[] BuildTable()
-        {
-            var t = new delegate*<ref ExitContext, ExitAction>[ExitReasons.Count];
-            Set(t, ExitReason.ExceptionOrNmi, &ExceptionOrNmi);
-            Set(t, ExitReason.ExternalInterrupt, &ExternalInterrupt);
-            Set(t, ExitReason.InterruptWindow, &RunLoop);
-            Set(t, ExitReason.NmiWindow, &RunLoop);
-            Set(t, ExitReason.PreemptionTimer, &RunLoop);
-            Set(t, ExitReason.TripleFault, &TripleFault);
-            Set(t, ExitReason.Cpuid, &Cpuid);
-            Set(t, ExitReason.Hlt, &Hlt);
-            Set(t, ExitReason.Vmcall, &Vmcall);
-            Set(t, ExitReason.IoInstruction, &Io);
-            Set(t, ExitReason.Rdmsr, &Msr);
-            Set(t, ExitReason.Wrmsr, &Msr);
+            Set(ExitReason.ExceptionOrNmi, &ExceptionOrNmi);
+            Set(ExitReason.ExternalInterrupt, &ExternalInterrupt);
+            Set(ExitReason.InterruptWindow, &RunLoop);
+            Set(ExitReason.NmiWindow, &RunLoop);
+            Set(ExitReason.PreemptionTimer, &RunLoop);
+            Set(ExitReason.TripleFault, &TripleFault);
+            Set(ExitReason.Cpuid, &Cpuid);
+            Set(ExitReason.Hlt, &Hlt);
+            Set(ExitReason.Vmcall, &Vmcall);
+            Set(ExitReason.IoInstruction, &Io);
+            Set(ExitReason.Rdmsr, &Msr);
+            Set(ExitReason.Wrmsr, &Msr);
             // CPUID offers no MONITOR/MWAIT and no performance counters.
-            Set(t, ExitReason.Monitor, &InjectInvalidOpcode);
-            Set(t, ExitReason.Mwait, &InjectInvalidOpcode);
-            Set(t, ExitReason.Rdpmc, &InjectGeneralProtection);
-            Set(t, ExitReason.Wbinvd, &WriteBackCaches);
-            Set(t, ExitReason.Xsetbv, &Xsetbv);
-            Set(t, ExitReason.MovDr, &MovDr);
-            Set(t, ExitReason.Invd, &WriteBackCaches);
-            Set(t, ExitReason.ControlRegisterAccess, &ControlRegisterAccess);
-            Set(t, ExitReason.EptViolation, &EptViolation);
-            Set(t, ExitReason.EptMisconfiguration, &EptMisconfiguration);
-            Set(t, ExitReason.InvalidGuestState, &EntryFailed);
-            Set(t, ExitReason.MsrLoading, &EntryFailed);
-            Set(t, ExitReason.MachineCheckDuringEntry, &EntryFailed);
+            Set(ExitReason.Monitor, &InjectInvalidOpcode);
+            Set(ExitReason.Mwait, &InjectInvalidOpcode);
+            Set(ExitReason.Rdpmc, &InjectGeneralProtection);
+            Set(ExitReason.Wbinvd, &WriteBackCaches);
+            Set(ExitReason.Xsetbv, &Xsetbv);
+            Set(ExitReason.MovDr, &MovDr);
+            Set(ExitReason.Invd, &WriteBackCaches);
+            Set(ExitReason.ControlRegisterAccess, &ControlRegisterAccess);
+            Set(ExitReason.EptViolation, &EptViolation);
+            Set(ExitReason.EptMisconfiguration, &EptMisconfiguration);
+            Set(ExitReason.InvalidGuestState, &EntryFailed);
+            Set(ExitReason.MsrLoading, &EntryFailed);
+            Set(ExitReason.MachineCheckDuringEntry, &EntryFailed);
             // VMX instructions in a guest: there is no nested VMX, so they raise #UD there.
             foreach (var reason in new[] { ExitReason.Vmclear, ExitReason.Vmlaunch, ExitReason.Vmptrld, ExitReason.Vmptrst,
                          ExitReason.Vmread, ExitReason.Vmresume, ExitReason.Vmwrite, ExitReason.Vmxoff, ExitReason.Vmxon,
                          ExitReason.Invept, ExitReason.Invvpid, ExitReason.Vmfunc })
-                Set(t, reason, &InjectInvalidOpcode);
-            for (int i = 0; i < t.Length; i++)
-                if (t[i] == null)
-                    t[i] = &NoHandler;
-            return t;
+                Set(reason, &InjectInvalidOpcode);
+            for (int i = 0; i < ExitReasons.Count; i++)
+                if (s_table.Entries[i] == 0)
+                    s_table.Entries[i] = (ulong)(delegate*<ref ExitContext, ExitAction>)&NoHandler;
         }
 
-        private static void Set(delegate*<ref ExitContext, ExitAction>[] table, ExitReason reason, delegate*<ref ExitContext, ExitAction> handle)
-            => table[(int)reason] = handle;
+        private static void Set(ExitReason reason, delegate*<ref ExitContext, ExitAction> handle)
+            => s_table.Entries[(int)reason] = (ulong)handle;
 
         /// <summary>Reads the exit qualification into <see cref="ExitContext.Qualification"/> (for the handlers that use it, and the crash report).</summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -575,7 +565,7 @@ namespace Partition.Kernel
         private static ExitAction MovDr(ref ExitContext c)
         {
             var vcpu = c.Vcpu;
-            if (PartitionHost.Capabilities.PrimaryProcessorBased.MustSet(23))
+            if (!PartitionHost.Capabilities.MovDrExitingOptional)
                 return Stop(ref c, "MOV DR exits on this processor whatever the control says, and is not emulated");
             vcpu.Msrs.UseDebugRegisters();
             uint controls = vcpu.PrimaryControls & ~VmxControls.ProcMovDrExiting;

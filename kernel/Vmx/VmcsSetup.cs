@@ -107,8 +107,7 @@ namespace Partition.Kernel
             w.Write(VmcsField.PinBasedControls, pin);
             // MOV DR exits until the guest's first use of its debug registers, when the processor
             // allows both settings: a switch then moves DR6 alone (GuestMsrs.DebugRegistersInUse).
-            bool lazyDebugRegisters = caps.PrimaryProcessorBased.CanSet(23) && !caps.PrimaryProcessorBased.MustSet(23);
-            if (lazyDebugRegisters)
+            if (caps.MovDrExitingOptional)
                 proc |= VmxControls.ProcMovDrExiting;
             vcpu.Msrs.InterceptDebugRegisters(movDrExits: (proc & VmxControls.ProcMovDrExiting) != 0);
             w.Write(VmcsField.PrimaryProcessorBasedControls, proc);

@@ -33,6 +33,7 @@ namespace Partition.Kernel
         // Control bits named by the decode below.
         private const int PinPreemptionTimer = 6;
         private const int ProcActivateSecondary = 31;
+        private const int ProcMovDrExiting = 23;
         private const int ProcActivateTertiary = 17;
         private const int Proc2Ept = 1;
         private const int Proc2Vpid = 5;
@@ -67,6 +68,9 @@ namespace Partition.Kernel
         public bool ReportsInsOutsInformation => (Basic & (1UL << 54)) != 0;
 
         public bool HasSecondaryControls => PrimaryProcessorBased.CanSet(ProcActivateSecondary);
+
+        /// <summary>MOV-DR exiting may be set and cleared: the debug registers can be switched lazily (GuestMsrs).</summary>
+        public bool MovDrExitingOptional => PrimaryProcessorBased.CanSet(ProcMovDrExiting) && !PrimaryProcessorBased.MustSet(ProcMovDrExiting);
         public bool HasEpt => HasSecondaryControls && SecondaryProcessorBased.CanSet(Proc2Ept);
         public bool HasVpid => HasSecondaryControls && SecondaryProcessorBased.CanSet(Proc2Vpid);
         public bool HasUnrestrictedGuest => HasSecondaryControls && SecondaryProcessorBased.CanSet(Proc2UnrestrictedGuest);

@@ -60,6 +60,9 @@ namespace Partition.Devices
                 Cpu.Pause();
         }
 
+        /// <summary>A received byte waits in the FIFO (LSR.DR): one port read.</summary>
+        public bool HasData => (Cpu.In8((ushort)(Port + LineStatus)) & LineStatusDataReady) != 0;
+
         public bool TryRead(out byte value)
         {
             if ((Cpu.In8((ushort)(Port + LineStatus)) & LineStatusDataReady) == 0)

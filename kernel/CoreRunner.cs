@@ -253,6 +253,20 @@ namespace Partition.Kernel
         // The vCPU the last Adopt brought here: preferred at the next pick.
         private SchedulerEntity _arrived;
 
+        // Whether the next turn sweeps. Everything the sweep acts on changes either on this core
+        // (a slice that ends with its vCPU halted, parked or its partition ended) or through a
+        // request in this core's mailbox (another CPU's stop, pause, resume, restart, migration:
+        // Notice, Adopt, Rejoin, Revive), or else it only matters for a vCPU that is not
+        // runnable (an interrupt posted to a halted vCPU, its local APIC timer coming due), and
+        // while one is not runnable every turn sweeps. So a sweep is due after a request was
+        // handled, after a slice that left its vCPU not runnable, and after a sweep that left
+        // one so; while every vCPU here runs and nothing arrives, none is (an interrupt posted
+        // to a runnable vCPU is taken at its next entry, InterruptInjection.BeforeEntry).
+        private bool _sweepDue = true;
+
+        /// <summary>Sweeps so far (for the host tests: a core whose vCPUs all run sweeps only when something arrives).</summary>
+        internal ulong Sweeps { get; private set; }
+
         /// <summary>Runs until every partition has halted or stopped, or the deadline passes.</summary>
         public void Run()
         {
@@ -260,7 +274,8 @@ namespace Partition.Kernel
             bool timedOut = false;
             while (!AllDone)
             {
-                if (s_deadline != 0 && Tsc.Now >= s_deadline)
+                ulong now = Tsc.Now;
+                if (s_deadline != 0 && now >= s_deadline)
                 {
                     timedOut = true;
                     break;
@@ -271,9 +286,11 @@ namespace Partition.Kernel
                 DrainRequests();
                 // Any core in its loop serves the console (one at a time), so it answers
                 // whichever cores run dedicated guests.
-                Management.Poll();
-                HypervisorConsole.Pump();
-                Sweep();
+                Management.Poll(now);
+                if (HypervisorConsole.PumpDue(now))
+                    HypervisorConsole.PumpNow();
+                if (_sweepDue)
+                    Sweep();
                 if (_arrived != null)
                 {
                     // A vCPU migrated here on command runs first (the sweep has made it runnable, or it waits for an interrupt).
@@ -336,10 +353,12 @@ namespace Partition.Kernel
         /// Brings each vCPU's schedulability up to date: retires those whose partition has
         /// halted or been stopped (from whichever core), and makes runnable those that were
         /// waiting and may run now, or not runnable those that were paused or parked. This is
-        /// the one place that sets <see cref="SchedulerEntity.Runnable"/>.
+        /// the one place that makes an entity runnable. Run only when due (<c>_sweepDue</c>).
         /// </summary>
         private void Sweep()
         {
+            Sweeps++;
+            _sweepDue = false;
             var policy = Core.Policy;
             for (int i = 0; i < policy.Count; i++)
             {
@@ -371,6 +390,8 @@ namespace Partition.Kernel
                 if (runnable && !entity.Runnable && Core.Policy is WeightedPolicy weighted)
                     weighted.Wake(entity);
                 entity.Runnable = runnable;
+                if (!runnable)
+                    _sweepDue = true;
             }
         }
 
@@ -389,7 +410,8 @@ namespace Partition.Kernel
         internal void RunOnce()
         {
             DrainRequests();
-            Sweep();
+            if (_sweepDue)
+                Sweep();
             var next = Core.Policy.PickNext();
             if (next != null)
                 RunOneSlice(next);
@@ -435,10 +457,12 @@ namespace Partition.Kernel
             {
                 Retire(next);
                 _lastRun = null;
+                _sweepDue = true;
             }
             else if (vcpu.Activity != VcpuActivity.Running)
             {
                 next.Runnable = false;
+                _sweepDue = true;
             }
             else if (ClearBasedSwitch && Core.Policy.Kind != PolicyKind.Dedicated)
             {
@@ -601,6 +625,7 @@ namespace Partition.Kernel
                 _draining[i] = _requests[i];
             _requestCount = 0;
             _lock.Exit();
+            _sweepDue = true;
             for (int i = 0; i < count; i++)
                 Handle(ref _draining[i]);
         }

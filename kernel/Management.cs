@@ -109,15 +109,23 @@ namespace Partition.Kernel
         private static ulong s_nextInputPoll, s_inputPollTicks;
 
         /// <summary>
-        /// Serves the console: due script commands, then typed bytes. Any core may call it; one
+        /// Serves the console at <paramref name="now"/> (a TSC value just read): due script
+        /// commands, then typed bytes, then the host's management line. Any core may call it; one
         /// serves at a time, the others return at once. (CPU 0 passes by at every switch of
         /// its vCPUs: the common case, nothing typed, is one port read.)
         /// </summary>
-        public static void Poll()
+        public static void Poll(ulong now)
         {
-            ulong now = Tsc.Now;
-            if (now < s_nextInputPoll && !HasInputAt(now))
-                return;
+            if (!HasInputAt(now))
+            {
+                // Nothing due but typed bytes: at most every InputPollMicroseconds, and without
+                // the lock while none waits (any core may look; a stale time only adds a look).
+                if (now < s_nextInputPoll)
+                    return;
+                s_nextInputPoll = now + s_inputPollTicks;
+                if (!HypervisorConsole.HasInput)
+                    return;
+            }
             if (Cpu.CompareExchange(ref s_serving, 1, 0) != 0)
                 return;
             s_nextInputPoll = now + s_inputPollTicks;

@@ -283,6 +283,9 @@ namespace Partition.Kernel
             Write(buffer.Slice(0, NumberFormat.FormatSize(bytes, buffer)));
         }
 
+        /// <summary>A byte typed on the console waits (one port read).</summary>
+        public static bool HasInput => s_ready && s_uart.HasData;
+
         /// <summary>A byte typed on the console, if one is waiting.</summary>
         public static bool TryRead(out byte value)
         {

@@ -1,6 +1,7 @@
 using System.Linq;
 using NUnit.Framework;
 using Partition.Configs;
+using Partition.Devices;
 using Partition.Kernel;
 using Partition.Tests.Support;
 
@@ -118,6 +119,71 @@ namespace Partition.Tests.Unit
             RunOn(1);
             Assert.That(_alpha.Cpu0.Retired, Is.True, "CPU 1's run loop retired it");
             Assert.That(_alpha.Cpu0.Vmcs.ActiveCpu, Is.EqualTo(-1), "its VMCS cleared there");
+        }
+
+        [Test]
+        public void A_core_whose_vcpus_all_run_sweeps_only_when_a_request_arrives()
+        {
+            RunOn(0);                                       // the first turn sweeps: beta and gamma runnable
+            var core = CoreRunner.Of(0);
+            ulong sweeps = core.Sweeps;
+            for (int i = 0; i < 4; i++)
+                RunOn(0);
+            Assert.That(core.Sweeps, Is.EqualTo(sweeps), "both run, nothing arrived: no sweep between their slices");
+
+            var outcome = new TextBuffer();
+            Assert.That(Management.PauseOrResume("gamma", true, outcome), Is.True, outcome.ToString());
+            Assert.That(core.HasRequests, Is.True, "the pause is a notice in core 0's mailbox");
+            RunOn(0);
+            Assert.That(core.Sweeps, Is.EqualTo(sweeps + 1), "the notice makes the next turn sweep");
+            Assert.That(_gamma.Cpu0.Entity.Runnable, Is.False, "gamma is off its core");
+            ulong gammaRegion = _gamma.Cpu0.Vmcs.Region;
+            int gammaEntries = _cpu.Vmx.Log.Count(line => line.EndsWith($" 0x{gammaRegion:X}") && line.Contains("vmresume"));
+            for (int i = 0; i < 3; i++)
+                RunOn(0);
+            Assert.That(_cpu.Vmx.Log.Count(line => line.EndsWith($" 0x{gammaRegion:X}") && line.Contains("vmresume")), Is.EqualTo(gammaEntries), "paused: never entered");
+            Assert.That(core.Sweeps, Is.EqualTo(sweeps + 4), "while a vCPU here is not runnable, every turn sweeps");
+
+            Assert.That(Management.PauseOrResume("gamma", false, outcome), Is.True, outcome.ToString());
+            for (int i = 0; i < 3; i++)
+                RunOn(0);
+            Assert.That(_gamma.Cpu0.Entity.Runnable, Is.True, "resumed");
+            Assert.That(_cpu.Vmx.Log.Count(line => line.EndsWith($" 0x{gammaRegion:X}") && line.Contains("vmresume")), Is.GreaterThan(gammaEntries), "and entered again");
+        }
+
+        [Test]
+        public void A_vcpu_waiting_in_HLT_on_a_shared_core_is_woken_by_an_interrupt_posted_to_it()
+        {
+            // beta waits in HLT with interrupts on; gamma runs. Nothing kicks core 0 for beta
+            // (it is not running): the sweep, due while beta is not runnable, finds the post.
+            ulong betaRegion = _beta.Cpu0.Vmcs.Region;
+            bool betaHalts = true;
+            _cpu.Vmx.Guest = (model, vmcs, registers) =>
+            {
+                if (vmcs == model.Regions[betaRegion] && betaHalts)
+                {
+                    vmcs.Fields[VmcsField.GuestRflags.Encoding] = 0x202;
+                    model.SetExit(vmcs, ExitReason.Hlt, 0);
+                }
+                else
+                    model.SetExit(vmcs, ExitReason.PreemptionTimer, 0);
+            };
+            for (int i = 0; i < 3; i++)
+                RunOn(0);
+            Assert.That(_beta.Cpu0.Activity, Is.EqualTo(VcpuActivity.WaitingForInterrupt));
+            int Entries() => _cpu.Vmx.Log.Count(line => line.EndsWith($" 0x{betaRegion:X}") && (line.Contains("vmresume") || line.Contains("vmlaunch")));
+            int before = Entries();
+            for (int i = 0; i < 3; i++)
+                RunOn(0);
+            Assert.That(Entries(), Is.EqualTo(before), "waiting: not entered");
+
+            betaHalts = false;
+            _cpu.CpuIndex = 1;                              // posted from the other core
+            _beta.Deliver(_beta.Cpu0, 1, new InterruptMessage(0, DeliveryMode.Nmi, false, 0, false));   // its APIC is not enabled: an NMI ends a HLT all the same
+            RunOn(0);
+            RunOn(0);
+            Assert.That(_beta.Cpu0.Activity, Is.EqualTo(VcpuActivity.Running), "the post ended its HLT");
+            Assert.That(Entries(), Is.GreaterThan(before), "and it ran again");
         }
 
         [Test]

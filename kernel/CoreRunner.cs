@@ -105,7 +105,11 @@ namespace Partition.Kernel
         {
             Cpu = cpu;
             Core = core;
+            _consolePollTicks = cpu == 0 ? ConsolePollMs * Tsc.TicksPerMillisecond : 0;
         }
+
+        // ConsolePollMs in ticks on CPU 0 (0 on the others): no slice there lasts longer.
+        private readonly ulong _consolePollTicks;
 
         public int Cpu { get; }
         public CoreControlBlock Core { get; }
@@ -286,7 +290,8 @@ namespace Partition.Kernel
                 DrainRequests();
                 // Any core in its loop serves the console (one at a time), so it answers
                 // whichever cores run dedicated guests.
-                Management.Poll(now);
+                if (Management.PollDue(now))
+                    Management.Poll(now);
                 if (HypervisorConsole.PumpDue(now))
                     HypervisorConsole.PumpNow();
                 if (_sweepDue)
@@ -419,10 +424,12 @@ namespace Partition.Kernel
 
         private void RunOneSlice(SchedulerEntity next)
         {
-            var vcpu = (VirtualCpu)next.Owner;
-            if (!MakeCurrent(next))
+            // Every entity of a core's policy is a vCPU (CreateCore): no cast check here.
+            var vcpu = System.Runtime.CompilerServices.Unsafe.As<VirtualCpu>(next.Owner);
+            if (!MakeCurrent(next, vcpu))
                 return;
-            TakeProcessorState(vcpu);
+            if (_processorStateOwner != vcpu || vcpu.Msrs.LoadPending)
+                TakeProcessorState(vcpu);
             if (vcpu.MigrationCommandTsc != 0)
                 ReportMigration(vcpu, arrivedIdle: false);
             ulong slice = Core.Policy.SliceFor(next);
@@ -439,9 +446,9 @@ namespace Partition.Kernel
             ulong until = slice == 0 ? s_deadline : s_deadline == 0 ? sliceStart + slice : System.Math.Min(s_deadline, sliceStart + slice);
             // CPU 0 comes back to its loop at least every ConsolePollMs, so the console is served
             // even when every core runs a guest that never exits.
-            if (Cpu == 0)
+            if (_consolePollTicks != 0)
             {
-                ulong poll = sliceStart + ConsolePollMs * Tsc.TicksPerMillisecond;
+                ulong poll = sliceStart + _consolePollTicks;
                 until = until == 0 ? poll : System.Math.Min(until, poll);
             }
             // (The exit count is a sum over the reasons: taken only for the trace.)
@@ -477,9 +484,9 @@ namespace Partition.Kernel
         /// VMRESUME, not a new launch), and host state for this CPU if it last ran elsewhere.
         /// False, with its partition stopped, if the VMCS cannot be loaded.
         /// </summary>
-        private bool MakeCurrent(SchedulerEntity entity)
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private bool MakeCurrent(SchedulerEntity entity, VirtualCpu vcpu)
         {
-            var vcpu = (VirtualCpu)entity.Owner;
             if (Core.Loaded != entity)
             {
                 if (Core.Loaded != null)
@@ -516,21 +523,17 @@ namespace Partition.Kernel
 
         /// <summary>
         /// Puts the vCPU's own MSRs and debug registers (<see cref="GuestMsrs"/>) into this
-        /// processor, saving those of the vCPU that had it, unless they are there already (and
-        /// were not reset since, by an INIT).
+        /// processor, saving those of the vCPU that had it. The caller has found that they are
+        /// not there already, or were reset since (an INIT).
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private void TakeProcessorState(VirtualCpu vcpu)
         {
-            if (_processorStateOwner == vcpu && !vcpu.Msrs.LoadPending)
-                return;
-            // After the previous owner's values are saved the processor holds exactly those.
-            GuestMsrs inProcessor = null;
-            if (_processorStateOwner != vcpu && _processorStateOwner != null)
-            {
-                _processorStateOwner.Msrs.Save();
-                inProcessor = _processorStateOwner.Msrs;
-            }
-            vcpu.Msrs.Load(inProcessor);
+            var owner = _processorStateOwner;
+            if (owner != vcpu && owner != null)
+                vcpu.Msrs.TakeOver(owner.Msrs);
+            else
+                vcpu.Msrs.Load();
             _processorStateOwner = vcpu;
         }
 
@@ -551,7 +554,7 @@ namespace Partition.Kernel
         private void StartUp(SchedulerEntity entity, int vector)
         {
             var vcpu = (VirtualCpu)entity.Owner;
-            if (!MakeCurrent(entity))
+            if (!MakeCurrent(entity, vcpu))
                 return;
             GuestRegisters.Reset(vcpu.Registers);
             var writer = new VmcsSetup.FieldWriter(vcpu.Vmcs, Cpu);

@@ -126,6 +126,18 @@ namespace Partition.Kernel
                 if (!HypervisorConsole.HasInput)
                     return;
             }
+            Serve(now);
+        }
+
+        /// <summary>Whether <see cref="Poll"/> has anything to do at <paramref name="now"/> (the run loop's test, inline).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public static bool PollDue(ulong now) => now >= s_nextInputPoll || HasInputAt(now);
+
+        // Due script commands, typed bytes, the management line: one core at a time (out of
+        // line, so that Poll's common case, nothing typed, keeps a small frame).
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static void Serve(ulong now)
+        {
             if (Cpu.CompareExchange(ref s_serving, 1, 0) != 0)
                 return;
             s_nextInputPoll = now + s_inputPollTicks;

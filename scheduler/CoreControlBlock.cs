@@ -57,6 +57,7 @@ namespace Partition.Scheduler
         }
 
         /// <summary>Records a slice that ended after <paramref name="ticks"/>.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public void EndSlice(SchedulerEntity entity, ulong ticks)
         {
             Policy.Account(entity, ticks);

@@ -184,12 +184,8 @@ namespace Partition.Scheduler
         /// <summary>How long the entity may run before the preemption timer stops it; 0 = no limit.</summary>
         public abstract ulong SliceFor(SchedulerEntity entity);
 
-        /// <summary>Records that <paramref name="entity"/> ran for <paramref name="ticks"/>.</summary>
-        public virtual void Account(SchedulerEntity entity, ulong ticks)
-        {
-            entity.Consumed += ticks;
-            entity.VirtualTime += ticks * 64 / entity.Weight;
-        }
+        /// <summary>Records that <paramref name="entity"/> ran for <paramref name="ticks"/> (the weighted policy also moves its virtual time).</summary>
+        public virtual void Account(SchedulerEntity entity, ulong ticks) => entity.Consumed += ticks;
 
         /// <summary>
         /// A runnable entity that has just arrived (a migration on command) runs at the next
@@ -359,6 +355,12 @@ namespace Partition.Scheduler
         }
 
         public override PolicyKind Kind => PolicyKind.Weighted;
+
+        public override void Account(SchedulerEntity entity, ulong ticks)
+        {
+            entity.Consumed += ticks;
+            entity.VirtualTime += ticks * 64 / entity.Weight;
+        }
 
         /// <summary>How many levels the heap of runnable entities has now: a sift moves through at most this many.</summary>
         public int HeapDepth

@@ -100,6 +100,7 @@ namespace Partition.Kernel
         /// AVX (XSAVE of what XCR0 enables). STAR, LSTAR, FMASK and TSC_AUX need no read (their
         /// writes exit: <see cref="Write"/>), nor does XCR0 (XSETBV always exits: <see cref="SetXcr0"/>).
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public void Save()
         {
             _kernelGsBase = Cpu.ReadMsr(MsrPolicy.KernelGsBase);
@@ -192,6 +193,7 @@ namespace Partition.Kernel
         /// that has the same value in both is not written again (partitions running the same
         /// kernel share STAR, LSTAR and FMASK; WRMSR is not cheap on hardware).
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public void Load(GuestMsrs inProcessor = null)
         {
             bool all = inProcessor == null;
@@ -211,7 +213,7 @@ namespace Partition.Kernel
                 fixed (ulong* debug = _debug)
                     Cpu.WriteDebugRegisters(debug);
             }
-            else
+            else if (all || held._debug[4] != _debug[4])
                 Cpu.WriteDr6(_debug[4]);
             if (XsaveSupport.GuestMask != 0 && (all || held.Xcr0 != Xcr0))
                 Cpu.WriteXcr(0, Xcr0);
@@ -220,6 +222,17 @@ namespace Partition.Kernel
             if ((Xcr0 & XsaveSupport.Avx) != 0 && SwitchesAvx)
                 Cpu.RestoreAvx(_xsaveArea);
             LoadPending = false;
+        }
+
+        /// <summary>
+        /// A switch: the processor holds <paramref name="held"/>'s values (another vCPU's), which
+        /// are saved (<see cref="Save"/>), and this vCPU's go in, only those that differ
+        /// (<see cref="Load"/>). One call at every switch.
+        /// </summary>
+        public void TakeOver(GuestMsrs held)
+        {
+            held.Save();
+            Load(held);
         }
 
         /// <summary>The saved value of a switched MSR (for tests and reports).</summary>

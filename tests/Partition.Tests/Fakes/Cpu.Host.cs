@@ -62,7 +62,11 @@ namespace Partition.Kernel
                 FakeCpu.Current.DebugRegisters[i] = five[i];
         }
         public static partial ulong ReadDr6() => FakeCpu.Current.DebugRegisters[4];
-        public static partial void WriteDr6(ulong value) => FakeCpu.Current.DebugRegisters[4] = value;
+        public static partial void WriteDr6(ulong value)
+        {
+            FakeCpu.Current.DebugRegisters[4] = value;
+            FakeCpu.Current.Dr6Writes++;
+        }
         public static partial void Copy(void* destination, void* source, ulong bytes) => System.Buffer.MemoryCopy(source, destination, bytes, bytes);
         public static partial long AtomicAdd(long* location, long value) => System.Threading.Interlocked.Add(ref *location, value) - value;
         public static partial long CompareExchange(long* location, long value, long comparand) => System.Threading.Interlocked.CompareExchange(ref *location, value, comparand);
@@ -114,6 +118,9 @@ namespace Partition.Kernel
 
         /// <summary>DR0, DR1, DR2, DR3, DR6.</summary>
         public ulong[] DebugRegisters { get; } = new ulong[5];
+
+        /// <summary>MOV to DR6 alone (a switch of a vCPU that has not used its debug registers).</summary>
+        public int Dr6Writes { get; set; }
         public VmxInstructionStatus VmxOnResult { get; set; }
 
         /// <summary>The CPU the calling test is running on, for multi-CPU VMX scenarios.</summary>

@@ -145,11 +145,24 @@ namespace Partition.Tests.Unit
             Assert.That(MsrPolicy.TryWrite(leaving, MsrPolicy.Lstar, 0xFFFF_FFFF_8160_0000UL), Is.True);
             Assert.That(MsrPolicy.TryWrite(coming, MsrPolicy.Lstar, 0xFFFF_FFFF_8200_0000UL), Is.True);
             cpu.Msrs[MsrPolicy.KernelGsBase] = 0;
-            leaving.Save();
+            cpu.DebugRegisters[4] = 0xFFFF_0FF0;               // the leaving guest's DR6 as after reset: the coming one's too
             cpu.MsrWrites.Clear();
-            coming.Load(leaving);
+            cpu.Dr6Writes = 0;
+            coming.TakeOver(leaving);
             Assert.That(cpu.MsrWrites.Select(w => w.Msr), Is.EquivalentTo(new[] { MsrPolicy.Lstar }), "the same kernel's STAR and FMASK stay; KERNEL_GS_BASE is equal too");
             Assert.That(cpu.Msrs[MsrPolicy.Lstar], Is.EqualTo(0xFFFF_FFFF_8200_0000UL));
+            Assert.That(cpu.Dr6Writes, Is.Zero, "equal DR6 values: no MOV to DR6");
+
+            cpu.DebugRegisters[4] = 0xFFFF_4FF0;               // a single-step #DB in the coming guest
+            cpu.MsrWrites.Clear();
+            leaving.TakeOver(coming);
+            Assert.That(cpu.MsrWrites.Select(w => w.Msr), Is.EquivalentTo(new[] { MsrPolicy.Lstar }));
+            Assert.That(cpu.Dr6Writes, Is.EqualTo(1), "DR6 differs now: written");
+            Assert.That(cpu.DebugRegisters[4], Is.EqualTo(0xFFFF_0FF0UL), "the leaving vCPU's DR6 back");
+            Assert.That(coming.Saved(MsrPolicy.KernelGsBase), Is.Zero);
+            cpu.DebugRegisters[4] = 0;
+            coming.TakeOver(leaving);
+            Assert.That(cpu.DebugRegisters[4], Is.EqualTo(0xFFFF_4FF0UL), "the coming vCPU's #DB status kept across its absence");
             FakeCpu.Reset();
         }
 

@@ -94,6 +94,7 @@ namespace Partition.Kernel
         }
 
         /// <summary>VMPTRLD: makes this the current (and active) VMCS of <paramref name="cpu"/>.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public VmcsError Load(int cpu)
         {
             if (ActiveCpu != -1 && ActiveCpu != cpu)

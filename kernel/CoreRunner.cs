@@ -265,7 +265,10 @@ namespace Partition.Kernel
         // while one is not runnable every turn sweeps. So a sweep is due after a request was
         // handled, after a slice that left its vCPU not runnable, and after a sweep that left
         // one so; while every vCPU here runs and nothing arrives, none is (an interrupt posted
-        // to a runnable vCPU is taken at its next entry, InterruptInjection.BeforeEntry).
+        // to a runnable vCPU is taken at its next entry, InterruptInjection.BeforeEntry). A
+        // notice that found the mailbox full is dropped, but the requests that filled it make
+        // the turn that drains them sweep, and the poster's change came before its try (both
+        // take the mailbox's lock), so that sweep sees it.
         private bool _sweepDue = true;
 
         /// <summary>Sweeps so far (for the host tests: a core whose vCPUs all run sweeps only when something arrives).</summary>

@@ -152,6 +152,23 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void A_stop_whose_notice_finds_the_mailbox_full_still_takes_the_vcpu_off_at_the_next_turn()
+        {
+            RunOn(0);                                       // beta's slice
+            RunOn(0);                                       // gamma's: beta's turn is next
+            var core = CoreRunner.Of(0);
+            _cpu.CpuIndex = 1;
+            int posted = 0;
+            while (core.Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = _beta.Cpu0 }))
+                posted++;
+            Assert.That(posted, Is.GreaterThan(0));
+            PartitionHost.Stop(_gamma, "stopped while core 0's mailbox is full");
+            Assert.That(core.Post(new CoreRequest { Kind = CoreRequestKind.Notice, Vcpu = _gamma.Cpu0 }), Is.False, "its notice found no room");
+            RunOn(0);                                       // one turn: the drain, a sweep, beta's slice
+            Assert.That(_gamma.Cpu0.Retired, Is.True, "the requests that filled the mailbox made the turn sweep, which saw the stop");
+        }
+
+        [Test]
         public void A_vcpu_waiting_in_HLT_on_a_shared_core_is_woken_by_an_interrupt_posted_to_it()
         {
             // beta waits in HLT with interrupts on; gamma runs. Nothing kicks core 0 for beta

@@ -236,8 +236,7 @@ namespace Partition.Kernel
         /// </summary>
         public static void Revive(VirtualMachine vm)
         {
-            fixed (long* active = &s_active)
-                global::Partition.Kernel.Cpu.AtomicAdd(active, vm.Vcpus.Length);
+            global::Partition.Kernel.Cpu.AtomicAdd(ref s_active, vm.Vcpus.Length);
             Of(vm.Cpu0.Core).Post(new CoreRequest { Kind = CoreRequestKind.Revive, Vcpu = vm.Cpu0 });
         }
 
@@ -250,8 +249,7 @@ namespace Partition.Kernel
 
         private static void Finished()
         {
-            fixed (long* active = &s_active)
-                global::Partition.Kernel.Cpu.AtomicAdd(active, -1);
+            global::Partition.Kernel.Cpu.AtomicAdd(ref s_active, -1);
         }
 
         // The vCPU the last Adopt brought here: preferred at the next pick.
@@ -707,8 +705,7 @@ namespace Partition.Kernel
                     vcpu.EndMigration();
                     if (!restarted)
                     {
-                        fixed (long* active = &s_active)
-                            global::Partition.Kernel.Cpu.AtomicAdd(active, -vm.Vcpus.Length);
+                        global::Partition.Kernel.Cpu.AtomicAdd(ref s_active, -vm.Vcpus.Length);
                         Management.Report(vm.Name, string.Concat(": could not restart: ", error));
                         break;
                     }

@@ -405,9 +405,8 @@ namespace Partition.Kernel
         private static void NoteFirstEntry(VirtualCpu vcpu, int cpu)
         {
             ulong now = Tsc.Now;
-            fixed (long* first = &s_firstEntry)
-                if (Cpu.CompareExchange(first, (long)now, 0) != 0)
-                    return;
+            if (Cpu.CompareExchange(ref s_firstEntry, (long)now, 0) != 0)
+                return;
             ulong ticks = now - Machine.BootTsc;
             HypervisorConsole.BeginLine();
             HypervisorConsole.Write("First guest instruction: ");

@@ -66,8 +66,7 @@ namespace Partition.Kernel
 
         private static ushort NextVpid()
         {
-            fixed (long* next = &s_nextVpid)
-                return (ushort)(Cpu.AtomicAdd(next, 1) % 0xFFFF + 1);
+            return (ushort)(Cpu.AtomicAdd(ref s_nextVpid, 1) % 0xFFFF + 1);
         }
 
         /// <summary>
@@ -245,14 +244,12 @@ namespace Partition.Kernel
         /// <summary>Claims the vCPU for one migration; false if one is already under way.</summary>
         public bool TryBeginMigration()
         {
-            fixed (long* flag = &_migrating)
-                return Cpu.CompareExchange(flag, 1, 0) == 0;
+            return Cpu.CompareExchange(ref _migrating, 1, 0) == 0;
         }
 
         public void EndMigration()
         {
-            fixed (long* flag = &_migrating)
-                Cpu.CompareExchange(flag, 0, 1);
+            Cpu.CompareExchange(ref _migrating, 0, 1);
         }
     }
 }

@@ -680,8 +680,7 @@ namespace Partition.Kernel
         /// <summary>A vCPU has left its core (its partition halted or was stopped); true for the last one.</summary>
         public bool VcpuLeft()
         {
-            fixed (long* count = &_vcpusOnCores)
-                return Cpu.AtomicAdd(count, -1) == 1;
+            return Cpu.AtomicAdd(ref _vcpusOnCores, -1) == 1;
         }
 
         /// <summary>True while some vCPU of a halted or stopped partition is still on its core.</summary>
@@ -689,8 +688,7 @@ namespace Partition.Kernel
         {
             get
             {
-                fixed (long* count = &_vcpusOnCores)
-                    return Cpu.CompareExchange(count, 0, 0) != 0;
+                return Cpu.CompareExchange(ref _vcpusOnCores, 0, 0) != 0;
             }
         }
 
@@ -703,11 +701,8 @@ namespace Partition.Kernel
             if (vcpu.Activity == VcpuActivity.Parked)
                 return;
             vcpu.Activity = VcpuActivity.Parked;
-            fixed (long* parked = &_parked)
-            {
-                if (Cpu.AtomicAdd(parked, 1) + 1 == Vcpus.Length && State == VirtualMachineState.Runnable)
-                    State = VirtualMachineState.Halted;
-            }
+            if (Cpu.AtomicAdd(ref _parked, 1) + 1 == Vcpus.Length && State == VirtualMachineState.Runnable)
+                State = VirtualMachineState.Halted;
         }
 
         /// <summary>
@@ -840,8 +835,7 @@ namespace Partition.Kernel
         {
             foreach (var vcpu in Vcpus)
                 vcpu.PausedOff = false;
-            fixed (long* count = &_vcpusPausedOff)
-                Cpu.CompareExchange(count, 0, *count);
+            Cpu.CompareExchange(ref _vcpusPausedOff, 0, _vcpusPausedOff);
             PauseCommandTsc = Tsc.Now;
             Paused = pause;
         }
@@ -855,8 +849,7 @@ namespace Partition.Kernel
             if (vcpu.PausedOff)
                 return false;
             vcpu.PausedOff = true;
-            fixed (long* count = &_vcpusPausedOff)
-                return Cpu.AtomicAdd(count, 1) + 1 == Vcpus.Length;
+            return Cpu.AtomicAdd(ref _vcpusPausedOff, 1) + 1 == Vcpus.Length;
         }
 
         /// <summary>Set by a guest's reset: the last vCPU to leave its core restarts the partition.</summary>
@@ -868,8 +861,7 @@ namespace Partition.Kernel
             if (vcpu.Activity != VcpuActivity.Parked)
                 return;
             vcpu.Activity = VcpuActivity.Running;
-            fixed (long* parked = &_parked)
-                Cpu.AtomicAdd(parked, -1);
+            Cpu.AtomicAdd(ref _parked, -1);
         }
 
         /// <summary>Host pointer to guest-physical memory, or null if the range is not all RAM.</summary>

@@ -49,6 +49,7 @@ namespace Partition.Kernel
         // The image has no collector: an object's field stays where it is.
         public static partial long CompareExchange(ref long location, long value, long comparand) => ArchCompareExchange64((long*)Unsafe.AsPointer(ref location), value, comparand);
         public static partial void StoreRelease(ref long location, long value) => ArchStoreRelease((long*)Unsafe.AsPointer(ref location), value);
+        public static partial long AtomicAdd(ref long location, long value) => ArchAtomicAdd((long*)Unsafe.AsPointer(ref location), value);
         public static partial int CurrentApicId() => ArchCurrentApicId();
         public static partial void ApTrampolineInfo(ulong* info) => ArchApTrampolineInfo(info);
         public static partial void Halt() => ArchHalt();

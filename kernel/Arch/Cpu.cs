@@ -70,6 +70,9 @@ namespace Partition.Kernel
         /// <summary><see cref="CompareExchange(long*, long, long)"/> on a field (objects never move in the image; the host tests' runtime may move them, so there it is Interlocked's).</summary>
         public static partial long CompareExchange(ref long location, long value, long comparand);
 
+        /// <summary><see cref="AtomicAdd(long*, long)"/> on a field.</summary>
+        public static partial long AtomicAdd(ref long location, long value);
+
         /// <summary><see cref="StoreRelease(long*, long)"/> on a field.</summary>
         public static partial void StoreRelease(ref long location, long value);
 

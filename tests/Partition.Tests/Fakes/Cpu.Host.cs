@@ -73,6 +73,7 @@ namespace Partition.Kernel
         public static partial void StoreRelease(long* location, long value) => System.Threading.Volatile.Write(ref *location, value);
         public static partial long CompareExchange(ref long location, long value, long comparand) => System.Threading.Interlocked.CompareExchange(ref location, value, comparand);
         public static partial void StoreRelease(ref long location, long value) => System.Threading.Volatile.Write(ref location, value);
+        public static partial long AtomicAdd(ref long location, long value) => System.Threading.Interlocked.Add(ref location, value) - value;
         public static partial int CurrentApicId() => FakeCpu.Current.CpuIndex;
         public static partial void ApTrampolineInfo(ulong* info) => throw new FakeCpuFault("no application processors in the host tests");
         public static partial void Halt() => throw new FakeCpuHalted();

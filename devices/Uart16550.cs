@@ -61,7 +61,11 @@ namespace Partition.Devices
         }
 
         /// <summary>A received byte waits in the FIFO (LSR.DR): one port read.</summary>
-        public bool HasData => (Cpu.In8((ushort)(Port + LineStatus)) & LineStatusDataReady) != 0;
+        public bool HasData
+        {
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+            get => (Cpu.In8((ushort)(Port + LineStatus)) & LineStatusDataReady) != 0;
+        }
 
         public bool TryRead(out byte value)
         {

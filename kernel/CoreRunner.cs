@@ -291,8 +291,7 @@ namespace Partition.Kernel
                 DrainRequests();
                 // Any core in its loop serves the console (one at a time), so it answers
                 // whichever cores run dedicated guests.
-                if (Management.PollDue(now))
-                    Management.Poll(now);
+                Management.Poll(now);
                 if (HypervisorConsole.PumpDue(now))
                     HypervisorConsole.PumpNow();
                 if (_sweepDue)

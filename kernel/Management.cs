@@ -111,9 +111,11 @@ namespace Partition.Kernel
         /// <summary>
         /// Serves the console at <paramref name="now"/> (a TSC value just read): due script
         /// commands, then typed bytes, then the host's management line. Any core may call it; one
-        /// serves at a time, the others return at once. (CPU 0 passes by at every switch of
-        /// its vCPUs: the common case, nothing typed, is one port read.)
+        /// serves at a time, the others return at once. (Every core's run loop passes by at each
+        /// turn, with this inline: with nothing due it is a few compares, and when the input's
+        /// time has come and nothing was typed, one port read more.)
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public static void Poll(ulong now)
         {
             if (!HasInputAt(now))
@@ -129,12 +131,8 @@ namespace Partition.Kernel
             Serve(now);
         }
 
-        /// <summary>Whether <see cref="Poll"/> has anything to do at <paramref name="now"/> (the run loop's test, inline).</summary>
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        public static bool PollDue(ulong now) => now >= s_nextInputPoll || HasInputAt(now);
-
         // Due script commands, typed bytes, the management line: one core at a time (out of
-        // line, so that Poll's common case, nothing typed, keeps a small frame).
+        // line: Poll's common case, nothing due, is inline in the run loop).
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
         private static void Serve(ulong now)
         {

@@ -284,7 +284,11 @@ namespace Partition.Kernel
         }
 
         /// <summary>A byte typed on the console waits (one port read).</summary>
-        public static bool HasInput => s_ready && s_uart.HasData;
+        public static bool HasInput
+        {
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+            get => s_ready && s_uart.HasData;
+        }
 
         /// <summary>A byte typed on the console, if one is waiting.</summary>
         public static bool TryRead(out byte value)

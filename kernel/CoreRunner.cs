@@ -132,6 +132,7 @@ namespace Partition.Kernel
         public static void Prepare(VirtualMachine[] machines, int cpuCount, ScheduleConfig[] schedules, ulong deadline)
         {
             s_deadline = deadline;
+            s_idleWaitTicks = Tsc.FromMicroseconds(IdleWaitMicroseconds);
             for (int cpu = 0; cpu < cpuCount; cpu++)
             {
                 int n = 0;
@@ -272,6 +273,43 @@ namespace Partition.Kernel
         /// <summary>Sweeps so far (for the host tests: a core whose vCPUs all run sweeps only when something arrives).</summary>
         internal ulong Sweeps { get; private set; }
 
+        // The earliest local APIC timer expiry (processor TSC) among the vCPUs the last sweep
+        // left waiting for an interrupt: when the idle wait ends (ulong.MaxValue: none).
+        private ulong _earliestWake = ulong.MaxValue;
+
+        // The longest the idle wait watches only the wake-ups before the loop takes a whole turn again.
+        private const ulong IdleWaitMicroseconds = 50;
+        private static ulong s_idleWaitTicks;
+
+        /// <summary>
+        /// No vCPU here may run. Instead of taking whole turns of the loop (a turn sweeps every
+        /// vCPU: a wake-up waited for up to a turn), waits in a loop of a few instructions for
+        /// the first thing that can make one runnable: a request in the mailbox, an interrupt
+        /// posted to one of them (another vCPU's IPI, a device interrupt taken here for the
+        /// host partition while interrupts are let in), or the
+        /// earliest of their local APIC timers. Everything else the loop serves (the console,
+        /// the run's deadline) waits at most <see cref="IdleWaitMicroseconds"/> longer.
+        /// </summary>
+        internal void WaitIdle(ulong now)
+        {
+            ulong until = now + s_idleWaitTicks;
+            if (_earliestWake < until)
+                until = _earliestWake;
+            var policy = Core.Policy;
+            while (true)
+            {
+                global::Partition.Kernel.Cpu.AcceptInterrupts();
+                if (HasRequests)
+                    return;
+                for (int i = 0; i < policy.Count; i++)
+                    if (System.Runtime.CompilerServices.Unsafe.As<VirtualCpu>(policy[i].Owner).Lapic.HasIncoming)
+                        return;
+                if (Tsc.Now >= until)
+                    return;
+                global::Partition.Kernel.Cpu.Pause();
+            }
+        }
+
         /// <summary>Runs until every partition has halted or stopped, or the deadline passes.</summary>
         public void Run()
         {
@@ -305,7 +343,7 @@ namespace Partition.Kernel
                 SchedulerEntity next = Core.Policy.PickNext();
                 if (next == null)
                 {
-                    global::Partition.Kernel.Cpu.Pause();
+                    WaitIdle(now);
                     continue;
                 }
                 RunOneSlice(next);
@@ -364,6 +402,7 @@ namespace Partition.Kernel
         {
             Sweeps++;
             _sweepDue = false;
+            ulong earliestWake = ulong.MaxValue;
             var policy = Core.Policy;
             for (int i = 0; i < policy.Count; i++)
             {
@@ -396,8 +435,14 @@ namespace Partition.Kernel
                     weighted.Wake(entity);
                 entity.Runnable = runnable;
                 if (!runnable)
+                {
                     _sweepDue = true;
+                    ulong wake = vcpu.Activity == VcpuActivity.WaitingForInterrupt ? vcpu.TimerDeadlineOnHost : 0;
+                    if (wake != 0 && wake < earliestWake)
+                        earliestWake = wake;
+                }
             }
+            _earliestWake = earliestWake;
         }
 
         // "NAME: paused (every vCPU off its core, N ticks after the command)".

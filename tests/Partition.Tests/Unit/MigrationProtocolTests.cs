@@ -204,6 +204,43 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void An_idle_core_waits_for_its_halted_vcpus_timer_or_a_post_to_it_not_longer()
+        {
+            // beta and gamma both wait in HLT on core 0; beta's TSC-deadline timer is armed.
+            _cpu.Vmx.Guest = (model, vmcs, registers) =>
+            {
+                vmcs.Fields[VmcsField.GuestRflags.Encoding] = 0x202;
+                model.SetExit(vmcs, ExitReason.Hlt, 0);
+            };
+            var lapic = _beta.Cpu0.Lapic;
+            Assert.That(lapic.WriteMsr(0x1B, 0xFEE0_0D00, 0, out _, out _, out _, out _), Is.EqualTo(ApicAccess.Done), "x2APIC");
+            lapic.WriteMsr(0x80F, 0x1FF, 0, out _, out _, out _, out _);                 // SVR: enabled
+            lapic.WriteMsr(0x832, 0x4_00EC, 0, out _, out _, out _, out _);              // LVT timer: TSC-deadline, vector 0xEC
+            RunOn(0);
+            RunOn(0);
+            Assert.That((_beta.Cpu0.Activity, _gamma.Cpu0.Activity), Is.EqualTo((VcpuActivity.WaitingForInterrupt, VcpuActivity.WaitingForInterrupt)));
+            ulong deadline = _cpu.Tsc + 200;                // sooner than the idle wait's limit (50 us)
+            lapic.WriteMsr(0x6E0, deadline + _beta.Cpu0.TscOffset, _beta.Cpu0.GuestTsc(_cpu.Tsc), out _, out _, out _, out _);
+            RunOn(0);                                       // the sweep notes the earliest wake; nothing runs
+            var core = CoreRunner.Of(0);
+
+            core.WaitIdle(_cpu.Tsc);
+            Assert.That(_cpu.Tsc, Is.GreaterThanOrEqualTo(deadline).And.LessThan(deadline + 20), "it ends at beta's timer (the fake TSC moves by one a read)");
+
+            RunOn(0);                                       // beta's timer wakes it; it runs and waits again
+            RunOn(0);
+            Assert.That(_beta.Cpu0.TimerDeadlineOnHost, Is.Zero, "the TSC-deadline timer fired once");
+            ulong start = _cpu.Tsc;
+            core.WaitIdle(_cpu.Tsc);
+            Assert.That(_cpu.Tsc - start, Is.GreaterThanOrEqualTo(500UL), "with no timer and no post it waits its limit (50 us), then the loop takes a turn");
+
+            start = _cpu.Tsc;
+            _gamma.Deliver(_gamma.Cpu0, 1, new InterruptMessage(0, DeliveryMode.Nmi, false, 0, false));
+            core.WaitIdle(_cpu.Tsc);
+            Assert.That(_cpu.Tsc - start, Is.LessThan(20), "a post to a waiting vCPU ends it at once");
+        }
+
+        [Test]
         public void CornerCasesAreRefusedByName()
         {
             RunOn(1);

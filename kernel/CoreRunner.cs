@@ -467,6 +467,7 @@ namespace Partition.Kernel
                 RunOneSlice(next);
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private void RunOneSlice(SchedulerEntity next)
         {
             // Every entity of a core's policy is a vCPU (CreateCore): no cast check here.

@@ -286,9 +286,9 @@ namespace Partition.Kernel
         /// vCPU: a wake-up waited for up to a turn), waits in a loop of a few instructions for
         /// the first thing that can make one runnable: a request in the mailbox, an interrupt
         /// posted to one of them (another vCPU's IPI, a device interrupt taken here for the
-        /// host partition while interrupts are let in), or the
-        /// earliest of their local APIC timers. Everything else the loop serves (the console,
-        /// the run's deadline) waits at most <see cref="IdleWaitMicroseconds"/> longer.
+        /// host partition while interrupts are let in), or the earliest of their local APIC
+        /// timers. Everything else the loop serves (the console, the run's deadline) waits at
+        /// most <see cref="IdleWaitMicroseconds"/> longer.
         /// </summary>
         internal void WaitIdle(ulong now)
         {
@@ -302,8 +302,12 @@ namespace Partition.Kernel
                 if (HasRequests)
                     return;
                 for (int i = 0; i < policy.Count; i++)
-                    if (System.Runtime.CompilerServices.Unsafe.As<VirtualCpu>(policy[i].Owner).Lapic.HasIncoming)
+                {
+                    // (A retired vCPU's posts wait for its partition's restart.)
+                    var vcpu = System.Runtime.CompilerServices.Unsafe.As<VirtualCpu>(policy[i].Owner);
+                    if (vcpu.Lapic.HasIncoming && !vcpu.Retired)
                         return;
+                }
                 if (Tsc.Now >= until)
                     return;
                 global::Partition.Kernel.Cpu.Pause();

@@ -69,7 +69,7 @@ namespace Partition.Devices
 
         public bool TryRead(out byte value)
         {
-            if ((Cpu.In8((ushort)(Port + LineStatus)) & LineStatusDataReady) == 0)
+            if (!HasData)
             {
                 value = 0;
                 return false;

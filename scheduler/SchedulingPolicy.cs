@@ -53,8 +53,8 @@ namespace Partition.Scheduler
         public ulong CoreTicksAtArrival { get; set; }
 
         /// <summary>
-        /// Consumed scaled by 1/weight: the weighted policy runs the entity that is furthest
-        /// behind. Setting it moves the entity in that policy's queue.
+        /// Consumed scaled by 1/weight, kept by the weighted policy (only it orders by it): it
+        /// runs the entity that is furthest behind. Setting it moves the entity in that policy's queue.
         /// </summary>
         public ulong VirtualTime
         {
@@ -358,7 +358,7 @@ namespace Partition.Scheduler
 
         public override void Account(SchedulerEntity entity, ulong ticks)
         {
-            entity.Consumed += ticks;
+            base.Account(entity, ticks);
             entity.VirtualTime += ticks * 64 / entity.Weight;
         }
 

@@ -3,20 +3,21 @@ namespace Partition.Kernel
     /// <summary>
     /// One vCPU's share of the MSRs and debug registers a 64-bit OS owns that the VMCS does
     /// not switch: the SYSCALL MSRs (STAR, LSTAR, FMASK), KERNEL_GS_BASE and TSC_AUX, and
-    /// DR0–DR3 and DR6. The hypervisor itself uses none of them, so they
-    /// stay in the processor while the vCPU's core runs only it, and are saved and loaded
-    /// here when the core switches to another vCPU or the vCPU leaves the core (lazy
-    /// switching: the exit path pays nothing). XCR0 and the AVX registers are switched the
-    /// same way (<see cref="XsaveSupport"/>). Also the values of the MSRs the hypervisor emulates for it.
+    /// DR0–DR3 and DR6. The hypervisor itself uses none of them, so they stay in the processor
+    /// while the vCPU's core runs only it, and are saved and loaded here when the core switches
+    /// to another vCPU or the vCPU leaves the core (lazy switching: the exit path pays
+    /// nothing). XCR0 and the AVX registers are switched the same way
+    /// (<see cref="XsaveSupport"/>). Also the values of the MSRs the hypervisor emulates for it.
     /// </summary>
     /// <remarks>
     /// The guest reads the MSRs directly (<see cref="MsrPolicy.AllowList"/>) and writes
     /// KERNEL_GS_BASE directly too (an OS changes it at its own context switches), and the
-    /// debug registers once it has used them (<see cref="DebugRegistersInUse"/>). Its writes of STAR, LSTAR, FMASK and TSC_AUX, which an OS makes once
-    /// per CPU at boot, exit and are checked and carried out here (<see cref="Write"/>), so
-    /// their values here are always the processor's: a switch reads none of them back, and
-    /// writes only those that differ between the two vCPUs (none when partitions run the same
-    /// kernel, or none of them uses SYSCALL).
+    /// debug registers once it has used them (<see cref="DebugRegistersInUse"/>). Its writes
+    /// of STAR, LSTAR, FMASK and TSC_AUX, which an OS makes once per CPU at boot, exit and
+    /// are checked and carried out here (<see cref="Write"/>), so their values here are always
+    /// the processor's: a switch reads none of them back, and writes only those that differ
+    /// between the two vCPUs (none when partitions run the same kernel, or none of them uses
+    /// SYSCALL).
     /// </remarks>
     public sealed unsafe class GuestMsrs
     {

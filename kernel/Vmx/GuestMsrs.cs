@@ -24,7 +24,15 @@ namespace Partition.Kernel
         // The switched MSRs' values, as fields (no bounds checks: this runs at every switch).
         // _tscAux is the passed-through TSC_AUX; TscAux below the emulated one (no such MSR in the host).
         private ulong _star, _lstar, _fmask, _kernelGsBase, _tscAux;
-        private readonly ulong[] _debug = new ulong[5];
+
+        // DR0-DR3 and DR6 in the order arch_read/write_debug_registers take them.
+        [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+        private struct DebugRegisters
+        {
+            public ulong Dr0, Dr1, Dr2, Dr3, Dr6;
+        }
+
+        private DebugRegisters _debug;
 
         // The vCPU's XSAVE area (in its GuestRegisters): where its AVX state is kept while
         // another vCPU has the processor. Null: no AVX state is switched (host tests).
@@ -82,9 +90,7 @@ namespace Partition.Kernel
         /// </summary>
         public void Init()
         {
-            for (int i = 0; i < 4; i++)
-                _debug[i] = 0;
-            _debug[4] = 0xFFFF0FF0;
+            _debug = new DebugRegisters { Dr6 = 0xFFFF0FF0 };
             LoadPending = true;
         }
 
@@ -107,11 +113,11 @@ namespace Partition.Kernel
             _kernelGsBase = Cpu.ReadMsr(MsrPolicy.KernelGsBase);
             if (DebugRegistersInUse)
             {
-                fixed (ulong* debug = _debug)
+                fixed (ulong* debug = &_debug.Dr0)
                     Cpu.ReadDebugRegisters(debug);
             }
             else
-                _debug[4] = Cpu.ReadDr6();
+                _debug.Dr6 = Cpu.ReadDr6();
             if ((Xcr0 & XsaveSupport.Avx) != 0 && SwitchesAvx)
                 Cpu.SaveAvx(_xsaveArea);
         }
@@ -133,8 +139,8 @@ namespace Partition.Kernel
         /// </summary>
         public void UseDebugRegisters()
         {
-            _debug[4] = Cpu.ReadDr6();
-            fixed (ulong* debug = _debug)
+            _debug.Dr6 = Cpu.ReadDr6();
+            fixed (ulong* debug = &_debug.Dr0)
                 Cpu.WriteDebugRegisters(debug);
             DebugRegistersInUse = true;
         }
@@ -211,11 +217,11 @@ namespace Partition.Kernel
                 Cpu.WriteMsr(MsrPolicy.TscAux, _tscAux);
             if (DebugRegistersInUse)
             {
-                fixed (ulong* debug = _debug)
+                fixed (ulong* debug = &_debug.Dr0)
                     Cpu.WriteDebugRegisters(debug);
             }
-            else if (all || held._debug[4] != _debug[4])
-                Cpu.WriteDr6(_debug[4]);
+            else if (all || held._debug.Dr6 != _debug.Dr6)
+                Cpu.WriteDr6(_debug.Dr6);
             if (XsaveSupport.GuestMask != 0 && (all || held.Xcr0 != Xcr0))
                 Cpu.WriteXcr(0, Xcr0);
             // The AVX registers hold the last vCPU's: this one's come back under its own XCR0
@@ -230,11 +236,37 @@ namespace Partition.Kernel
         /// are saved (<see cref="Save"/>), and this vCPU's go in, only those that differ
         /// (<see cref="Load"/>). One call at every switch.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public void TakeOver(GuestMsrs held)
         {
-            held.Save();
-            Load(held);
+            if (!SameSetupAs(held))
+            {
+                held.Save();
+                Load(held);
+                return;
+            }
+            // The common case, Save and Load fused: only what the guest changes without an exit
+            // can differ (KERNEL_GS_BASE, DR6).
+            ulong kernelGsBase = Cpu.ReadMsr(MsrPolicy.KernelGsBase);
+            held._kernelGsBase = kernelGsBase;
+            if (kernelGsBase != _kernelGsBase)
+                Cpu.WriteMsr(MsrPolicy.KernelGsBase, _kernelGsBase);
+            ulong dr6 = Cpu.ReadDr6();
+            held._debug.Dr6 = dr6;
+            if (dr6 != _debug.Dr6)
+                Cpu.WriteDr6(_debug.Dr6);
+            LoadPending = false;
         }
+
+        // Whether this vCPU and the one that holds the processor have the same SYSCALL MSRs,
+        // TSC_AUX and XCR0 (their writes exit, so these are the processor's), and neither has
+        // AVX state to move nor uses its debug registers: then a switch moves only
+        // KERNEL_GS_BASE and DR6. (One test of all of it: partitions running one kernel share them.)
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private bool SameSetupAs(GuestMsrs held) =>
+            ((held._star ^ _star) | (held._lstar ^ _lstar) | (held._fmask ^ _fmask) | (held._tscAux ^ _tscAux)
+                | (held.Xcr0 ^ Xcr0) | ((held.Xcr0 | Xcr0) & XsaveSupport.Avx)) == 0
+            && !(held.DebugRegistersInUse | DebugRegistersInUse);
 
         /// <summary>The saved value of a switched MSR (for tests and reports).</summary>
         public ulong Saved(uint msr) => msr switch

@@ -167,6 +167,41 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void Between_vCPUs_of_one_kernel_a_switch_moves_KERNEL_GS_BASE_and_DR6_and_all_debug_registers_once_one_uses_them()
+        {
+            var cpu = FakeCpu.Reset();
+            var leaving = new GuestMsrs();
+            var coming = new GuestMsrs();
+            leaving.InterceptDebugRegisters(movDrExits: true);
+            coming.InterceptDebugRegisters(movDrExits: true);
+            foreach (var msrs in new[] { leaving, coming })
+            {
+                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Star, 0x0023_0010_0000_0000UL), Is.True);
+                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Lstar, 0xFFFF_FFFF_8160_0000UL), Is.True);
+                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Fmask, 0x4_7700UL), Is.True);
+            }
+            cpu.Msrs[MsrPolicy.KernelGsBase] = 0xFFFF_8880_0000_1000UL;   // the leaving guest's SWAPGS
+            cpu.DebugRegisters[4] = 0xFFFF_0FF0;
+            cpu.MsrWrites.Clear();
+            cpu.Dr6Writes = 0;
+            coming.TakeOver(leaving);
+            Assert.That(cpu.MsrWrites.Select(w => w.Msr), Is.EquivalentTo(new[] { MsrPolicy.KernelGsBase }), "one kernel's SYSCALL MSRs stay");
+            Assert.That(cpu.Msrs[MsrPolicy.KernelGsBase], Is.Zero, "the coming vCPU's KERNEL_GS_BASE");
+            Assert.That(leaving.Saved(MsrPolicy.KernelGsBase), Is.EqualTo(0xFFFF_8880_0000_1000UL), "the leaving one's saved");
+            Assert.That(cpu.Dr6Writes, Is.Zero);
+
+            // The coming guest starts using its debug registers: from now on all five go with it.
+            coming.UseDebugRegisters();
+            cpu.DebugRegisters[0] = 0x2000;
+            leaving.TakeOver(coming);
+            Assert.That(cpu.Msrs[MsrPolicy.KernelGsBase], Is.EqualTo(0xFFFF_8880_0000_1000UL), "the leaving vCPU's KERNEL_GS_BASE back");
+            cpu.DebugRegisters[0] = 0x5;
+            coming.TakeOver(leaving);
+            Assert.That(cpu.DebugRegisters[0], Is.EqualTo(0x2000UL), "its DR0 kept across its absence");
+            FakeCpu.Reset();
+        }
+
+        [Test]
         public void Until_the_guest_uses_its_debug_registers_a_switch_moves_DR6_alone()
         {
             var cpu = FakeCpu.Reset();

@@ -105,11 +105,15 @@ namespace Partition.Kernel
         {
             Cpu = cpu;
             Core = core;
-            _consolePollTicks = cpu == 0 ? ConsolePollMs * Tsc.TicksPerMillisecond : 0;
+            ulong slice = core.Policy.SliceTicks;
+            ulong consolePoll = cpu == 0 ? ConsolePollMs * Tsc.TicksPerMillisecond : 0;
+            _longestSlice = slice == 0 ? consolePoll : consolePoll == 0 ? slice : System.Math.Min(slice, consolePoll);
         }
 
-        // ConsolePollMs in ticks on CPU 0 (0 on the others): no slice there lasts longer.
-        private readonly ulong _consolePollTicks;
+        // The longest a slice here lasts (0: no limit but the run's deadline): the policy's
+        // slice, and on CPU 0 ConsolePollMs at most, so that the console is served even when
+        // every core runs a guest that never exits.
+        private readonly ulong _longestSlice;
 
         public int Cpu { get; }
         public CoreControlBlock Core { get; }
@@ -482,7 +486,6 @@ namespace Partition.Kernel
                 TakeProcessorState(vcpu);
             if (vcpu.MigrationCommandTsc != 0)
                 ReportMigration(vcpu, arrivedIdle: false);
-            ulong slice = Core.Policy.SliceFor(next);
             ulong sliceStart = Tsc.Now;
             _sliceStart = sliceStart;
             if (_lastRun != null && _lastRun != next)
@@ -493,23 +496,18 @@ namespace Partition.Kernel
             // The timer counts the guest's time only; the time the hypervisor spends on its exits
             // is charged to the slice too, or a guest that exits all the time (a hypercall
             // flood) would hold the core for as long as it liked.
-            ulong until = slice == 0 ? s_deadline : s_deadline == 0 ? sliceStart + slice : System.Math.Min(s_deadline, sliceStart + slice);
-            // CPU 0 comes back to its loop at least every ConsolePollMs, so the console is served
-            // even when every core runs a guest that never exits.
-            if (_consolePollTicks != 0)
-            {
-                ulong poll = sliceStart + _consolePollTicks;
-                until = until == 0 ? poll : System.Math.Min(until, poll);
-            }
+            ulong longest = _longestSlice;
+            ulong until = longest == 0 ? s_deadline : s_deadline == 0 ? sliceStart + longest : System.Math.Min(s_deadline, sliceStart + longest);
             // (The exit count is a sum over the reasons: taken only for the trace.)
             ulong exitsBefore = ScheduleTrace.Enabled ? vcpu.Exits : 0;
             PartitionHost.RunSlice(vcpu, Cpu, until, Cpu == 0, this);
-            _lastSliceEnd = Tsc.Now;
+            ulong end = Tsc.Now;
+            _lastSliceEnd = end;
             if (ScheduleTrace.Enabled)
-                ScheduleTrace.Record(Cpu, TraceKind.Slice, vcpu, sliceStart, _lastSliceEnd, 0, vcpu.Exits - exitsBefore);
+                ScheduleTrace.Record(Cpu, TraceKind.Slice, vcpu, sliceStart, end, 0, vcpu.Exits - exitsBefore);
             _lastRun = next;
             _sliceStart = 0;
-            Core.EndSlice(next, _lastSliceEnd - sliceStart);
+            Core.EndSlice(next, end - sliceStart);
             if (vcpu.Machine.State != VirtualMachineState.Runnable)
             {
                 Retire(next);

@@ -45,7 +45,7 @@ namespace Partition.Kernel
         {
             s_machines = machines;
             s_start = Tsc.Now;
-            s_inputPollTicks = Tsc.FromMicroseconds(InputPollMicroseconds);
+            ConsoleDue.InputPollTicks = Tsc.FromMicroseconds(InputPollMicroseconds);
             ScheduleNext();
         }
 
@@ -106,7 +106,6 @@ namespace Partition.Kernel
         // often than anyone types. Its receive FIFO holds 16 bytes, 1.4 ms at 115200 baud, so
         // none is lost. Script commands and the host's management line are looked at every time.
         private const ulong InputPollMicroseconds = 250;
-        private static ulong s_nextInputPoll, s_inputPollTicks;
 
         /// <summary>
         /// Serves the console at <paramref name="now"/> (a TSC value just read): due script
@@ -122,9 +121,9 @@ namespace Partition.Kernel
             {
                 // Nothing due but typed bytes: at most every InputPollMicroseconds, and without
                 // the lock while none waits (any core may look; a stale time only adds a look).
-                if (now < s_nextInputPoll)
+                if (now < ConsoleDue.NextInputPoll)
                     return;
-                s_nextInputPoll = now + s_inputPollTicks;
+                ConsoleDue.NextInputPoll = now + ConsoleDue.InputPollTicks;
                 if (!HypervisorConsole.HasInput)
                     return;
             }
@@ -138,7 +137,7 @@ namespace Partition.Kernel
         {
             if (Cpu.CompareExchange(ref s_serving, 1, 0) != 0)
                 return;
-            s_nextInputPoll = now + s_inputPollTicks;
+            ConsoleDue.NextInputPoll = now + ConsoleDue.InputPollTicks;
             if (ScriptDueAt(now))
                 RunDueScript();
             while (HypervisorConsole.TryRead(out byte b))
@@ -687,12 +686,14 @@ namespace Partition.Kernel
     }
 
     /// <summary>
-    /// When the next console script command is due (a TSC value), or 0 for never. Checked on every
-    /// exit of CPU 0, so it lives alone in a class ILC can pre-initialise, with no
-    /// class-constructor check on that path.
+    /// When the console is next due: its next script command (a TSC value, or 0 for never) and
+    /// its next look for typed bytes. Checked on every exit of CPU 0 and every turn of every
+    /// run loop, so these live alone in a class ILC can pre-initialise, with no
+    /// class-constructor check on those paths.
     /// </summary>
     internal static class ConsoleDue
     {
         internal static ulong Next;
+        internal static ulong NextInputPoll, InputPollTicks;
     }
 }

@@ -646,7 +646,7 @@ namespace Partition.Kernel
             if (policy.Kind != PolicyKind.Dedicated && policy.Count > 0)
             {
                 HypervisorConsole.Write(", slice ");
-                HypervisorConsole.WriteDecimal(policy.SliceFor(policy[0]));
+                HypervisorConsole.WriteDecimal(policy.SliceTicks);
                 HypervisorConsole.Write(" ticks");
             }
             HypervisorConsole.Write(", ");

@@ -104,9 +104,10 @@ namespace Partition.Scheduler
         private SchedulerEntity[] _entities;
         private ulong _arrivals;
 
-        protected SchedulingPolicy(int capacity)
+        protected SchedulingPolicy(int capacity, ulong sliceTicks)
         {
             _entities = new SchedulerEntity[capacity < 1 ? 1 : capacity];
+            SliceTicks = sliceTicks;
         }
 
         public int Count { get; private set; }
@@ -181,8 +182,8 @@ namespace Partition.Scheduler
         /// <summary>The entity to run next, or null if none is runnable.</summary>
         public abstract SchedulerEntity PickNext();
 
-        /// <summary>How long the entity may run before the preemption timer stops it; 0 = no limit.</summary>
-        public abstract ulong SliceFor(SchedulerEntity entity);
+        /// <summary>How long each entity may run before the preemption timer stops it (the core's slice); 0 = no limit.</summary>
+        public ulong SliceTicks { get; }
 
         /// <summary>Records that <paramref name="entity"/> ran for <paramref name="ticks"/> (the weighted policy also moves its virtual time).</summary>
         public virtual void Account(SchedulerEntity entity, ulong ticks) => entity.Consumed += ticks;
@@ -245,7 +246,7 @@ namespace Partition.Scheduler
     /// <summary>One vCPU, never preempted by the scheduler.</summary>
     public sealed class DedicatedPolicy : SchedulingPolicy
     {
-        public DedicatedPolicy() : base(1) { }
+        public DedicatedPolicy() : base(1, 0) { }
 
         public override PolicyKind Kind => PolicyKind.Dedicated;
 
@@ -254,8 +255,6 @@ namespace Partition.Scheduler
         public override bool HasRoom => Count == 0;
 
         public override SchedulerEntity PickNext() => Count == 1 && this[0].Runnable ? this[0] : null;
-
-        public override ulong SliceFor(SchedulerEntity entity) => 0;
 
         protected override void Enqueue(SchedulerEntity entity) { }
 
@@ -271,10 +270,9 @@ namespace Partition.Scheduler
     /// </summary>
     public sealed class RoundRobinPolicy : SchedulingPolicy
     {
-        private readonly ulong _slice;
         private SchedulerEntity _head;
 
-        public RoundRobinPolicy(ulong sliceTicks, int capacity = 4) : base(capacity) { _slice = sliceTicks; }
+        public RoundRobinPolicy(ulong sliceTicks, int capacity = 4) : base(capacity, sliceTicks) { }
 
         public override PolicyKind Kind => PolicyKind.RoundRobin;
 
@@ -287,8 +285,6 @@ namespace Partition.Scheduler
             _head = next.Next;
             return next;
         }
-
-        public override ulong SliceFor(SchedulerEntity entity) => _slice;
 
         public override void Prefer(SchedulerEntity entity)
         {
@@ -344,13 +340,11 @@ namespace Partition.Scheduler
     /// </summary>
     public sealed class WeightedPolicy : SchedulingPolicy
     {
-        private readonly ulong _slice;
         private SchedulerEntity[] _heap;
         private int _size;
 
-        public WeightedPolicy(ulong sliceTicks, int capacity = 4) : base(capacity)
+        public WeightedPolicy(ulong sliceTicks, int capacity = 4) : base(capacity, sliceTicks)
         {
-            _slice = sliceTicks;
             _heap = new SchedulerEntity[Capacity];
         }
 
@@ -390,8 +384,6 @@ namespace Partition.Scheduler
             ulong least = _heap[0].VirtualTime;
             entity.VirtualTime = least > 0 ? least - 1 : 0;
         }
-
-        public override ulong SliceFor(SchedulerEntity entity) => _slice;
 
         /// <summary>Call when an entity becomes runnable again after being blocked.</summary>
         public void Wake(SchedulerEntity entity)

@@ -41,7 +41,9 @@ namespace Partition.Kernel
     public sealed unsafe class Vmcs
     {
         public const int MaxCpus = 64;
-        private static readonly Vmcs[] s_current = new Vmcs[MaxCpus];
+        // Each CPU's current VMCS. Made with the first VMCS (Create), so that the class has no
+        // static constructor to be checked for at every VMPTRLD.
+        private static Vmcs[] s_current;
 
         private Vmcs(ulong region) { Region = region; }
 
@@ -60,7 +62,7 @@ namespace Partition.Kernel
         public VmInstructionError LastInstructionError { get; private set; }
 
         /// <summary>This CPU's current VMCS, or null.</summary>
-        public static Vmcs CurrentOn(int cpu) => s_current[cpu];
+        public static Vmcs CurrentOn(int cpu) => s_current?[cpu];
 
         public bool IsCurrentOn(int cpu) => _currentCpu == cpu;
 
@@ -71,6 +73,7 @@ namespace Partition.Kernel
         /// <summary>A new VMCS region stamped with the revision identifier, then VMCLEARed on <paramref name="cpu"/> as the SDM asks before first use.</summary>
         public static VmcsError Create(VmxCapabilities capabilities, int cpu, out Vmcs vmcs)
         {
+            s_current ??= new Vmcs[MaxCpus];
             ulong region = PageAllocator.AllocateZeroedPage();
             *(uint*)region = capabilities.RevisionId;
             vmcs = new Vmcs(region);
@@ -103,11 +106,15 @@ namespace Partition.Kernel
             if (status != VmxInstructionStatus.Succeeded)
                 return Failed(cpu, status);
             ActiveCpu = cpu;
-            var previous = s_current[cpu];
-            if (previous != null && previous != this)
-                previous._currentCpu = -1;
-            s_current[cpu] = this;
-            _currentCpu = cpu;
+            ref Vmcs current = ref s_current[cpu];
+            var previous = current;
+            if (previous != this)
+            {
+                if (previous != null)
+                    previous._currentCpu = -1;
+                current = this;
+                _currentCpu = cpu;
+            }
             return VmcsError.None;
         }
 

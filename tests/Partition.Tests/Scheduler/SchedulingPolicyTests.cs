@@ -24,7 +24,7 @@ namespace Partition.Tests.Scheduler
                 var next = policy.PickNext();
                 if (next == null)
                     break;
-                core.EndSlice(next, policy.SliceFor(next));
+                core.EndSlice(next, policy.SliceTicks);
             }
             return core;
         }
@@ -37,7 +37,7 @@ namespace Partition.Tests.Scheduler
             Assert.That(new[] { policy.PickNext(), policy.PickNext(), policy.PickNext(), policy.PickNext() }, Is.EqualTo(new[] { e[0], e[1], e[2], e[0] }));
             e[1].Runnable = false;
             Assert.That(new[] { policy.PickNext(), policy.PickNext() }, Is.EqualTo(new[] { e[2], e[0] }));
-            Assert.That(policy.SliceFor(e[0]), Is.EqualTo(1000UL));
+            Assert.That(policy.SliceTicks, Is.EqualTo(1000UL));
         }
 
         [Test]
@@ -76,7 +76,7 @@ namespace Partition.Tests.Scheduler
             for (int i = 0; i < slices; i++)
             {
                 var next = core.Policy.PickNext();
-                core.EndSlice(next, core.Policy.SliceFor(next));
+                core.EndSlice(next, core.Policy.SliceTicks);
             }
         }
 
@@ -111,7 +111,7 @@ namespace Partition.Tests.Scheduler
             var e = Add(policy, 1);
             Assert.That(policy.TryAdd(new SchedulerEntity("second", 1, null)), Is.False);
             Assert.That(policy.PickNext(), Is.SameAs(e[0]));
-            Assert.That(policy.SliceFor(e[0]), Is.Zero);
+            Assert.That(policy.SliceTicks, Is.Zero);
             e[0].Runnable = false;
             Assert.That(policy.PickNext(), Is.Null);
         }

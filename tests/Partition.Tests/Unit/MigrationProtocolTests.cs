@@ -296,7 +296,7 @@ namespace Partition.Tests.Unit
         {
             // beta floods hypercalls; each exit costs the hypervisor a quarter of a slice, and the
             // preemption timer (guest time only) never fires.
-            ulong slice = CoreRunner.Of(0).Core.Policy.SliceFor(_beta.Cpu0.Entity);
+            ulong slice = CoreRunner.Of(0).Core.Policy.SliceTicks;
             int entries = 0;
             _cpu.Vmx.Guest = (model, vmcs, registers) =>
             {

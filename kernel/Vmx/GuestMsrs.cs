@@ -60,7 +60,15 @@ namespace Partition.Kernel
         public ulong Cstar;
 
         /// <summary>XCR0 as the guest set it with XSETBV (1 after reset: x87 only); the processor's while the vCPU owns its core.</summary>
-        public ulong Xcr0;
+        public ulong Xcr0 { get; private set; }
+
+        // The number of this vCPU's setup (GuestMsrSetups): equal numbers, nothing to compare at a switch.
+        private ulong _setup;
+
+        // STAR, LSTAR, FMASK, TSC_AUX, XCR0 or the debug registers' use changed: a new number.
+        private void SetupChanged() =>
+            _setup = GuestMsrSetups.Change(_setup, _star, _lstar, _fmask, _tscAux, Xcr0,
+                shareable: !DebugRegistersInUse && (Xcr0 & XsaveSupport.Avx) == 0);
 
         /// <summary>IA32_TSC_ADJUST: the vCPU's TSC offset (<see cref="VirtualCpu.TscOffset"/>).</summary>
         public ulong TscAdjust;
@@ -81,6 +89,7 @@ namespace Partition.Kernel
             Cstar = TscAux = 0;
             Xcr0 = XsaveSupport.X87;
             Init();
+            SetupChanged();
         }
 
         /// <summary>
@@ -143,6 +152,7 @@ namespace Partition.Kernel
             fixed (ulong* debug = &_debug.Dr0)
                 Cpu.WriteDebugRegisters(debug);
             DebugRegistersInUse = true;
+            SetupChanged();
         }
 
         /// <summary>
@@ -151,7 +161,11 @@ namespace Partition.Kernel
         /// as unused until <see cref="UseDebugRegisters"/>; if the processor cannot make it exit,
         /// they are switched whole from the start.
         /// </summary>
-        public void InterceptDebugRegisters(bool movDrExits) => DebugRegistersInUse = !movDrExits;
+        public void InterceptDebugRegisters(bool movDrExits)
+        {
+            DebugRegistersInUse = !movDrExits;
+            SetupChanged();
+        }
 
         /// <summary>
         /// The guest's XSETBV of XCR0, checked by the caller (<see cref="XsaveSupport.IsValidXcr0"/>):
@@ -164,6 +178,7 @@ namespace Partition.Kernel
             bool avxOn = (value & XsaveSupport.Avx) != 0 && (Xcr0 & XsaveSupport.Avx) == 0;
             Cpu.WriteXcr(0, value);
             Xcr0 = value;
+            SetupChanged();
             if (avxOn && SwitchesAvx)
                 Cpu.RestoreAvx(_xsaveArea);
         }
@@ -192,6 +207,7 @@ namespace Partition.Kernel
                     return;
             }
             Cpu.WriteMsr(msr, value);
+            SetupChanged();
         }
 
         /// <summary>
@@ -261,12 +277,13 @@ namespace Partition.Kernel
         // Whether this vCPU and the one that holds the processor have the same SYSCALL MSRs,
         // TSC_AUX and XCR0 (their writes exit, so these are the processor's), and neither has
         // AVX state to move nor uses its debug registers: then a switch moves only
-        // KERNEL_GS_BASE and DR6. (One test of all of it: partitions running one kernel share them.)
+        // KERNEL_GS_BASE and DR6. One compare (GuestMsrSetups numbers the setups): partitions
+        // running one kernel share them.
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        private bool SameSetupAs(GuestMsrs held) =>
-            ((held._star ^ _star) | (held._lstar ^ _lstar) | (held._fmask ^ _fmask) | (held._tscAux ^ _tscAux)
-                | (held.Xcr0 ^ Xcr0) | ((held.Xcr0 | Xcr0) & XsaveSupport.Avx)) == 0
-            && !(held.DebugRegistersInUse | DebugRegistersInUse);
+        private bool SameSetupAs(GuestMsrs held) => held._setup == _setup;
+
+        /// <summary>This vCPU's setup number (<see cref="GuestMsrSetups"/>; for tests).</summary>
+        internal ulong SetupNumber => _setup;
 
         /// <summary>The saved value of a switched MSR (for tests and reports).</summary>
         public ulong Saved(uint msr) => msr switch

@@ -202,6 +202,74 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void vCPUs_share_a_setup_number_exactly_while_their_SYSCALL_MSRs_TSC_AUX_and_XCR0_are_equal_and_nothing_more_moves()
+        {
+            FakeCpu.Reset();
+            var a = new GuestMsrs();
+            var b = new GuestMsrs();
+            a.InterceptDebugRegisters(movDrExits: true);
+            b.InterceptDebugRegisters(movDrExits: true);
+            foreach (var msrs in new[] { a, b })
+                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Lstar, 0xFFFF_FFFF_8160_0000UL), Is.True);
+            Assert.That(a.SetupNumber, Is.EqualTo(b.SetupNumber), "one kernel's");
+            ulong shared = a.SetupNumber;
+            int holders = GuestMsrSetups.HoldersOf(shared);
+
+            Assert.That(MsrPolicy.TryWrite(b, MsrPolicy.Star, 0x0023_0010_0000_0000UL), Is.True, "another kernel's STAR");
+            Assert.That(b.SetupNumber, Is.Not.EqualTo(a.SetupNumber));
+            Assert.That(GuestMsrSetups.HoldersOf(shared), Is.EqualTo(holders - 1), "b let go of the shared entry");
+            Assert.That(MsrPolicy.TryWrite(b, MsrPolicy.Star, 0), Is.True);
+            Assert.That(b.SetupNumber, Is.EqualTo(a.SetupNumber), "equal again: the same entry");
+
+            b.SetXcr0(XsaveSupport.X87 | XsaveSupport.Sse | XsaveSupport.Avx);
+            Assert.That(b.SetupNumber, Is.GreaterThan((ulong)GuestMsrSetups.Capacity), "AVX state moves at every switch: a number of its own");
+            var c = new GuestMsrs();
+            c.SetXcr0(XsaveSupport.X87 | XsaveSupport.Sse | XsaveSupport.Avx);
+            Assert.That(c.SetupNumber, Is.Not.EqualTo(b.SetupNumber), "own numbers are never equal");
+            b.SetXcr0(XsaveSupport.X87);
+            Assert.That(b.SetupNumber, Is.EqualTo(a.SetupNumber));
+
+            a.UseDebugRegisters();
+            Assert.That(a.SetupNumber, Is.Not.EqualTo(b.SetupNumber), "its debug registers move with it now");
+            Assert.That(a.SetupNumber, Is.GreaterThan((ulong)GuestMsrSetups.Capacity));
+            FakeCpu.Reset();
+        }
+
+        [Test]
+        public void A_full_table_of_setups_gives_numbers_of_their_own_and_entries_let_go_are_taken_again()
+        {
+            FakeCpu.Reset();
+            // Distinct setups until one finds the table full (other tests' vCPUs may hold some entries).
+            var held = new System.Collections.Generic.List<GuestMsrs>();
+            GuestMsrs last;
+            do
+            {
+                last = new GuestMsrs();
+                Assert.That(MsrPolicy.TryWrite(last, MsrPolicy.Fmask, (ulong)(held.Count + 1) << 8), Is.True);
+                held.Add(last);
+            }
+            while (last.SetupNumber <= GuestMsrSetups.Capacity && held.Count <= GuestMsrSetups.Capacity);
+            Assert.That(last.SetupNumber, Is.GreaterThan((ulong)GuestMsrSetups.Capacity), "the table is full: a number of its own");
+            var twin = new GuestMsrs();
+            Assert.That(MsrPolicy.TryWrite(twin, MsrPolicy.Fmask, (ulong)held.Count << 8), Is.True);
+            Assert.That(twin.SetupNumber, Is.Not.EqualTo(last.SetupNumber), "equal values, but no entry to share: whole switches, never a wrong one");
+
+            // Letting go frees the entries: the same values find one again.
+            foreach (var msrs in held)
+                msrs.Reset();
+            twin.Reset();
+            var again = new GuestMsrs();
+            Assert.That(MsrPolicy.TryWrite(again, MsrPolicy.Fmask, 0x4_7700UL), Is.True);
+            var other = new GuestMsrs();
+            Assert.That(MsrPolicy.TryWrite(other, MsrPolicy.Fmask, 0x4_7700UL), Is.True);
+            Assert.That(again.SetupNumber, Is.EqualTo(other.SetupNumber));
+            Assert.That(again.SetupNumber, Is.LessThanOrEqualTo((ulong)GuestMsrSetups.Capacity));
+            again.Reset();
+            other.Reset();
+            FakeCpu.Reset();
+        }
+
+        [Test]
         public void Until_the_guest_uses_its_debug_registers_a_switch_moves_DR6_alone()
         {
             var cpu = FakeCpu.Reset();
@@ -274,7 +342,7 @@ namespace Partition.Tests.Unit
             cpu.Msrs[MsrPolicy.KernelGsBase] = 0;
             Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Lstar, 0xFFFF_FFFF_8100_0000UL), Is.True);
             msrs.Save();
-            msrs.Xcr0 = 7;
+            msrs.SetXcr0(7);
             msrs.Init();
             Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.TscAdjust, out ulong adjust) && adjust == unchecked((ulong)-5000L), "the TSC and its adjustment survive INIT");
             Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.Cstar, out ulong cstar) && cstar == 0xFFFF_8000_0000_1000UL);
@@ -292,7 +360,7 @@ namespace Partition.Tests.Unit
             Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.TscAdjust, unchecked((ulong)-5000L)), Is.True);
             Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Cstar, 0xFFFF_8000_0000_1000UL), Is.True);
             Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.MtrrDefType, 0x800), Is.True);
-            msrs.Xcr0 = 7;
+            msrs.SetXcr0(7);
             msrs.Reset();
             Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.TscAdjust, out ulong adjust) && adjust == unchecked((ulong)-5000L));
             Assert.That(MsrPolicy.TryRead(msrs, MsrPolicy.Cstar, out ulong cstar) && cstar == 0);

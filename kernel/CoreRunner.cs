@@ -86,12 +86,10 @@ namespace Partition.Kernel
                 return Core.GuestTicks + (start == 0 ? 0 : Tsc.Now - start);
             }
         }
-        private SchedulerEntity _lastRun;
-
         // The vCPU whose GuestMsrs (SYSCALL MSRs, KERNEL_GS_BASE, TSC_AUX, debug registers) are in this processor now.
         private VirtualCpu _processorStateOwner;
 
-        /// <summary>Ticks from the end of one vCPU's slice to the start of another's, summed.</summary>
+        /// <summary>Ticks from the end of one vCPU's slice to the start of another's on this core (its state changing hands in the processor), summed.</summary>
         public ulong SwitchTicks { get; private set; }
 
         public ulong MeasuredSwitches { get; private set; }
@@ -482,13 +480,14 @@ namespace Partition.Kernel
             var vcpu = System.Runtime.CompilerServices.Unsafe.As<VirtualCpu>(next.Owner);
             if (!MakeCurrent(next, vcpu))
                 return;
-            if (_processorStateOwner != vcpu || vcpu.Msrs.LoadPending)
-                TakeProcessorState(vcpu);
+            var owner = _processorStateOwner;
+            if (owner != vcpu || vcpu.Msrs.LoadPending)
+                TakeProcessorState(vcpu, owner);
             if (vcpu.MigrationCommandTsc != 0)
                 ReportMigration(vcpu, arrivedIdle: false);
             ulong sliceStart = Tsc.Now;
             _sliceStart = sliceStart;
-            if (_lastRun != null && _lastRun != next)
+            if (owner != vcpu && owner != null)
             {
                 SwitchTicks += sliceStart - _lastSliceEnd;
                 MeasuredSwitches++;
@@ -505,13 +504,11 @@ namespace Partition.Kernel
             _lastSliceEnd = end;
             if (ScheduleTrace.Enabled)
                 ScheduleTrace.Record(Cpu, TraceKind.Slice, vcpu, sliceStart, end, 0, vcpu.Exits - exitsBefore);
-            _lastRun = next;
             _sliceStart = 0;
             Core.EndSlice(next, end - sliceStart);
             if (vcpu.Machine.State != VirtualMachineState.Runnable)
             {
                 Retire(next);
-                _lastRun = null;
                 _sweepDue = true;
             }
             else if (vcpu.Activity != VcpuActivity.Running)
@@ -551,22 +548,35 @@ namespace Partition.Kernel
                     vcpu.MigrationLoadedTsc = Tsc.Now;
             }
             if (vcpu.HostCpu != Cpu)
-            {
-                var writer = new VmcsSetup.FieldWriter(vcpu.Vmcs, Cpu);
-                VmcsSetup.WriteHostState(ref writer, PartitionHost.TablesOf(Cpu));
-                vcpu.HostCpu = Cpu;
-                // What this core's TLB holds for its VPID is from before it ran elsewhere.
-                vcpu.FlushTlbOnEntry = true;
-                if (vcpu.MigrationCommandTsc != 0)
-                    vcpu.MigrationHostStateTsc = Tsc.Now;
-            }
-            if (vcpu.FlushTlbOnEntry && PartitionHost.Capabilities.UsesVpid)
+                TakeHostState(vcpu);
+            if (vcpu.FlushTlbOnEntry)
+                FlushTlb(vcpu);
+            return true;
+        }
+
+        // The vCPU last ran on another CPU: this one's host state into its VMCS.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private void TakeHostState(VirtualCpu vcpu)
+        {
+            var writer = new VmcsSetup.FieldWriter(vcpu.Vmcs, Cpu);
+            VmcsSetup.WriteHostState(ref writer, PartitionHost.TablesOf(Cpu));
+            vcpu.HostCpu = Cpu;
+            // What this core's TLB holds for its VPID is from before it ran elsewhere.
+            vcpu.FlushTlbOnEntry = true;
+            if (vcpu.MigrationCommandTsc != 0)
+                vcpu.MigrationHostStateTsc = Tsc.Now;
+        }
+
+        // The vCPU's translations (its VPID's, its EPT's) may be stale here: dropped before it enters.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static void FlushTlb(VirtualCpu vcpu)
+        {
+            if (PartitionHost.Capabilities.UsesVpid)
             {
                 Vmx.InvalidateVpid(1, vcpu.Vpid);
                 Vmx.InvalidateEpt(1, vcpu.Machine.Ept.Pointer);
             }
             vcpu.FlushTlbOnEntry = false;
-            return true;
         }
 
         /// <summary>
@@ -575,9 +585,8 @@ namespace Partition.Kernel
         /// not there already, or were reset since (an INIT).
         /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        private void TakeProcessorState(VirtualCpu vcpu)
+        private void TakeProcessorState(VirtualCpu vcpu, VirtualCpu owner)
         {
-            var owner = _processorStateOwner;
             if (owner != vcpu && owner != null)
                 vcpu.Msrs.TakeOver(owner.Msrs);
             else

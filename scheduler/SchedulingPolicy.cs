@@ -276,6 +276,7 @@ namespace Partition.Scheduler
 
         public override PolicyKind Kind => PolicyKind.RoundRobin;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public override SchedulerEntity PickNext()
         {
             var next = _head;

@@ -289,6 +289,7 @@ namespace Partition.Tests.Unit
             Assert.That(log.Count(l => l.StartsWith("cpu0 vmresume")), Is.EqualTo(4));
             Assert.That(log.Count(l => l.StartsWith("cpu0 vmclear")), Is.Zero, "no VMCLEAR between slices");
             Assert.That(CoreRunner.Of(0).Core.Switches, Is.EqualTo(5));
+            Assert.That(CoreRunner.Of(0).MeasuredSwitches, Is.EqualTo(5), "every slice after the first took the processor's state from the other vCPU");
         }
 
         [Test]

@@ -3,7 +3,8 @@ using Partition.Kernel;
 namespace Partition.Devices
 {
     /// <summary>
-    /// Driver for a physical 16550 UART, polled (the hypervisor's console; no interrupts).
+    /// Driver for a physical 16550 UART (the hypervisor's console): output polled, input polled
+    /// or, once <see cref="EnableReceiveInterrupt"/> was called, also signalled by its interrupt.
     /// Register offsets and bits from the PC16550D data sheet.
     /// </summary>
     public readonly struct Uart16550
@@ -35,6 +36,18 @@ namespace Partition.Devices
             Cpu.Out8((ushort)(Port + LineControl), 0x03);
             Cpu.Out8((ushort)(Port + FifoControl), 0xC7);
             Cpu.Out8((ushort)(Port + ModemControl), 0x03); // DTR, RTS
+        }
+
+        /// <summary>
+        /// Raises its interrupt line while a received byte waits: IER's received-data interrupt
+        /// alone, the receive FIFO's trigger level at one byte (FIFOs kept on, nothing cleared),
+        /// and MCR's OUT2, which gates the line to the interrupt controller on PC boards.
+        /// </summary>
+        public void EnableReceiveInterrupt()
+        {
+            Cpu.Out8((ushort)(Port + FifoControl), 0x01);
+            Cpu.Out8((ushort)(Port + ModemControl), 0x0B); // DTR, RTS, OUT2
+            Cpu.Out8((ushort)(Port + InterruptEnable), 0x01);
         }
 
         /// <summary>The transmitter holding register is empty: the FIFO takes up to 16 bytes now.</summary>

@@ -78,6 +78,7 @@ namespace Partition.Kernel
             // With one processor too: it records the boot CPU's APIC ID and enables its local APIC.
             fixed (uint* ids = apicIds)
                 Smp.StartAll(ids, apicIds.Length, tables, capabilities);
+            ArmConsoleInterrupt(boot, multiboot2Information);
             RunConfiguredPartitions(boot, Smp.CpuCount);
 
             HypervisorConsole.WriteLine(Machine.PowerOffWhenStopped
@@ -141,6 +142,21 @@ namespace Partition.Kernel
                 HypervisorConsole.WriteLine(runnable == 1 ? " partition still runnable" : " partitions still runnable");
             }
             ScheduleTrace.Dump();
+        }
+
+        /// <summary>
+        /// Typed console input by interrupt where the MADT says where COM1's IRQ arrives, unless
+        /// the command line says "console=poll" (a board whose COM1 has no interrupt wired).
+        /// </summary>
+        private static void ArmConsoleInterrupt(BootInformation boot, byte* information)
+        {
+            byte* rsdp = boot.AcpiRsdpOffset == 0 ? null : information + boot.AcpiRsdpOffset;
+            if (s_commandLine.Is("console", "poll"))
+                HypervisorConsole.WriteLine("Console input: polled (console=poll)");
+            else if (!Acpi.FindIsaRoute(rsdp, ConsoleInterrupt.Com1Irq, out var route))
+                HypervisorConsole.WriteLine("Console input: polled (no MADT or I/O APIC to route its interrupt)");
+            else
+                ConsoleInterrupt.Arm(route, Smp.ApicIdOf(0));
         }
 
         /// <summary>APIC IDs of the processors in ACPI's MADT; without one, only the boot CPU is known.</summary>

@@ -45,7 +45,7 @@ namespace Partition.Kernel
         {
             s_machines = machines;
             s_start = Tsc.Now;
-            ConsoleDue.InputPollTicks = Tsc.FromMicroseconds(InputPollMicroseconds);
+            ConsoleDue.InputPollTicks = Tsc.FromMicroseconds(ConsoleInterrupt.Armed ? InputPollByInterruptMicroseconds : InputPollMicroseconds);
             ScheduleNext();
         }
 
@@ -56,6 +56,17 @@ namespace Partition.Kernel
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public static bool HasInputAt(ulong now) =>
             ScriptDueAt(now) || ManagementChannel.Current is { } channel && channel.HasWork;
+
+        /// <summary>
+        /// The console's UART interrupt came and no core has looked since (<see cref="ConsoleInterrupt"/>
+        /// makes the look due at once: its time 0): CPU 0's slice ends at that exit, so typed
+        /// input is served at once even while CPU 0 runs a guest that rarely exits.
+        /// </summary>
+        public static bool TypedInputSignalled
+        {
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+            get => ConsoleDue.NextInputPoll == 0;
+        }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private static bool ScriptDueAt(ulong now) => ConsoleDue.Next != 0 && now >= ConsoleDue.Next;
@@ -101,11 +112,16 @@ namespace Partition.Kernel
 
         private static long s_serving;
 
-        // Typed bytes are looked for at most every InputPollMicroseconds: the UART's status is an
-        // I/O port read (about a microsecond on hardware) and the run loops pass by far more
-        // often than anyone types. Its receive FIFO holds 16 bytes, 1.4 ms at 115200 baud, so
+        // Without the UART's interrupt, typed bytes are looked for at most every
+        // InputPollMicroseconds: the UART's status is an I/O port read (about a microsecond on
+        // hardware) and the run loops pass by far more often than anyone types. Its receive FIFO holds 16 bytes, 1.4 ms at 115200 baud, so
         // none is lost. Script commands and the host's management line are looked at every time.
         private const ulong InputPollMicroseconds = 250;
+
+        // With typed input signalled by interrupt (ConsoleInterrupt), which makes the look due at
+        // once, the run loops look on their own only this often: in case an edge was missed (the
+        // UART holds its line while a byte waits, so no new edge would come before a read).
+        private const ulong InputPollByInterruptMicroseconds = 10_000;
 
         /// <summary>
         /// Serves the console at <paramref name="now"/> (a TSC value just read): due script
@@ -638,6 +654,18 @@ namespace Partition.Kernel
         {
             foreach (var vm in s_machines)
                 PartitionHost.PrintSummary(vm, atEnd: false);
+            if (ConsoleInterrupt.Armed)
+            {
+                HypervisorConsole.Write("Console: typed input by interrupt, ");
+                HypervisorConsole.WriteDecimal(ConsoleInterrupt.Taken);
+                HypervisorConsole.WriteLine(" taken");
+            }
+            else
+            {
+                HypervisorConsole.Write("Console: typed input polled every ");
+                HypervisorConsole.WriteDecimal(InputPollMicroseconds);
+                HypervisorConsole.WriteLine(" us");
+            }
             for (int cpu = 0; cpu < Smp.CpuCount; cpu++)
                 if (CoreRunner.Of(cpu) is { } runner)
                     PartitionHost.PrintCoreStatistics(runner.Core, runner.Migrations, runner.GuestTicksSoFar);

@@ -443,7 +443,7 @@ namespace Partition.Kernel
                 {
                     // The slice (or the run) is over, or the console has input (CPU 0): looked
                     // at after each exit, never before the first entry.
-                    if (until != 0 && now >= until || serveConsole && Management.HasInputAt(now))
+                    if (until != 0 && now >= until || serveConsole && (Management.HasInputAt(now) || Management.TypedInputSignalled))
                         return;
                 }
                 // The local APIC only when it has something: posted interrupts, a timer that is

@@ -30,7 +30,7 @@ namespace Partition.Kernel
         public const int VectorBase = 0x40;
 
         private const ulong DeliveryModeMask = 7UL << 8, DeliveryFixed = 0, DeliveryLowestPriority = 1UL << 8;
-        private const ulong Polarity = 1UL << 13, TriggerLevel = 1UL << 15;
+        private const ulong Polarity = PhysicalIoApic.ActiveLow, TriggerLevel = PhysicalIoApic.LevelTriggered;
 
         private static PhysicalInterrupts s_current;
 
@@ -109,7 +109,8 @@ namespace Partition.Kernel
             var physical = new PhysicalIoApic(ioApic.Address, ioApic.GsiBase);
             int core = host.Spec.Vcpus[0].Core;
             int pins = physical.Pins < VirtualIoApic.PinCount ? physical.Pins : VirtualIoApic.PinCount;
-            uint backed = (pins >= 32 ? ~0u : (1u << pins) - 1) & ~virtualPins;
+            // Neither the inputs its virtual devices drive nor the hypervisor console's.
+            uint backed = (pins >= 32 ? ~0u : (1u << pins) - 1) & ~virtualPins & ~ConsoleInterrupt.PinMask;
             var lines = new PhysicalInterrupts(host, physical, core, backed);
             s_current = lines;
             host.DeviceLock.Enter();
@@ -135,13 +136,19 @@ namespace Partition.Kernel
 
         /// <summary>
         /// An interrupt in the hypervisor (an exit acknowledged it, or an interrupt window let
-        /// it in): ends it at the local APIC and, for a device's, hands the line to the host.
-        /// The spurious vector needs no EOI (SDM Vol. 3A, 11.9).
+        /// it in): ends it at the local APIC and, for a device's, hands the line to the host;
+        /// the console's own makes its input due (<see cref="ConsoleInterrupt"/>). The spurious
+        /// vector needs no EOI (SDM Vol. 3A, 11.9).
         /// </summary>
         public static void Handle(int vector, int cpu)
         {
             if (vector == Lapic.SpuriousInterruptVector)
                 return;
+            if (vector == ConsoleInterrupt.Vector)
+            {
+                ConsoleInterrupt.Take();
+                return;
+            }
             var current = s_current;
             if (current == null || !IsDeviceVector(vector))
             {

@@ -14,6 +14,12 @@ namespace Partition.Kernel
         /// <summary>Masked (bit 16), as every entry is after reset.</summary>
         public const ulong Masked = 1UL << 16;
 
+        /// <summary>The input's polarity (bit 13): active low.</summary>
+        public const ulong ActiveLow = 1UL << 13;
+
+        /// <summary>The input's trigger mode (bit 15): level.</summary>
+        public const ulong LevelTriggered = 1UL << 15;
+
         private readonly byte* _base;
 
         public PhysicalIoApic(ulong address, uint gsiBase)

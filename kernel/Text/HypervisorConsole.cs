@@ -47,6 +47,13 @@ namespace Partition.Kernel
 
         public static bool IsReady => s_ready;
 
+        /// <summary>Typed bytes raise the UART's interrupt from now on (<see cref="ConsoleInterrupt"/>).</summary>
+        public static void EnableInputInterrupt()
+        {
+            if (s_ready)
+                s_uart.EnableReceiveInterrupt();
+        }
+
         /// <summary>True while bytes wait for the UART (a cheap check for the exit path).</summary>
         public static bool HasPending => s_ready && ConsoleRing.SharedMayHavePending;
 

@@ -41,6 +41,11 @@ namespace Partition.Tests.SystemTests
             Assert.That(stats, Does.Contain("(configured 100.0%)\n"), stats);
             Assert.That(stats, Does.Match(@"\nCPU 0: round-robin, slice \d+ ticks, \d+ switches, 0 migrations out, \d+ guest ticks\n"), stats);
             Assert.That(stats, Does.Contain("\n  beta: "), stats);
+            // Typed input reached CPU 0 by the UART's interrupt (ISA IRQ 4 through the I/O APIC):
+            // the two lines typed so far raised it.
+            Assert.That(run.Serial, Does.Contain("Console input: by interrupt (ISA IRQ 4, I/O APIC input 4, CPU 0)\n"));
+            var taken = Regex.Match(stats, @"Console: typed input by interrupt, (\d+) taken\n");
+            Assert.That(taken.Success && int.Parse(taken.Groups[1].Value) >= 2, Is.True, stats);
 
             int beforeMigration = LastProgress(run.Serial, "alpha");
             Command(run, "migrate alpha 0", "migrate alpha: moving from core 1 to core 0\n");

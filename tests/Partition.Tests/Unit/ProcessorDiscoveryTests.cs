@@ -108,5 +108,58 @@ namespace Partition.Tests.Unit
             Assert.That(count, Is.EqualTo(2));
             Assert.That((ids[0], ids[1]), Is.EqualTo((0u, 300u)));
         }
+
+        // RSDP (revision 0) at 0 -> RSDT at 0x100 -> a MADT at 0x200 with the given entries after its header.
+        private void BuildMadt(params byte[][] entries)
+        {
+            Put(0, "RSD PTR ");
+            *(uint*)(_memory + 16) = (uint)(ulong)(_memory + 0x100);
+            Put(0x100, "RSDT");
+            *(uint*)(_memory + 0x104) = 40;
+            *(uint*)(_memory + 0x100 + 36) = (uint)(ulong)(_memory + 0x200);
+            Put(0x200, "APIC");
+            int at = 44;
+            foreach (var entry in entries)
+            {
+                entry.CopyTo(new Span<byte>(_memory + 0x200 + at, entry.Length));
+                at += entry.Length;
+            }
+            *(uint*)(_memory + 0x204) = (uint)at;
+        }
+
+        private static byte[] IoApic(byte id, uint address, uint gsiBase)
+        {
+            var entry = new byte[12];
+            entry[0] = 1; entry[1] = 12; entry[2] = id;
+            BitConverter.GetBytes(address).CopyTo(entry, 4);
+            BitConverter.GetBytes(gsiBase).CopyTo(entry, 8);
+            return entry;
+        }
+
+        private static byte[] SourceOverride(byte irq, uint gsi, ushort flags)
+        {
+            var entry = new byte[10];
+            entry[0] = 2; entry[1] = 10; entry[2] = 0; entry[3] = irq;
+            BitConverter.GetBytes(gsi).CopyTo(entry, 4);
+            BitConverter.GetBytes(flags).CopyTo(entry, 8);
+            return entry;
+        }
+
+        [Test]
+        public void An_ISA_IRQ_reaches_the_IO_APIC_input_of_its_GSI_as_the_MADT_overrides_it_or_ISA_signals_it()
+        {
+            BuildMadt(IoApic(1, 0xFEC0_0000, 0), SourceOverride(0, 2, 0), IoApic(2, 0xFEC0_1000, 24), SourceOverride(4, 28, 0xF));
+            Assert.That(Acpi.FindIsaRoute(_memory, 3, out var route), Is.True);
+            Assert.That((route.IoApicAddress, route.GsiBase, route.Pin, route.ActiveLow, route.LevelTriggered),
+                Is.EqualTo((0xFEC0_0000UL, 0u, 3, false, false)), "no override: GSI = IRQ, active high, edge (ISA)");
+            Assert.That(Acpi.FindIsaRoute(_memory, 0, out route) && route.Pin == 2 && !route.LevelTriggered, Is.True, "the timer's usual override to GSI 2 (flags 0: as the bus signals)");
+            Assert.That(Acpi.FindIsaRoute(_memory, 4, out route), Is.True);
+            Assert.That((route.IoApicAddress, route.GsiBase, route.Pin, route.ActiveLow, route.LevelTriggered),
+                Is.EqualTo((0xFEC0_1000UL, 24u, 4, true, true)), "GSI 28 is the second I/O APIC's input 4; flags 1111b: active low, level");
+
+            BuildMadt(SourceOverride(4, 4, 0));
+            Assert.That(Acpi.FindIsaRoute(_memory, 4, out _), Is.False, "no I/O APIC");
+            Assert.That(Acpi.FindIsaRoute(null, 4, out _), Is.False, "no RSDP");
+        }
     }
 }

@@ -30,6 +30,9 @@ namespace Partition.Kernel
         private static readonly PlainSpinLock s_lock = new PlainSpinLock();
         private static ulong s_nextOwn = Capacity + 1;
 
+        // Entries ever taken (the table's first s_used): a scan goes no further.
+        private static int s_used;
+
         /// <summary>
         /// A holder's setup changed from the one numbered <paramref name="previous"/> (0: it had
         /// none): its new number. <paramref name="shareable"/> is false when its switch moves
@@ -60,7 +63,7 @@ namespace Partition.Kernel
         private static ulong Hold(ulong star, ulong lstar, ulong fmask, ulong tscAux, ulong xcr0)
         {
             int free = -1;
-            for (int i = 0; i < Capacity; i++)
+            for (int i = 0; i < s_used; i++)
             {
                 ref Entry entry = ref s_entries[i];
                 if (entry.Holders == 0)
@@ -76,7 +79,11 @@ namespace Partition.Kernel
                 }
             }
             if (free < 0)
-                return 0;
+            {
+                if (s_used == Capacity)
+                    return 0;
+                free = s_used++;
+            }
             s_entries[free] = new Entry { Star = star, Lstar = lstar, Fmask = fmask, TscAux = tscAux, Xcr0 = xcr0, Holders = 1 };
             return (ulong)free + 1;
         }

@@ -150,7 +150,7 @@ namespace Partition.Kernel
         /// </summary>
         private static void ArmConsoleInterrupt(BootInformation boot, byte* information)
         {
-            byte* rsdp = boot.AcpiRsdpOffset == 0 ? null : information + boot.AcpiRsdpOffset;
+            byte* rsdp = Rsdp(boot, information);
             if (s_commandLine.Is("console", "poll"))
                 HypervisorConsole.WriteLine("Console input: polled (console=poll)");
             else if (!Acpi.FindIsaRoute(rsdp, ConsoleInterrupt.Com1Irq, out var route))
@@ -159,12 +159,15 @@ namespace Partition.Kernel
                 ConsoleInterrupt.Arm(route, Smp.ApicIdOf(0));
         }
 
+        // ACPI's RSDP as the boot loader copied it into the boot information, or null.
+        private static byte* Rsdp(BootInformation boot, byte* information) =>
+            boot.AcpiRsdpOffset == 0 ? null : information + boot.AcpiRsdpOffset;
+
         /// <summary>APIC IDs of the processors in ACPI's MADT; without one, only the boot CPU is known.</summary>
         private static uint[] FindProcessors(BootInformation boot, byte* information)
         {
             uint* apicIds = stackalloc uint[Acpi.MaxProcessors];
-            byte* rsdp = boot.AcpiRsdpOffset == 0 ? null : information + boot.AcpiRsdpOffset;
-            int count = Acpi.FindProcessors(rsdp, apicIds, Acpi.MaxProcessors);
+            int count = Acpi.FindProcessors(Rsdp(boot, information), apicIds, Acpi.MaxProcessors);
             HypervisorConsole.Write("ACPI MADT: ");
             if (count == 0)
             {

@@ -114,8 +114,9 @@ namespace Partition.Kernel
 
         // Without the UART's interrupt, typed bytes are looked for at most every
         // InputPollMicroseconds: the UART's status is an I/O port read (about a microsecond on
-        // hardware) and the run loops pass by far more often than anyone types. Its receive FIFO holds 16 bytes, 1.4 ms at 115200 baud, so
-        // none is lost. Script commands and the host's management line are looked at every time.
+        // hardware) and the run loops pass by far more often than anyone types. Its receive
+        // FIFO holds 16 bytes, 1.4 ms at 115200 baud, so none is lost. Script commands and the
+        // host's management line are looked at every time.
         private const ulong InputPollMicroseconds = 250;
 
         // With typed input signalled by interrupt (ConsoleInterrupt), which makes the look due at

@@ -35,25 +35,19 @@ namespace Partition.Kernel
             uint length = *(uint*)(madt + 4);
             uint gsi = (uint)irq;
             ushort flags = 0;
-            for (uint offset = 44; offset + 2 <= length;)
+            for (uint offset = MadtEntries; NextEntry(madt, length, offset, out byte type, out byte entryLength); offset += entryLength)
             {
-                byte type = madt[offset], entryLength = madt[offset + 1];
-                if (entryLength < 2 || offset + entryLength > length)
-                    break;
                 // Interrupt Source Override: bus 0 (ISA), source IRQ, GSI, MPS INTI flags.
                 if (type == 2 && entryLength >= 10 && madt[offset + 2] == 0 && madt[offset + 3] == irq)
                 {
                     gsi = *(uint*)(madt + offset + 4);
                     flags = *(ushort*)(madt + offset + 8);
                 }
-                offset += entryLength;
             }
+            // (A second pass: an override may come after the I/O APICs.)
             bool found = false;
-            for (uint offset = 44; offset + 2 <= length;)
+            for (uint offset = MadtEntries; NextEntry(madt, length, offset, out byte type, out byte entryLength); offset += entryLength)
             {
-                byte type = madt[offset], entryLength = madt[offset + 1];
-                if (entryLength < 2 || offset + entryLength > length)
-                    break;
                 // I/O APIC: ID, reserved, address, GSI base.
                 if (type == 1 && entryLength >= 12)
                 {
@@ -65,7 +59,6 @@ namespace Partition.Kernel
                         found = true;
                     }
                 }
-                offset += entryLength;
             }
             if (!found)
                 return false;
@@ -98,7 +91,7 @@ namespace Partition.Kernel
                 if (entry != null && Matches(entry, "APIC"))
                 {
                     uint madtLength = *(uint*)(entry + 4);
-                    return madtLength < 44 || madtLength > MaxTableLength ? null : entry;
+                    return madtLength < MadtEntries || madtLength > MaxTableLength ? null : entry;
                 }
             }
             return null;
@@ -108,13 +101,8 @@ namespace Partition.Kernel
         {
             uint length = *(uint*)(madt + 4);
             int count = 0;
-            // Entries start after the header (36), local APIC address (4) and flags (4).
-            for (uint offset = 44; offset + 2 <= length;)
+            for (uint offset = MadtEntries; NextEntry(madt, length, offset, out byte type, out byte entryLength); offset += entryLength)
             {
-                byte type = madt[offset];
-                byte entryLength = madt[offset + 1];
-                if (entryLength < 2 || offset + entryLength > length)
-                    break;
                 uint flags = 0;
                 uint id = 0;
                 bool processor = false;
@@ -133,9 +121,23 @@ namespace Partition.Kernel
                 // Bit 0: enabled; bit 1: online capable (can be enabled later).
                 if (processor && (flags & 3) != 0 && count < capacity)
                     apicIds[count++] = id;
-                offset += entryLength;
             }
             return count;
+        }
+
+        // Entries start after the header (36), local APIC address (4) and flags (4).
+        private const uint MadtEntries = 44;
+
+        // The MADT's interrupt controller structure at offset: its type and length; false at the
+        // table's end or at one whose length is impossible (the walk stops there).
+        private static bool NextEntry(byte* madt, uint length, uint offset, out byte type, out byte entryLength)
+        {
+            type = entryLength = 0;
+            if (offset + 2 > length)
+                return false;
+            type = madt[offset];
+            entryLength = madt[offset + 1];
+            return entryLength >= 2 && offset + entryLength <= length;
         }
 
         private static bool Matches(byte* bytes, string signature)

@@ -68,7 +68,9 @@ namespace Partition.Kernel
             s_gsiBase = route.GsiBase;
             s_pin = route.Pin;
             HypervisorConsole.EnableInputInterrupt();
-            HypervisorConsole.Write("Console input: by interrupt (ISA IRQ 4, I/O APIC input ");
+            HypervisorConsole.Write("Console input: by interrupt (ISA IRQ ");
+            HypervisorConsole.WriteDecimal(Com1Irq);
+            HypervisorConsole.Write(", I/O APIC input ");
             HypervisorConsole.WriteDecimal(route.GsiBase + (ulong)route.Pin);
             HypervisorConsole.WriteLine(", CPU 0)");
         }

@@ -108,22 +108,24 @@ namespace Partition.Kernel
             foreach (var vm in machines)
                 if (vm.HostAcpi != null && vm.HostAcpi.IoApics[0].GsiBase == 0)
                     PhysicalInterrupts.Attach(vm, vm.HostAcpi.IoApics[0], vm.VirtualDevicePins);
-            ulong deadline = 0;
-            if (TryParseDecimal(s_commandLine.Get("stop_after_ms"), out ulong milliseconds))
-                deadline = Tsc.Now + milliseconds * Tsc.TicksPerMillisecond;
             foreach (var scriptModule in boot.Modules)
                 if (scriptModule.CommandLine == Management.ScriptModule)
                     Management.LoadScript(new ReadOnlySpan<byte>((void*)scriptModule.Start, (int)scriptModule.Size));
-            Management.Start(machines);
             CoreRunner.ClearBasedSwitch = s_commandLine.Is("switch", "clear");
             if (s_commandLine.Is("trace", "on"))
                 ScheduleTrace.Start(Smp.CpuCount);
             if (s_commandLine.Is("exitprofile", "on"))
                 ExitProfile.Enable(cpuCount);
-            // When the partitions start, on the TSC's clock (power-on is 0): what the firmware,
-            // the boot loader and the hypervisor's own start took before.
+            // The partitions' start, one instant on the TSC's clock (power-on is 0) that the
+            // script's times, stop_after_ms and the trace's timeline all count from; before it,
+            // what the firmware, the boot loader and the hypervisor's own start took.
+            ulong start = Tsc.Now;
+            ulong deadline = 0;
+            if (TryParseDecimal(s_commandLine.Get("stop_after_ms"), out ulong milliseconds))
+                deadline = start + milliseconds * Tsc.TicksPerMillisecond;
+            Management.Start(machines, start);
             HypervisorConsole.Write("Partitions start ");
-            HypervisorConsole.WriteDecimal(Tsc.Now / Tsc.TicksPerMillisecond);
+            HypervisorConsole.WriteDecimal(start / Tsc.TicksPerMillisecond);
             HypervisorConsole.WriteLine(" ms after power-on (TSC)");
             Smp.RunPartitions(machines, config.Configuration.Schedules, deadline);
             // The last word on the run says what the summaries above say.
@@ -141,7 +143,7 @@ namespace Partition.Kernel
                 HypervisorConsole.WriteDecimal(runnable);
                 HypervisorConsole.WriteLine(runnable == 1 ? " partition still runnable" : " partitions still runnable");
             }
-            ScheduleTrace.Dump();
+            ScheduleTrace.Dump(start);
         }
 
         /// <summary>

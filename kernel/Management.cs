@@ -40,11 +40,11 @@ namespace Partition.Kernel
 
         public static VirtualMachine[] Machines => s_machines;
 
-        /// <summary>The partitions, and the script's times counted from now.</summary>
-        public static void Start(VirtualMachine[] machines)
+        /// <summary>The partitions, and the script's times counted from <paramref name="start"/> (a TSC value: the partitions' start).</summary>
+        public static void Start(VirtualMachine[] machines, ulong start)
         {
             s_machines = machines;
-            s_start = Tsc.Now;
+            s_start = start;
             ConsoleDue.InputPollTicks = Tsc.FromMicroseconds(ConsoleInterrupt.Armed ? InputPollByInterruptMicroseconds : InputPollMicroseconds);
             ScheduleNext();
         }

@@ -74,8 +74,11 @@ namespace Partition.Kernel
         public static void Mark(int core, TraceKind kind, VirtualCpu vcpu, int other) =>
             Record(core, kind, vcpu, Tsc.Now, 0, other, 0);
 
-        /// <summary>Prints every core's events, oldest first, after a header line with the TSC's rate.</summary>
-        public static void Dump()
+        /// <summary>
+        /// Prints every core's events, oldest first, after a header line with the TSC's rate and
+        /// <paramref name="partitionsStart"/>, the TSC value the timeline counts from (the script's zero).
+        /// </summary>
+        public static void Dump(ulong partitionsStart)
         {
             var events = s_events;
             if (events == null)
@@ -87,7 +90,9 @@ namespace Partition.Kernel
             HypervisorConsole.WriteDecimal(Tsc.TicksPerMillisecond);
             HypervisorConsole.Write(" TSC ticks per ms, up to ");
             HypervisorConsole.WriteDecimal((ulong)EventsPerCore);
-            HypervisorConsole.WriteLine(" events a core (the latest)");
+            HypervisorConsole.Write(" events a core (the latest), the partitions started at TSC ");
+            HypervisorConsole.WriteDecimal(partitionsStart);
+            HypervisorConsole.WriteLine();
             for (int core = 0; core < events.Length; core++)
             {
                 ulong recorded = s_recorded[core];

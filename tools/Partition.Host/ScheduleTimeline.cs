@@ -21,11 +21,12 @@ namespace Partition.Host
     /// core in SVG, each slice a bar in its partition's colour (its vCPU, times and exits in
     /// a tooltip), each migration an arrow from the core the vCPU left to the one it arrived
     /// on, pauses, resumes, stops and restarts as labelled marks on the core that carried them
-    /// out. Times are milliseconds since the first event.
+    /// out. Times are milliseconds since the partitions started (the console script's zero,
+    /// printed in the trace's header; a trace without it counts from its first event).
     /// </summary>
     public sealed class ScheduleTimeline
     {
-        private static readonly Regex Header = new(@"(?m)^Trace: (\d+) cores, (\d+) TSC ticks per ms");
+        private static readonly Regex Header = new(@"(?m)^Trace: (\d+) cores, (\d+) TSC ticks per ms(?:, up to (\d+) events a core)?(?:[^\r\n]*?, the partitions started at TSC (\d+))?");
         private static readonly Regex Line = new(@"(?m)^trace (\d+) ([a-z-]+) (\d+) (\d+) (\S+)\.(\d+) (-?\d+) (\d+)\r?$");
 
         // Distinct on white and from each other; a partition keeps its colour (by first appearance).
@@ -34,16 +35,24 @@ namespace Partition.Host
             "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#bab0ac",
         };
 
-        public ScheduleTimeline(int cores, ulong ticksPerMillisecond, IReadOnlyList<TraceEvent> events)
+        public ScheduleTimeline(int cores, ulong ticksPerMillisecond, IReadOnlyList<TraceEvent> events, ulong? partitionsStart = null, int? eventsPerCore = null)
         {
+            Complete = partitionsStart != null && events.GroupBy(e => e.Core).All(core => eventsPerCore == null || core.Count() < eventsPerCore);
             Cores = cores;
             TicksPerMillisecond = Math.Max(1, ticksPerMillisecond);
             Events = events;
             Migrations = PairMigrations(events);
+            Zero = partitionsStart ?? (events.Count == 0 ? 0 : events.Min(e => e.Start));
         }
 
         public int Cores { get; }
         public ulong TicksPerMillisecond { get; }
+
+        /// <summary>The TSC value times count from: the partitions' start, or the first event.</summary>
+        public ulong Zero { get; }
+
+        /// <summary>True if the trace holds every event since the partitions started (no core's ring was full).</summary>
+        public bool Complete { get; }
         public IReadOnlyList<TraceEvent> Events { get; }
         public IReadOnlyList<TraceMigration> Migrations { get; }
 
@@ -61,7 +70,9 @@ namespace Partition.Host
                 m.Groups[5].Value, int.Parse(m.Groups[6].Value, CultureInfo.InvariantCulture),
                 int.Parse(m.Groups[7].Value, CultureInfo.InvariantCulture), ulong.Parse(m.Groups[8].Value, CultureInfo.InvariantCulture))).ToList();
             return new ScheduleTimeline(int.Parse(header.Groups[1].Value, CultureInfo.InvariantCulture),
-                ulong.Parse(header.Groups[2].Value, CultureInfo.InvariantCulture), events);
+                ulong.Parse(header.Groups[2].Value, CultureInfo.InvariantCulture), events,
+                header.Groups[4].Success ? ulong.Parse(header.Groups[4].Value, CultureInfo.InvariantCulture) : null,
+                header.Groups[3].Success ? int.Parse(header.Groups[3].Value, CultureInfo.InvariantCulture) : null);
         }
 
         // Each migrate-out with the vCPU's next migrate-in on the core it was sent to.
@@ -81,20 +92,24 @@ namespace Partition.Host
             return migrations;
         }
 
-        private ulong Origin => Events.Count == 0 ? 0 : Events.Min(e => e.Start);
-        private ulong Finish => Events.Count == 0 ? 1 : Events.Max(e => Math.Max(e.Start, e.End));
+        private ulong First => Events.Count == 0 ? Zero : Events.Min(e => e.Start);
+        private ulong Finish => Events.Count == 0 ? Zero : Events.Max(e => Math.Max(e.Start, e.End));
 
-        /// <summary>Milliseconds since the first event.</summary>
-        public double Milliseconds(ulong tsc) => (tsc - Math.Min(tsc, Origin)) / (double)TicksPerMillisecond;
+        /// <summary>Milliseconds since <see cref="Zero"/>.</summary>
+        public double Milliseconds(ulong tsc) => ((double)tsc - Zero) / TicksPerMillisecond;
 
         public string ToSvg(string title)
         {
-            const int left = 80, right = 20, top = 60, lane = 44, bar = 26, width = 1200;
+            const int left = 80, right = 40, top = 60, lane = 44, bar = 26, width = 1200;
             int plot = width - left - right;
             var partitions = Events.Select(e => e.Partition).Where(p => p != "-").Distinct().ToList();
             int height = top + Math.Max(1, Cores) * lane + 50 + 20 * ((partitions.Count + 5) / 6);
-            ulong origin = Origin, span = Math.Max(1, Finish - origin);
-            double X(ulong tsc) => left + (tsc - Math.Min(tsc, origin)) * (double)plot / span;
+            // The axis runs from the partitions' start (0 ms) to the last event; if the rings
+            // dropped older events, from the first event kept, rounded down to a step.
+            double firstMs = Complete ? 0 : Milliseconds(First), lastMs = Milliseconds(Finish);
+            double step = NiceStep((lastMs - firstMs) / 10);
+            double fromMs = Math.Floor(firstMs / step) * step, spanMs = Math.Max(lastMs - fromMs, 1e-3);
+            double X(ulong tsc) => left + (Milliseconds(tsc) - fromMs) * plot / spanMs;
             double LaneY(int core) => top + core * lane;
             string Colour(string partition) => Palette[Math.Max(0, partitions.IndexOf(partition)) % Palette.Length];
             string F(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
@@ -104,7 +119,7 @@ namespace Partition.Host
             svg.Append("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#222\"/></marker></defs>\n");
             svg.Append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
             svg.Append($"<text x=\"{left}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">{Escape(title)}</text>\n");
-            svg.Append($"<text x=\"{left}\" y=\"40\" fill=\"#555\">{Events.Count(e => e.Kind == "slice")} slices, {Migrations.Count} migrations over {F(Milliseconds(Finish))} ms (TSC {TicksPerMillisecond} ticks per ms)</text>\n");
+            svg.Append($"<text x=\"{left}\" y=\"40\" fill=\"#555\">{Events.Count(e => e.Kind == "slice")} slices, {Migrations.Count} migrations; ms since the partitions started (TSC {TicksPerMillisecond} ticks per ms)</text>\n");
 
             // Lanes and the time axis.
             for (int core = 0; core < Cores; core++)
@@ -112,12 +127,10 @@ namespace Partition.Host
                 svg.Append($"<rect x=\"{left}\" y=\"{F(LaneY(core))}\" width=\"{plot}\" height=\"{bar}\" fill=\"#f3f3f3\"/>\n");
                 svg.Append($"<text x=\"{left - 8}\" y=\"{F(LaneY(core) + bar / 2 + 4)}\" text-anchor=\"end\">core {core}</text>\n");
             }
-            double totalMs = span / (double)TicksPerMillisecond;
-            double step = NiceStep(totalMs / 10);
             double axisY = top + Cores * lane;
-            for (double ms = 0; ms <= totalMs + 1e-9; ms += step)
+            for (double ms = fromMs; ms <= lastMs + 1e-9; ms += step)
             {
-                double x = left + ms / totalMs * plot;
+                double x = left + (ms - fromMs) / spanMs * plot;
                 svg.Append($"<line x1=\"{F(x)}\" y1=\"{F(axisY - 6)}\" x2=\"{F(x)}\" y2=\"{F(axisY)}\" stroke=\"#888\"/>");
                 svg.Append($"<text x=\"{F(x)}\" y=\"{F(axisY + 14)}\" text-anchor=\"middle\" fill=\"#555\">{F(ms)} ms</text>\n");
             }
@@ -130,9 +143,12 @@ namespace Partition.Host
                 svg.Append($"<title>{Escape(slice.VcpuName)} on core {slice.Core}: {F(Milliseconds(slice.Start))}-{F(Milliseconds(slice.End))} ms, {slice.Exits} exits</title></rect>\n");
             }
 
-            // Migrations: from the middle of the lane it left to the middle of the one it reached.
+            // Migrations: from the middle of the lane it left to the middle of the one it reached,
+            // labelled in the gap below the upper of the two lanes with the vCPU, its new core and when it left.
             foreach (var move in Migrations)
             {
+                svg.Append($"<text class=\"migration-label\" x=\"{F(X(move.Left) + 5)}\" y=\"{F(LaneY(Math.Min(move.From, move.To)) + bar + 12)}\" font-size=\"10\" fill=\"#222\">" +
+                    $"{Escape(move.Vcpu)} to core {move.To}, {F(Milliseconds(move.Left))} ms</text>\n");
                 svg.Append($"<line class=\"migration\" data-vcpu=\"{Escape(move.Vcpu)}\" data-from=\"{move.From}\" data-to=\"{move.To}\" " +
                     $"data-left-ms=\"{F(Milliseconds(move.Left))}\" data-arrived-ms=\"{F(Milliseconds(move.Arrived))}\" " +
                     $"x1=\"{F(X(move.Left))}\" y1=\"{F(LaneY(move.From) + bar / 2)}\" x2=\"{F(X(move.Arrived))}\" y2=\"{F(LaneY(move.To) + bar / 2)}\" " +

@@ -87,11 +87,16 @@ namespace Partition.Tests.SystemTests
             Assert.That(alpha.Where(s => s.End <= there.Left).Select(s => s.Core).Distinct(), Is.EqualTo(new[] { 1 }));
             Assert.That(alpha.Where(s => s.Start >= there.Arrived && s.End <= back.Left).Select(s => s.Core).Distinct(), Is.EqualTo(new[] { 0 }));
             Assert.That(alpha.Where(s => s.Start >= back.Arrived).Select(s => s.Core).Distinct(), Is.EqualTo(new[] { 1 }));
-            // The script's 500 ms and 900 ms, give or take the script's own start.
-            Assert.That(timeline.Milliseconds(back.Left) - timeline.Milliseconds(there.Left), Is.EqualTo(400).Within(20));
+            // At the script's 500 ms and 900 ms: the timeline counts from the partitions' start as
+            // the script does, and CPU 0 (1 ms slices) serves a due command at its next look.
+            Assert.That(timeline.Milliseconds(there.Left), Is.InRange(500.0, 510.0), result.Report());
+            Assert.That(timeline.Milliseconds(back.Left), Is.InRange(900.0, 910.0), result.Report());
+            Assert.That(svg, Does.Contain($">alpha.0 to core 0, {timeline.Milliseconds(there.Left).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)} ms<"));
             Assert.That(svg, Does.Contain("class=\"migration\" data-vcpu=\"alpha.0\" data-from=\"1\" data-to=\"0\""));
             Assert.That(timeline.Events.Where(e => e.Kind is "pause" or "resume").OrderBy(e => e.Start).Select(e => (e.Kind, e.Partition)),
                 Is.EqualTo(new[] { ("pause", "gamma"), ("resume", "gamma") }), result.Report());
+            Assert.That(timeline.Events.Where(e => e.Kind is "pause" or "resume").Select(e => timeline.Milliseconds(e.Start)),
+                Has.All.InRange(1000.0, 1210.0).And.Exactly(1).InRange(1000.0, 1010.0).And.Exactly(1).InRange(1200.0, 1210.0));
         }
 
         [Test]

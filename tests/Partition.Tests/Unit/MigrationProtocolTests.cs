@@ -37,7 +37,7 @@ namespace Partition.Tests.Unit
             _gamma = Create(new PartitionSpec("gamma", GuestMode.Long64, 1 << 20, 0x1000, 0x1000, 0x3F8).Placed(0, shared: true));
             var machines = new[] { _alpha, _beta, _gamma };
             CoreRunner.Prepare(machines, 2, new ScheduleConfig[0], 0);
-            Management.Start(machines);
+            Management.Start(machines, _cpu.Tsc);
             // Every entry ends its slice at once (the timer), so each RunOnce is one slice.
             _cpu.Vmx.Guest = (model, vmcs, registers) => model.SetExit(vmcs, ExitReason.PreemptionTimer, 0);
         }

@@ -8,10 +8,11 @@ namespace Partition.Tests.Unit
     /// <summary>The schedule trace's lines, as the hypervisor prints them, read back and drawn (<see cref="ScheduleTimeline"/>).</summary>
     public class ScheduleTimelineTests
     {
-        // Two cores at 10,000 ticks per ms: alpha.0 on core 1, moved to core 0 and back; beta on core 0; gamma paused and resumed.
+        // Two cores at 10,000 ticks per ms, the partitions started at 50,000: alpha.0 on core 1,
+        // moved to core 0 and back; beta on core 0; gamma paused and resumed.
         private const string Serial =
             "Run over: the time limit (stop_after_ms) came with 3 partitions still runnable\r\n" +
-            "Trace: 2 cores, 10000 TSC ticks per ms, up to 4096 events a core (the latest)\r\n" +
+            "Trace: 2 cores, 10000 TSC ticks per ms, up to 4096 events a core (the latest), the partitions started at TSC 50000\r\n" +
             "trace 0 slice 100000 200000 beta.0 0 12\r\n" +
             "trace 0 migrate-in 210000 0 alpha.0 1 0\r\n" +
             "trace 0 slice 215000 300000 alpha.0 0 3\r\n" +
@@ -35,7 +36,33 @@ namespace Partition.Tests.Unit
                 new TraceMigration("alpha.0", 1, 0, 205000, 210000),
                 new TraceMigration("alpha.0", 0, 1, 310000, 312000),
             }));
+            // Times count from the partitions' start, the console script's zero.
+            Assert.That(timeline.Zero, Is.EqualTo(50000));
+            Assert.That(timeline.Complete, Is.True);
+            Assert.That(timeline.Milliseconds(300000), Is.EqualTo(25.0));
+        }
+
+        [Test]
+        public void A_trace_that_does_not_say_when_the_partitions_started_counts_from_its_first_event()
+        {
+            var timeline = ScheduleTimeline.Parse(Serial.Replace(", the partitions started at TSC 50000", ""));
+            Assert.That(timeline.Zero, Is.EqualTo(100000));
+            Assert.That(timeline.Complete, Is.False);
             Assert.That(timeline.Milliseconds(300000), Is.EqualTo(20.0));
+            Assert.That(timeline.Migrations.Count, Is.EqualTo(2));
+        }
+
+        [Test]
+        public void When_a_core_s_ring_was_full_the_axis_starts_at_the_first_event_kept()
+        {
+            // Rings of 4 events: core 0 printed 4, so older ones may be gone, and the axis starts at 5 ms, not 0.
+            var timeline = ScheduleTimeline.Parse(Serial.Replace("up to 4096 events", "up to 4 events"));
+            Assert.That(timeline.Complete, Is.False);
+            XNamespace ns = "http://www.w3.org/2000/svg";
+            var axis = XDocument.Parse(timeline.ToSvg("t")).Descendants(ns + "text").Select(t => t.Value)
+                .Where(v => v.EndsWith(" ms") && !v.Contains("core")).ToList();
+            Assert.That(axis.First(), Is.EqualTo("5 ms"));
+            Assert.That(ScheduleTimeline.Parse(Serial).Complete, Is.True);
         }
 
         [Test]
@@ -58,6 +85,12 @@ namespace Partition.Tests.Unit
             // The first arrow starts on core 1's lane, lower in the picture, and ends on core 0's.
             Assert.That(double.Parse((string)arrows[0].Attribute("y1"), System.Globalization.CultureInfo.InvariantCulture),
                 Is.GreaterThan(double.Parse((string)arrows[0].Attribute("y2"), System.Globalization.CultureInfo.InvariantCulture)));
+            // Each arrow is labelled with the vCPU, the core it reached and when it left, on the script's clock.
+            var labels = svg.Descendants(ns + "text").Where(t => (string)t.Attribute("class") == "migration-label").Select(t => t.Value);
+            Assert.That(labels, Is.EqualTo(new[] { "alpha.0 to core 0, 15.5 ms", "alpha.0 to core 1, 26 ms" }));
+            // The axis starts at 0 ms, the partitions' start, although the first slice began 5 ms later.
+            var axis = svg.Descendants(ns + "text").Select(t => t.Value).Where(v => v.EndsWith(" ms") && !v.Contains("core")).ToList();
+            Assert.That(axis.First(), Is.EqualTo("0 ms"));
             var marks = svg.Descendants(ns + "g").Where(g => (string)g.Attribute("class") == "mark").Select(g => (string)g.Attribute("data-kind")).ToList();
             Assert.That(marks, Is.EqualTo(new[] { "pause", "resume" }));
             Assert.That(svg.ToString(), Does.Contain("test &lt;run&gt;"));

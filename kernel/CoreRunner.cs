@@ -61,6 +61,8 @@ namespace Partition.Kernel
         private static readonly CoreRunner[] s_runners = new CoreRunner[Smp.MaxCpus];
         private static long s_active;
         private static ulong s_deadline;
+        // The run's deadline, or ulong.MaxValue if it has none (the sweep's starting point for a slice's limit).
+        private static ulong s_runLimit = ulong.MaxValue;
 
         /// <summary>
         /// "switch=clear": VMCLEAR after every slice, so each switch is VMCLEAR, VMPTRLD and
@@ -106,6 +108,7 @@ namespace Partition.Kernel
             ulong slice = core.Policy.SliceTicks;
             ulong consolePoll = cpu == 0 ? ConsolePollMs * Tsc.TicksPerMillisecond : 0;
             _longestSlice = slice == 0 ? consolePoll : consolePoll == 0 ? slice : System.Math.Min(slice, consolePoll);
+            _sliceLimit = s_runLimit;
         }
 
         // The longest a slice here lasts (0: no limit but the run's deadline): the policy's
@@ -134,7 +137,9 @@ namespace Partition.Kernel
         public static void Prepare(VirtualMachine[] machines, int cpuCount, ScheduleConfig[] schedules, ulong deadline)
         {
             s_deadline = deadline;
+            s_runLimit = deadline == 0 ? ulong.MaxValue : deadline;
             s_idleWaitTicks = Tsc.FromMicroseconds(IdleWaitMicroseconds);
+            s_minimumRunBeforeWake = Tsc.FromMicroseconds(MinimumRunBeforeWakeMicroseconds);
             for (int cpu = 0; cpu < cpuCount; cpu++)
             {
                 int n = 0;
@@ -279,6 +284,20 @@ namespace Partition.Kernel
         // left waiting for an interrupt: when the idle wait ends (ulong.MaxValue: none).
         private ulong _earliestWake = ulong.MaxValue;
 
+        // The latest any slice here may end, whatever the policy's slice (ulong.MaxValue: no
+        // such limit): the run's deadline, and on a shared core the earliest timer of a vCPU
+        // waiting in HLT here, but not before the vCPU that runs has had
+        // MinimumRunBeforeWakeMicroseconds. So a waiting vCPU's timer interrupt is taken when
+        // it is due, not when the running vCPU's slice ends. Set by each sweep (every turn
+        // sweeps while a vCPU here waits).
+        private ulong _sliceLimit;
+
+        // The least a running vCPU keeps of its slice when a waiting one's timer comes: a
+        // guest re-arming a short timer and halting costs its neighbour a switch per this
+        // much time at most, never the slice.
+        private const ulong MinimumRunBeforeWakeMicroseconds = 100;
+        private static ulong s_minimumRunBeforeWake;
+
         // The longest the idle wait watches only the wake-ups before the loop takes a whole turn again.
         private const ulong IdleWaitMicroseconds = 50;
         private static ulong s_idleWaitTicks;
@@ -290,12 +309,15 @@ namespace Partition.Kernel
         /// posted to one of them (another vCPU's IPI, a device interrupt taken here for the
         /// host partition while interrupts are let in), or the earliest of their local APIC
         /// timers. Everything else the loop serves (the console, the run's deadline) waits at
-        /// most <see cref="IdleWaitMicroseconds"/> longer.
+        /// most twice <see cref="IdleWaitMicroseconds"/> longer.
         /// </summary>
         internal void WaitIdle(ulong now)
         {
+            // A wake-up due before the limit, or within another limit after it, is waited for
+            // here: a turn of the loop taken just before it would make it later by the rest of
+            // that turn (its latency would depend on where in the loop its time fell).
             ulong until = now + s_idleWaitTicks;
-            if (_earliestWake < until)
+            if (_earliestWake < until + s_idleWaitTicks)
                 until = _earliestWake;
             var policy = Core.Policy;
             while (true)
@@ -428,6 +450,7 @@ namespace Partition.Kernel
                     Retire(entity);
                     continue;
                 }
+                bool waited = vcpu.Activity == VcpuActivity.WaitingForInterrupt;
                 if (vcpu.Activity != VcpuActivity.Running || vcpu.Lapic.HasIncoming)
                 {
                     vcpu.CheckWake(Tsc.Now, out int startup);
@@ -437,9 +460,14 @@ namespace Partition.Kernel
                 if (machine.Paused && machine.NotePausedOff(vcpu))
                     ReportPaused(machine);
                 bool runnable = !machine.Paused && vcpu.Activity == VcpuActivity.Running;
-                if (runnable && !entity.Runnable && Core.Policy is WeightedPolicy weighted)
+                bool woke = runnable && !entity.Runnable;
+                if (woke && policy is WeightedPolicy weighted)
                     weighted.Wake(entity);
                 entity.Runnable = runnable;
+                // A vCPU woken from HLT (its timer came, or an interrupt was posted to it) runs
+                // at the next pick: it waited for that event and handles it while it is news.
+                if (woke && waited && policy.Count > 1)
+                    policy.Prefer(entity);
                 if (!runnable)
                 {
                     _sweepDue = true;
@@ -449,6 +477,14 @@ namespace Partition.Kernel
                 }
             }
             _earliestWake = earliestWake;
+            ulong limit = s_runLimit;
+            if (earliestWake < limit && policy.Count > 1)
+            {
+                ulong wakeAt = System.Math.Max(earliestWake, Tsc.Now + s_minimumRunBeforeWake);
+                if (wakeAt < limit)
+                    limit = wakeAt;
+            }
+            _sliceLimit = limit;
         }
 
         // "NAME: paused (every vCPU off its core, N ticks after the command)".
@@ -496,7 +532,7 @@ namespace Partition.Kernel
             // is charged to the slice too, or a guest that exits all the time (a hypercall
             // flood) would hold the core for as long as it liked.
             ulong longest = _longestSlice;
-            ulong until = longest == 0 ? s_deadline : s_deadline == 0 ? sliceStart + longest : System.Math.Min(s_deadline, sliceStart + longest);
+            ulong until = longest == 0 ? s_deadline : System.Math.Min(_sliceLimit, sliceStart + longest);
             // (The exit count is a sum over the reasons: taken only for the trace.)
             ulong exitsBefore = ScheduleTrace.Enabled ? vcpu.Exits : 0;
             PartitionHost.RunSlice(vcpu, Cpu, until, Cpu == 0, this);

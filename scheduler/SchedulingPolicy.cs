@@ -189,9 +189,9 @@ namespace Partition.Scheduler
         public virtual void Account(SchedulerEntity entity, ulong ticks) => entity.Consumed += ticks;
 
         /// <summary>
-        /// A runnable entity that has just arrived (a migration on command) runs at the next
-        /// pick: round-robin moves it to the head of its ring; weighted gives it the least virtual
-        /// time, one below the least. Its turns afterwards are as any other's.
+        /// A runnable entity that has just arrived (a migration on command) or woken (from HLT)
+        /// runs at the next pick: round-robin moves it to the head of its ring; weighted gives it
+        /// the least virtual time, one below the least. Its turns afterwards are as any other's.
         /// </summary>
         public virtual void Prefer(SchedulerEntity entity) { }
 

@@ -65,6 +65,17 @@ namespace Partition.Cli
             }
             foreach (var figure in apic)
                 lines.Add(figure.Line);
+            var sharedWakeup = BenchmarkRun.RunSharedWakeup(layout, timeout, out var sharedResult);
+            if (sharedWakeup == null)
+            {
+                Console.Error.WriteLine("partition bench: the local APIC guest on a shared core printed no hlt-wakeup figure.");
+                Console.Error.WriteLine(sharedResult.Report());
+            }
+            else
+            {
+                lines.Add(sharedWakeup.Line);
+                apic = apic.Append(sharedWakeup).ToList();
+            }
             var linux = BenchmarkRun.RunLinux(layout, Partition.Host.Linux.LinuxArtifacts.GuestKernel(layout),
                 Partition.Host.Linux.LinuxArtifacts.GuestInitramfs(layout), timeout, out var linuxResult);
             if (linux == null)

@@ -70,7 +70,8 @@ namespace Partition.Tests.Configs
             var (status, output, error) = Check(configs);
             Assert.That(status, Is.EqualTo(2));
             Assert.That(output, Is.Empty);
-            Assert.That(error, Is.EqualTo($"partition check: {configs} is a directory, not a config file; give a .json file in it, such as {Path.Combine(configs, "apic.json")}\n"));
+            // The example is the directory's first config in ordinal order.
+            Assert.That(error, Is.EqualTo($"partition check: {configs} is a directory, not a config file; give a .json file in it, such as {Path.Combine(configs, "apic-shared.json")}\n"));
         }
 
         [Test]

@@ -28,6 +28,26 @@ namespace Partition.Tests.SystemTests
             BootScenario.BochsExample(name, cpus == 1 ? "exit=poweroff stop_after_ms=2000" : "exit=poweroff stop_after_ms=1000", exampleConfig,
                 ExampleBoot.Flat(partitions.Select(p => (p, "spin.bin")).ToArray()), null, cpus, Timeout, "Run over: ");
 
+        /// <summary>
+        /// configs/apic-shared.json: the APIC guest's vCPU 0 shares core 0 (1.5 ms slices) with a
+        /// guest that never halts, and times its wake-up from HLT by its TSC-deadline timer, armed
+        /// 2 ms ahead: the timer comes in the middle of the neighbour's slice, which ends for it
+        /// (before, the neighbour ran out its slice and then one more: 29,279 ticks on average). Its
+        /// other figures (IPIs to and from vCPU 1 on dedicated core 1, the timers) complete too.
+        /// </summary>
+        [Test]
+        public void A_halted_vcpus_timer_ends_its_neighbours_slice_when_it_is_due()
+        {
+            var result = BootScenario.BochsExample("apic-shared", "exit=poweroff", "configs/apic-shared.json",
+                ExampleBoot.Flat(("apic", "apic-quick.bin"), ("neighbour", "spin.bin")), null, 2, Timeout, "[apic] apic done");
+            var figures = BenchmarkRun.ParseApicFigures(result.Serial);
+            Assert.That(figures.Select(f => f.Name), Is.EqualTo(TestGuest.ApicFigures.Select(f => f.Name)), result.Report());
+            var wakeup = figures.Single(f => f.Name == "hlt-wakeup");
+            TestContext.Out.WriteLine(wakeup.Line);
+            Assert.That(wakeup.Max, Is.LessThan(4_000UL), result.Report());
+            Assert.That(result.Serial, Does.Contain("[neighbour] progress 1"), "the neighbour ran");
+        }
+
         /// <summary>The measured and configured share of a partition, in percent.</summary>
         private static (double Measured, double Configured) Share(RunResult result, string partition)
         {

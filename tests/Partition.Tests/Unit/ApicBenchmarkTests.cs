@@ -33,12 +33,17 @@ namespace Partition.Tests.Unit
         [Test]
         public void The_table_has_a_row_per_figure_under_a_header()
         {
-            string table = BenchmarkRun.FormatApicTable(BenchmarkRun.ParseApicFigures(Serial));
+            var figures = BenchmarkRun.ParseApicFigures(Serial).ToList();
+            figures.Add(new BenchmarkRun.ApicFigure("hlt-wakeup", "HLT on a shared core", 2100, 2000, 2300, 50, "apic-shared"));
+            string table = BenchmarkRun.FormatApicTable(figures);
             var lines = table.TrimEnd().Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
-            Assert.That(lines[0], Is.EqualTo("Local APIC, ticks (= emulated instructions), 2 measurements each:"));
+            Assert.That(lines[0], Is.EqualTo("Local APIC, ticks (= emulated instructions), over N measurements:"));
             Assert.That(lines[1], Does.StartWith("  figure"));
-            Assert.That(lines[2], Does.StartWith("  xapic-ipi                 5377    5375    5380  xAPIC fixed IPI"));
-            Assert.That(lines.Length, Is.EqualTo(5));
+            Assert.That(lines[2], Does.StartWith("  xapic-ipi                     5377    5375    5380     2  xAPIC fixed IPI"));
+            Assert.That(lines[^1], Is.EqualTo("  hlt-wakeup (apic-shared)      2100    2000    2300    50  HLT on a shared core"));
+            Assert.That(figures[^1].Line, Is.EqualTo("apic-shared hlt-wakeup: mean 2100 ticks, min 2000, max 2300 over 50"));
+            Assert.That(BenchmarkFigures.FromLines(new[] { figures[^1].Line }).Single().Key, Is.EqualTo("apic-shared-hlt-wakeup"));
+            Assert.That(lines.Length, Is.EqualTo(6));
         }
     }
 }

@@ -234,10 +234,87 @@ namespace Partition.Tests.Unit
             core.WaitIdle(_cpu.Tsc);
             Assert.That(_cpu.Tsc - start, Is.GreaterThanOrEqualTo(500UL), "with no timer and no post it waits its limit (50 us), then the loop takes a turn");
 
+            // A timer due just after the limit is waited for too, not left to the next turn of the loop.
+            RunOn(0);
+            ulong limit = Tsc.FromMicroseconds(50);
+            deadline = _cpu.Tsc + limit + limit / 2;
+            lapic.WriteMsr(0x6E0, deadline + _beta.Cpu0.TscOffset, _beta.Cpu0.GuestTsc(_cpu.Tsc), out _, out _, out _, out _);
+            RunOn(0);
+            core.WaitIdle(_cpu.Tsc);
+            Assert.That(_cpu.Tsc, Is.GreaterThanOrEqualTo(deadline).And.LessThan(deadline + 20), "it ends at beta's timer, half a limit after the limit");
+            RunOn(0);
+            RunOn(0);
+            Assert.That(_beta.Cpu0.TimerDeadlineOnHost, Is.Zero);
+            start = _cpu.Tsc;
+            core.WaitIdle(_cpu.Tsc);
+            Assert.That(_cpu.Tsc - start, Is.InRange(limit, limit + 20), "with nothing due, its limit again");
+
             start = _cpu.Tsc;
             _gamma.Deliver(_gamma.Cpu0, 1, new InterruptMessage(0, DeliveryMode.Nmi, false, 0, false));
             core.WaitIdle(_cpu.Tsc);
             Assert.That(_cpu.Tsc - start, Is.LessThan(20), "a post to a waiting vCPU ends it at once");
+        }
+
+        [Test]
+        public void A_waiting_vcpus_timer_ends_its_neighbours_slice_when_due_and_it_runs_next()
+        {
+            // Three vCPUs share core 0 (alpha moved there); beta waits in HLT, the others compute
+            // until the preemption timer ends their slice (the fake CPU's guest takes all the time it is given).
+            ulong betaRegion = _beta.Cpu0.Vmcs.Region;
+            bool betaHalts = true;
+            var ran = new System.Collections.Generic.List<ulong>();
+            _cpu.Vmx.Guest = (model, vmcs, registers) =>
+            {
+                ran.Add(model.Regions.First(r => r.Value == vmcs).Key);
+                if (vmcs == model.Regions[betaRegion] && betaHalts)
+                {
+                    vmcs.Fields[VmcsField.GuestRflags.Encoding] = 0x202;
+                    model.SetExit(vmcs, ExitReason.Hlt, 0);
+                    return;
+                }
+                _cpu.Tsc += vmcs.Fields[VmcsField.VmxPreemptionTimerValue.Encoding];
+                model.SetExit(vmcs, ExitReason.PreemptionTimer, 0);
+            };
+            Assert.That(Migrate("alpha", 0), Is.EqualTo("alpha: moving from core 1 to core 0"));
+            RunOn(1);
+            for (int i = 0; i < 4; i++)
+                RunOn(0);
+            Assert.That(CoreRunner.Of(0).Core.Policy.Count, Is.EqualTo(3));
+            Assert.That(_beta.Cpu0.Activity, Is.EqualTo(VcpuActivity.WaitingForInterrupt));
+            var lapic = _beta.Cpu0.Lapic;
+            Assert.That(lapic.WriteMsr(0x1B, 0xFEE0_0D00, 0, out _, out _, out _, out _), Is.EqualTo(ApicAccess.Done), "x2APIC");
+            lapic.WriteMsr(0x80F, 0x1FF, 0, out _, out _, out _, out _);                 // SVR: enabled
+            lapic.WriteMsr(0x832, 0x4_00EC, 0, out _, out _, out _, out _);              // LVT timer: TSC-deadline, vector 0xEC
+            ulong slice = CoreRunner.Of(0).Core.Policy.SliceTicks;
+            ulong minimumRun = Tsc.FromMicroseconds(100);
+            Assert.That(slice, Is.GreaterThan(4 * minimumRun), "the test needs a slice well over the least run");
+
+            // Due a third of a slice from now: the neighbour that runs stops then, not at its slice's end.
+            RunOn(0);
+            ulong deadline = _cpu.Tsc + slice / 3;
+            lapic.WriteMsr(0x6E0, deadline + _beta.Cpu0.TscOffset, _beta.Cpu0.GuestTsc(_cpu.Tsc), out _, out _, out _, out _);
+            RunOn(0);                                       // the sweep sees the timer; a neighbour runs until it
+            ulong neighbour = ran[^1];
+            Assert.That(neighbour, Is.Not.EqualTo(betaRegion));
+            Assert.That(_cpu.Tsc, Is.InRange(deadline, deadline + 200), "the neighbour's slice ended at beta's timer");
+            betaHalts = false;
+            int before = ran.Count;
+            RunOn(0);
+            Assert.That(ran[before], Is.EqualTo(betaRegion), "beta, woken, runs next (whoever the ring had next)");
+            Assert.That(_beta.Cpu0.TimerDeadlineOnHost, Is.Zero, "its timer fired");
+
+            // A timer sooner than the least run: the neighbour still has that much of its slice.
+            betaHalts = true;
+            for (int i = 0; i < 3 && _beta.Cpu0.Activity == VcpuActivity.Running; i++)
+                RunOn(0);
+            Assert.That(_beta.Cpu0.Activity, Is.EqualTo(VcpuActivity.WaitingForInterrupt));
+            RunOn(0);
+            deadline = _cpu.Tsc + 10;
+            lapic.WriteMsr(0x6E0, deadline + _beta.Cpu0.TscOffset, _beta.Cpu0.GuestTsc(_cpu.Tsc), out _, out _, out _, out _);
+            ulong start = _cpu.Tsc;
+            RunOn(0);
+            Assert.That(ran[^1], Is.Not.EqualTo(betaRegion));
+            Assert.That(_cpu.Tsc - start, Is.InRange(minimumRun, minimumRun + 400), "the neighbour ran its least run, then beta's timer was served");
         }
 
         [Test]

@@ -27,6 +27,12 @@ namespace Partition.Kernel
         Revive,
         /// <summary>A vCPU of a restarted partition: back on this core's schedule.</summary>
         Rejoin,
+        /// <summary>
+        /// Another CPU posted an interrupt to a vCPU waiting in HLT on this shared core: the
+        /// slice running here ends once its vCPU has had its least run, and the sweep wakes the
+        /// waiting one (<see cref="CoreRunner.InterruptPosted"/>).
+        /// </summary>
+        Wake,
     }
 
     /// <summary>
@@ -39,8 +45,8 @@ namespace Partition.Kernel
     /// <remarks>
     /// <para>The kick invariant, which the whole cross-core protocol rests on: a CPU that
     /// changes something a core's run loop must act on before its guest runs on (a request in
-    /// its mailbox, an interrupt posted to a vCPU running there, a partition of its vCPUs
-    /// stopped, paused or halted) makes the change first and then kicks the core
+    /// its mailbox, an interrupt posted to the vCPU whose VMCS is current there, a partition of
+    /// its vCPUs stopped, paused or halted) makes the change first and then kicks the core
     /// (<see cref="Kick"/>, an NMI; <see cref="Post"/>, <see cref="VirtualMachine.Deliver"/> and
     /// <see cref="VirtualMachine.NoticeEveryCore"/> do both). The NMI makes a guest running
     /// there exit to the run loop; if it finds the CPU in the hypervisor instead,
@@ -49,9 +55,12 @@ namespace Partition.Kernel
     /// after that may have undone a kick, so every timer write is followed by the looks it
     /// could have hidden (the run loop's entry: mailbox and local APIC; the exit fast path:
     /// everything, <c>PartitionHost.ExitPath</c>). An interrupt's poster decides whether to
-    /// kick from the vCPU's Core and Activity, read after its post; the core that changes them
-    /// (a migration's arrival, a wake) fences before its last look at the posts, so that one of
-    /// the two always sees the other's store.</para>
+    /// kick from the vCPU's Core and Activity and the core's current VMCS (<see cref="CoreControlBlock.Loaded"/>),
+    /// read after its post (<see cref="InterruptPosted"/>); the core that changes them (a
+    /// migration's arrival, a wake, a switch) fences before its last look at the posts, so that
+    /// one of the two always sees the other's store. A vCPU waiting in HLT on a shared core is
+    /// not kicked but sent a wake-up request, which ends its neighbour's slice after that one's
+    /// least run (<see cref="EndsSliceForRequests"/>).</para>
     /// <para>Hence the exit fast path, after a handler that changed nothing itself
     /// (<see cref="ExitAction.ResumeQuiet"/>), needs to look at none of that state: a change
     /// from another CPU arrives with its kick.</para>
@@ -175,14 +184,24 @@ namespace Partition.Kernel
         /// </summary>
         public bool Post(CoreRequest request)
         {
-            _lock.Enter();
-            bool posted = _requestCount < _requests.Length;
-            if (posted)
-                _requests[_requestCount++] = request;
-            _lock.Exit();
+            bool posted = Enqueue(request);
             // Kicked even when full: the core then drains what it has and sees the rest.
             if (Smp.CpuCount > 1 && (uint)global::Partition.Kernel.Cpu.CurrentApicId() != Smp.ApicIdOf(Cpu))
                 Kick();
+            return posted;
+        }
+
+        private bool Enqueue(CoreRequest request)
+        {
+            _lock.Enter();
+            bool posted = _requestCount < _requests.Length;
+            if (posted)
+            {
+                _requests[_requestCount++] = request;
+                if (request.Kind != CoreRequestKind.Wake)
+                    _urgentRequests++;
+            }
+            _lock.Exit();
             return posted;
         }
 
@@ -250,6 +269,66 @@ namespace Partition.Kernel
 
         /// <summary>True when requests wait (read without the lock: a stale answer only delays them).</summary>
         public bool HasRequests => _requestCount != 0;
+
+        // Requests waiting that are not wake-ups (under the mailbox's lock; read without it: a
+        // request's poster kicks after its post, so a stale 0 is looked at again at once).
+        private int _urgentRequests;
+
+        // 1 while a wake-up request is on its way to this core (set by its poster, cleared when
+        // drained): an IPI flood at a waiting vCPU costs its neighbour one kick, not one an IPI.
+        private long _wakePending;
+
+        /// <summary>
+        /// Another CPU posted an interrupt to <paramref name="vcpu"/>, one of this core's vCPUs
+        /// (<see cref="VirtualMachine.Deliver"/>, after its post). If the vCPU's VMCS is the one
+        /// current here, it may be in its guest: kicked, so that it exits and takes the
+        /// interrupt. If it is runnable but another vCPU's VMCS is current, its next entry looks
+        /// at its posts: no kick, which would only make its neighbour exit. If it waits in HLT on
+        /// a shared core, a neighbour may hold the core for the rest of a slice: a wake-up
+        /// request ends that slice once it has had its least run (<see cref="EndsSliceForRequests"/>).
+        /// On a dedicated core the idle wait watches the posts itself.
+        /// </summary>
+        public void InterruptPosted(VirtualCpu vcpu)
+        {
+            var activity = vcpu.Activity;
+            if (activity == VcpuActivity.Running)
+            {
+                // The core makes a VMCS current before its last look at the posts (a fence between).
+                if (Core.Loaded == vcpu.Entity)
+                    Kick();
+            }
+            else if (activity == VcpuActivity.WaitingForInterrupt && Core.Policy.Count > 1
+                && global::Partition.Kernel.Cpu.CompareExchange(ref _wakePending, 1, 0) == 0)
+            {
+                Enqueue(new CoreRequest { Kind = CoreRequestKind.Wake, Vcpu = vcpu });
+                // Kicked only during a slice: between slices the loop sweeps, or looks at its
+                // mailbox before the next entry (having stored the slice's start before that
+                // look), and a kick would only cost that entry an exit.
+                global::Partition.Kernel.Cpu.FullFence();
+                if (_sliceStart != 0)
+                    Kick();
+            }
+        }
+
+        /// <summary>
+        /// Requests wait at the last look before a VM entry (<c>PartitionHost.RunSlice</c>):
+        /// true if the slice must end now for them. Any request but a wake-up ends it at once;
+        /// wake-ups alone end it once the running vCPU has had its least run of the slice
+        /// (<see cref="MinimumRunBeforeWakeMicroseconds"/>), lowering <paramref name="until"/> to
+        /// then if that is later than <paramref name="now"/>.
+        /// </summary>
+        internal bool EndsSliceForRequests(ulong now, ref ulong until)
+        {
+            ulong start = _sliceStart;
+            if (_urgentRequests != 0 || start == 0)
+                return true;
+            ulong leastRunEnd = start + s_minimumRunBeforeWake;
+            if (now >= leastRunEnd)
+                return true;
+            if (until == 0 || until > leastRunEnd)
+                until = leastRunEnd;
+            return false;
+        }
 
         // Read at every turn of every core's loop: a plain aligned 64-bit load (atomic on x86-64;
         // a stale value only delays the end by a turn), not a locked instruction.
@@ -720,6 +799,7 @@ namespace Partition.Kernel
             for (int i = 0; i < count; i++)
                 _draining[i] = _requests[i];
             _requestCount = 0;
+            _urgentRequests = 0;
             _lock.Exit();
             _sweepDue = true;
             for (int i = 0; i < count; i++)
@@ -732,6 +812,10 @@ namespace Partition.Kernel
             var entity = vcpu.Entity;
             switch (request.Kind)
             {
+                case CoreRequestKind.Wake:
+                    // The sweep that follows every drain wakes it (or finds it woken already).
+                    _wakePending = 0;
+                    break;
                 case CoreRequestKind.Evict:
                     // VMCLEAR where the VMCS is active (this CPU), then let the target load it.
                     vcpu.MigrationSourceTsc = Tsc.Now;

@@ -477,7 +477,15 @@ namespace Partition.Kernel
                 // arrival, a wake) before this look at the posts. One side sees the other's store.
                 Cpu.FullFence();
                 if (runner != null && runner.HasRequests)
-                    return;
+                {
+                    // A wake-up for a vCPU waiting here ends the slice only after this vCPU's
+                    // least run: the timer is written again for that end, and the guest goes on.
+                    ulong limit = until;
+                    if (runner.EndsSliceForRequests(now, ref until))
+                        return;
+                    if (until != limit)
+                        continue;
+                }
                 if (lapic.HasIncoming)
                     continue;
                 context.Injected = vcpu.EntryEventPending;
@@ -497,8 +505,12 @@ namespace Partition.Kernel
                 if (vcpu.Activity != VcpuActivity.Running)
                     return;
                 // The timer was set for the slice's end (or the run's) unless the local APIC's
-                // timer was nearer: a timer exit not for the APIC ends the slice.
-                if (context.Reason == (ushort)ExitReason.PreemptionTimer && (timer == 0 || Tsc.Now < timer))
+                // timer was nearer: a timer exit not for the APIC ends the slice, unless it came
+                // early because a kick zeroed the timer (CoreRunner.NmiReceived) for a request:
+                // then the look before the next entry decides (a wake-up request lets the slice
+                // run on to its vCPU's least run).
+                if (context.Reason == (ushort)ExitReason.PreemptionTimer && (timer == 0 || Tsc.Now < timer)
+                    && (runner == null || !runner.HasRequests || until == 0 || Tsc.Now >= until))
                     return;
                 // The core's mailbox is looked at before the next entry (and the console's input
                 // at the top of the loop).

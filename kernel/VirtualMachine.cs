@@ -738,16 +738,16 @@ namespace Partition.Kernel
         }
 
         /// <summary>
-        /// Posts an interrupt to a vCPU's local APIC. If the vCPU may be executing on another
-        /// core, a wake IPI makes it exit so that the interrupt is injected at once; a vCPU
-        /// waiting in HLT is woken by its own core's run loop, which polls.
+        /// Posts an interrupt to a vCPU's local APIC. If the vCPU is on another core, that core
+        /// is told (<see cref="CoreRunner.InterruptPosted"/>): kicked if the vCPU may be in its
+        /// guest there, asked to end a neighbour's slice if it waits in HLT on a shared core.
         /// </summary>
         public void Deliver(VirtualCpu target, int cpu, in InterruptMessage message)
         {
             Deliveries++;
             target.Lapic.Post(message);
-            if (target.Core != cpu && target.Activity == VcpuActivity.Running)
-                CoreRunner.Of(target.Core)?.Kick();
+            if (target.Core != cpu)
+                CoreRunner.Of(target.Core)?.InterruptPosted(target);
         }
 
         /// <summary>

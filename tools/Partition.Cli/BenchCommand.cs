@@ -66,16 +66,14 @@ namespace Partition.Cli
             foreach (var figure in apic)
                 lines.Add(figure.Line);
             var sharedWakeup = BenchmarkRun.RunSharedWakeup(layout, timeout, out var sharedResult);
-            if (sharedWakeup == null)
+            if (sharedWakeup.Count != BenchmarkRun.SharedWakeupFigures.Length)
             {
-                Console.Error.WriteLine("partition bench: the local APIC guest on a shared core printed no hlt-wakeup figure.");
+                Console.Error.WriteLine($"partition bench: the local APIC guest on shared cores printed {sharedWakeup.Count} of {BenchmarkRun.SharedWakeupFigures.Length} figures.");
                 Console.Error.WriteLine(sharedResult.Report());
             }
-            else
-            {
-                lines.Add(sharedWakeup.Line);
-                apic = apic.Append(sharedWakeup).ToList();
-            }
+            foreach (var figure in sharedWakeup)
+                lines.Add(figure.Line);
+            apic = apic.Concat(sharedWakeup).ToList();
             var linux = BenchmarkRun.RunLinux(layout, Partition.Host.Linux.LinuxArtifacts.GuestKernel(layout),
                 Partition.Host.Linux.LinuxArtifacts.GuestInitramfs(layout), timeout, out var linuxResult);
             if (linux == null)

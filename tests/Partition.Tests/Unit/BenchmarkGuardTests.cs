@@ -36,10 +36,12 @@ namespace Partition.Tests.Unit
             "apic x2apic-ipi: mean 1862 ticks, min 1860, max 3380 over 1000",
             "apic x2apic-ipi-round-trip: mean 3774 ticks, min 3770, max 5405 over 1000",
             "apic x2apic-ipi-to-halted: mean 2428 ticks, min 2320, max 4060 over 1000",
+            "apic x2apic-ipi-to-idle: mean 2500 ticks, min 2400, max 4100 over 1000",
             "apic tsc-deadline-timer: mean 1061 ticks, min 1060, max 1585 over 1000",
             "apic one-shot-timer: mean 1251 ticks, min 1250, max 1375 over 1000",
             "apic hlt-wakeup: mean 2108 ticks, min 1935, max 2365 over 1000",
             "apic-shared hlt-wakeup: mean 29279 ticks, min 29220, max 29705 over 50",
+            "apic-shared x2apic-ipi-to-idle: mean 9000 ticks, min 2000, max 16000 over 50",
             "linux boot: 121472146 ticks from the partitions' start to linux up (6.1.192-partition)",
             "linux idle: 204 exits per second (over 10 s, heartbeat only)",
         };

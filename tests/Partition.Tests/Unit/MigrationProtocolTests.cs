@@ -318,6 +318,102 @@ namespace Partition.Tests.Unit
         }
 
         [Test]
+        public void An_interrupt_for_a_vcpu_waiting_for_its_turn_does_not_kick_its_neighbour()
+        {
+            // beta and gamma both run on core 0, a slice each in turn; an interrupt from CPU 1 to
+            // the one whose VMCS is not current waits for its next entry: no NMI for the other.
+            RunOn(0);
+            RunOn(0);
+            var core = CoreRunner.Of(0);
+            var loaded = (VirtualCpu)core.Core.Loaded.Owner;
+            var waiting = loaded == _beta.Cpu0 ? _gamma.Cpu0 : _beta.Cpu0;
+            ulong kicks = core.WakesSent;
+            _cpu.CpuIndex = 1;
+            waiting.Machine.Deliver(waiting, 1, new InterruptMessage(0, DeliveryMode.Nmi, false, 0, false));
+            Assert.That(core.WakesSent, Is.EqualTo(kicks), "not current: no kick");
+            loaded.Machine.Deliver(loaded, 1, new InterruptMessage(0, DeliveryMode.Nmi, false, 0, false));
+            Assert.That(core.WakesSent, Is.EqualTo(kicks + 1), "current: kicked");
+            Assert.That(core.HasRequests, Is.False, "a runnable vCPU needs no request");
+        }
+
+        // The kick's exit: its NMI came while gamma ran (an exit to the run loop), or it found the
+        // CPU in the hypervisor and zeroed the preemption timer, so that the entry exits at once.
+        [TestCase(ExitReason.ExternalInterrupt)]
+        [TestCase(ExitReason.PreemptionTimer)]
+        public void An_interrupt_for_a_vcpu_waiting_in_HLT_ends_its_neighbours_slice_after_its_least_run(ExitReason kickExit)
+        {
+            // beta waits in HLT on core 0; gamma computes. While gamma runs, CPU 1 posts beta two
+            // NMIs early in the slice (one wake-up request, one kick), later one more.
+            ulong betaRegion = _beta.Cpu0.Vmcs.Region;
+            bool betaHalts = true;
+            ulong postAfter = ulong.MaxValue, sliceStart = 0;
+            var ran = new System.Collections.Generic.List<ulong>();
+            var core = CoreRunner.Of(0);
+            _cpu.Vmx.Guest = (model, vmcs, registers) =>
+            {
+                ran.Add(model.Regions.First(r => r.Value == vmcs).Key);
+                if (vmcs == model.Regions[betaRegion])
+                {
+                    vmcs.Fields[VmcsField.GuestRflags.Encoding] = 0x202;
+                    model.SetExit(vmcs, betaHalts ? ExitReason.Hlt : ExitReason.PreemptionTimer, 0);
+                    return;
+                }
+                if (postAfter != ulong.MaxValue && sliceStart == 0)
+                {
+                    // gamma's first entry of the slice: it computes a while, then CPU 1 posts and kicks.
+                    sliceStart = _cpu.Tsc;
+                    _cpu.Tsc += postAfter;
+                    _cpu.CpuIndex = 1;
+                    for (int i = 0; i < 2; i++)
+                        _beta.Deliver(_beta.Cpu0, 1, new InterruptMessage(0, DeliveryMode.Nmi, false, 0, false));
+                    _cpu.CpuIndex = 0;
+                    model.SetExit(vmcs, kickExit, 0);
+                    return;
+                }
+                _cpu.Tsc += vmcs.Fields[VmcsField.VmxPreemptionTimerValue.Encoding];
+                model.SetExit(vmcs, ExitReason.PreemptionTimer, 0);
+            };
+            for (int i = 0; i < 3; i++)
+                RunOn(0);
+            Assert.That(_beta.Cpu0.Activity, Is.EqualTo(VcpuActivity.WaitingForInterrupt));
+            ulong slice = core.Core.Policy.SliceTicks, minimumRun = Tsc.FromMicroseconds(100);
+            // Core 0 serves the console: no typed input is due during these slices (0 would say it came).
+            ulong inputPoll = ConsoleDue.NextInputPoll;
+            ConsoleDue.NextInputPoll = ulong.MaxValue;
+            try
+            {
+                // Early in gamma's slice: it goes on until its least run, then its slice ends.
+                postAfter = 10;
+                ulong kicks = core.WakesSent;
+                RunOn(0);
+                Assert.That(ran[^1], Is.Not.EqualTo(betaRegion));
+                Assert.That(core.WakesSent, Is.EqualTo(kicks + 1), "two posts, one wake-up request and its kick");
+                Assert.That(_cpu.Tsc - sliceStart, Is.InRange(minimumRun, minimumRun + 300), "gamma kept its least run, not its whole slice");
+                Assert.That(slice, Is.GreaterThan(2 * minimumRun));
+                betaHalts = false;
+                int before = ran.Count;
+                RunOn(0);
+                Assert.That(ran[before], Is.EqualTo(betaRegion), "beta, woken, runs next");
+                Assert.That(core.HasRequests, Is.False);
+
+                // Past gamma's least run: its slice ends at that exit.
+                betaHalts = true;
+                for (int i = 0; i < 3 && _beta.Cpu0.Activity == VcpuActivity.Running; i++)
+                    RunOn(0);
+                Assert.That(_beta.Cpu0.Activity, Is.EqualTo(VcpuActivity.WaitingForInterrupt));
+                (postAfter, sliceStart) = (minimumRun + 50, 0);
+                before = ran.Count;
+                RunOn(0);
+                Assert.That(ran.Count - before, Is.EqualTo(1), "no entry after the post");
+                Assert.That(_cpu.Tsc - sliceStart, Is.LessThan(minimumRun + 100));
+            }
+            finally
+            {
+                ConsoleDue.NextInputPoll = inputPoll;
+            }
+        }
+
+        [Test]
         public void CornerCasesAreRefusedByName()
         {
             RunOn(1);

@@ -213,20 +213,37 @@ namespace Partition.Host.Guests
             return ParseApicFigures(result.Serial);
         }
 
+        /// <summary>The figures of the shared-core APIC run, with what each measures there.</summary>
+        public static readonly (string Name, string What)[] SharedWakeupFigures =
+        {
+            ("hlt-wakeup", "HLT (IF=1) until the TSC-deadline timer, a guest that never halts sharing the core: deadline to the instruction after HLT"),
+            ("x2apic-ipi-to-idle", "x2APIC fixed IPI to vCPU 1 after 2 ms in HLT, a guest that never halts sharing its core: WRMSR ICR to its handler"),
+        };
+
         /// <summary>
-        /// The wake-up from HLT on a shared core: configs/apic-shared.json (the APIC guest's vCPU 0
-        /// sharing core 0 with a guest that never halts, 1.5 ms slices each) with the quick APIC
-        /// guest (<see cref="DemoGuests.ApicQuickIterations"/> measurements); its hlt-wakeup figure
-        /// (setting "apic-shared"), or null if it did not finish. The timer is armed 2 ms ahead, so it
-        /// comes in the middle of the neighbour's slice: what it measures is whether that slice
-        /// ends for it.
+        /// The wake-up from HLT on shared cores: configs/apic-shared.json (each of the APIC guest's
+        /// vCPUs sharing its core with a guest that never halts, 1.5 ms slices each) with the quick
+        /// APIC guest (<see cref="DemoGuests.ApicQuickIterations"/> measurements): its figures
+        /// named in <see cref="SharedWakeupFigures"/> (setting "apic-shared"), none if it did not
+        /// finish. vCPU 0's timer (armed 2 ms ahead) and vCPU 0's IPI to vCPU 1 come while a
+        /// neighbour holds the core: what they measure is whether that slice ends for them.
         /// </summary>
-        public static ApicFigure? RunSharedWakeup(RepositoryLayout layout, TimeSpan timeout, out RunResult result)
+        public static IReadOnlyList<ApicFigure> RunSharedWakeup(RepositoryLayout layout, TimeSpan timeout, out RunResult result)
         {
             result = BootApicGuest(layout, "benchmark-apic-shared", "apic-shared.json",
-                ExampleBoot.Flat(("apic", "apic-quick.bin"), ("neighbour", "spin.bin")), timeout);
-            var figure = ParseApicFigures(result.Serial).FirstOrDefault(f => f.Name == "hlt-wakeup");
-            return figure == null ? null : figure with { What = figure.What + ", sharing its core with a guest that never halts", Setting = "apic-shared" };
+                ExampleBoot.Flat(("apic", "apic-quick.bin"), ("neighbour0", "spin.bin"), ("neighbour1", "spin.bin")), timeout);
+            return ParseSharedWakeupFigures(result.Serial);
+        }
+
+        /// <summary>The <see cref="SharedWakeupFigures"/> of a shared-core APIC run's serial log.</summary>
+        public static IReadOnlyList<ApicFigure> ParseSharedWakeupFigures(string serial)
+        {
+            var figures = ParseApicFigures(serial);
+            var shared = new List<ApicFigure>();
+            foreach (var (name, what) in SharedWakeupFigures)
+                if (figures.FirstOrDefault(f => f.Name == name) is { } figure)
+                    shared.Add(figure with { What = what, Setting = "apic-shared" });
+            return shared;
         }
 
         private static RunResult BootApicGuest(RepositoryLayout layout, string name, string config, IEnumerable<(string Image, string CommandLine)> images, TimeSpan timeout)

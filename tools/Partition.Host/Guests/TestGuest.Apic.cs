@@ -32,6 +32,7 @@ namespace Partition.Host.Guests
             ("x2apic-ipi", "x2APIC fixed IPI, vCPU 0 to vCPU 1 (spinning, IF=1): WRMSR ICR to vCPU 1's handler"),
             ("x2apic-ipi-round-trip", "x2APIC ping-pong: vCPU 0's WRMSR ICR to its handler of vCPU 1's answer"),
             ("x2apic-ipi-to-halted", "x2APIC fixed IPI to vCPU 1 waiting in HLT (IF=1): WRMSR ICR to its handler"),
+            ("x2apic-ipi-to-idle", "x2APIC fixed IPI to vCPU 1 after 2 ms in HLT (IF=1): WRMSR ICR to its handler"),
             ("tsc-deadline-timer", "TSC-deadline timer: deadline to the handler"),
             ("one-shot-timer", "one-shot timer (initial count, divide by 1): TSC before the WRMSR + count to the handler"),
             ("hlt-wakeup", "HLT (IF=1) until the TSC-deadline timer: deadline to the instruction after HLT"),
@@ -132,6 +133,8 @@ namespace Partition.Host.Guests
             a.mov(__byte_ptr[LabelOf("pongWanted")], 0);
             a.mov(__byte_ptr[LabelOf("apHalts")], 1);
             Measure(iterations, "x2apic-ipi-to-halted", null, x2apic: true);
+            // The same after vCPU 1 has waited a while: its core is idle, or runs a neighbour.
+            Measure(iterations, "x2apic-ipi-to-idle", null, x2apic: true, settleTicks: ApicTimerDelta);
             a.mov(__byte_ptr[LabelOf("apHalts")], 0);
 
             // Timers (x2APIC registers).
@@ -397,7 +400,8 @@ namespace Partition.Host.Guests
 
         // One measurement loop of IPIs from vCPU 0 to vCPU 1: R12 the one-way sum, R13/R14 its
         // min/max; RBP the round-trip sum, R8/R9 its min/max; R15 counts down; RBX the send's TSC.
-        private void Measure(int iterations, string oneWay, string? roundTrip, bool x2apic)
+        // With settleTicks, each ping waits that long first (vCPU 1 settles into its HLT).
+        private void Measure(int iterations, string oneWay, string? roundTrip, bool x2apic, int settleTicks = 0)
         {
             var a = _a;
             var loop = a.CreateLabel();
@@ -407,6 +411,16 @@ namespace Partition.Host.Guests
             a.Label(ref loop);
             a.mov(__byte_ptr[LabelOf("apFlag")], 0);
             a.mov(__byte_ptr[LabelOf("bspFlag")], 0);
+            if (settleTicks != 0)
+            {
+                var settle = a.CreateLabel();
+                ReadTsc();
+                a.lea(r10, __[rax + settleTicks]);
+                a.Label(ref settle);
+                ReadTsc();
+                a.cmp(rax, r10);
+                a.jb(settle);
+            }
             ReadTsc();
             a.mov(rbx, rax);
             SendPing(x2apic);

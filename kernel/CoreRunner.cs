@@ -197,9 +197,10 @@ namespace Partition.Kernel
             bool posted = _requestCount < _requests.Length;
             if (posted)
             {
-                _requests[_requestCount++] = request;
+                // The count of urgent ones first: a reader that sees the request counted sees it too.
                 if (request.Kind != CoreRequestKind.Wake)
                     _urgentRequests++;
+                _requests[_requestCount++] = request;
             }
             _lock.Exit();
             return posted;

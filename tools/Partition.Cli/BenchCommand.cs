@@ -57,23 +57,21 @@ namespace Partition.Cli
                 return 0;
             }
             lines.AddRange(BenchmarkRun.RunScheduling(layout, timeout));
-            var apic = BenchmarkRun.RunApic(layout, timeout, out var apicResult);
-            if (apic.Count != TestGuest.ApicFigures.Length)
+            // The APIC guest's figures, on dedicated cores and then on shared ones.
+            List<BenchmarkRun.ApicFigure> ApicLines(IReadOnlyList<BenchmarkRun.ApicFigure> figures, int expected, string where, RunResult result)
             {
-                Console.Error.WriteLine($"partition bench: the local APIC guest printed {apic.Count} of {TestGuest.ApicFigures.Length} figures.");
-                Console.Error.WriteLine(apicResult.Report());
+                if (figures.Count != expected)
+                {
+                    Console.Error.WriteLine($"partition bench: the local APIC guest {where} printed {figures.Count} of {expected} figures.");
+                    Console.Error.WriteLine(result.Report());
+                }
+                foreach (var figure in figures)
+                    lines.Add(figure.Line);
+                return figures.ToList();
             }
-            foreach (var figure in apic)
-                lines.Add(figure.Line);
-            var sharedWakeup = BenchmarkRun.RunSharedWakeup(layout, timeout, out var sharedResult);
-            if (sharedWakeup.Count != BenchmarkRun.SharedWakeupFigures.Length)
-            {
-                Console.Error.WriteLine($"partition bench: the local APIC guest on shared cores printed {sharedWakeup.Count} of {BenchmarkRun.SharedWakeupFigures.Length} figures.");
-                Console.Error.WriteLine(sharedResult.Report());
-            }
-            foreach (var figure in sharedWakeup)
-                lines.Add(figure.Line);
-            apic = apic.Concat(sharedWakeup).ToList();
+            var apic = ApicLines(BenchmarkRun.RunApic(layout, timeout, out var apicResult), TestGuest.ApicFigures.Length, "on dedicated cores", apicResult);
+            apic.AddRange(ApicLines(BenchmarkRun.RunSharedWakeup(layout, timeout, out var sharedResult), BenchmarkRun.SharedWakeupFigures.Length,
+                "on shared cores", sharedResult));
             var linux = BenchmarkRun.RunLinux(layout, Partition.Host.Linux.LinuxArtifacts.GuestKernel(layout),
                 Partition.Host.Linux.LinuxArtifacts.GuestInitramfs(layout), timeout, out var linuxResult);
             if (linux == null)

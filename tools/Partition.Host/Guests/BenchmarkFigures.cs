@@ -186,6 +186,13 @@ namespace Partition.Host.Guests
             };
             foreach (var (name, what) in TestGuest.ApicFigures)
                 catalogue.Add(Ticks("apic-" + name, what + " (mean)", $@"apic {Regex.Escape(name)}: mean (\d+) ticks"));
+            // Two-moded: the IPI sent as soon as vCPU 1 has answered the last one either finds it
+            // still running towards its HLT (kicked) or waiting in it, and the mix moves with the
+            // length of either path: 2,073 and 2,183 (5.3%) in runs of the same kernel source
+            // built in two directories (the image's layout moves with its build path).
+            // 8%, so that the guard fails on a change, not on a mode; x2apic-ipi-to-idle is the settled case.
+            int toHalted = catalogue.FindIndex(d => d.Key == "apic-x2apic-ipi-to-halted");
+            catalogue[toHalted] = catalogue[toHalted] with { TolerancePercent = 8m };
             foreach (var (name, what) in BenchmarkRun.SharedWakeupFigures)
                 catalogue.Add(Ticks("apic-shared-" + name, what + " (mean)", $@"apic-shared {Regex.Escape(name)}: mean (\d+) ticks"));
             catalogue.Add(Ticks("linux-boot", "Linux, one dedicated vCPU: partitions' start to 'linux up'", @"linux boot: (\d+) ticks"));

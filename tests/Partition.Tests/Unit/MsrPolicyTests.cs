@@ -131,17 +131,25 @@ namespace Partition.Tests.Unit
             FakeCpu.Reset();
         }
 
+        // One kernel's STAR and FMASK in each vCPU, and its LSTAR unless the test gives each its own.
+        private static void OneKernelsSyscallMsrs(bool lstar, params GuestMsrs[] vcpus)
+        {
+            foreach (var msrs in vcpus)
+            {
+                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Star, 0x0023_0010_0000_0000UL), Is.True);
+                if (lstar)
+                    Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Lstar, 0xFFFF_FFFF_8160_0000UL), Is.True);
+                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Fmask, 0x4_7700UL), Is.True);
+            }
+        }
+
         [Test]
         public void A_switch_writes_only_the_MSRs_whose_values_differ_between_the_two_vCPUs()
         {
             var cpu = FakeCpu.Reset();
             var leaving = new GuestMsrs();
             var coming = new GuestMsrs();
-            foreach (var msrs in new[] { leaving, coming })
-            {
-                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Star, 0x0023_0010_0000_0000UL), Is.True);
-                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Fmask, 0x4_7700UL), Is.True);
-            }
+            OneKernelsSyscallMsrs(lstar: false, leaving, coming);
             Assert.That(MsrPolicy.TryWrite(leaving, MsrPolicy.Lstar, 0xFFFF_FFFF_8160_0000UL), Is.True);
             Assert.That(MsrPolicy.TryWrite(coming, MsrPolicy.Lstar, 0xFFFF_FFFF_8200_0000UL), Is.True);
             cpu.Msrs[MsrPolicy.KernelGsBase] = 0;
@@ -174,12 +182,7 @@ namespace Partition.Tests.Unit
             var coming = new GuestMsrs();
             leaving.InterceptDebugRegisters(movDrExits: true);
             coming.InterceptDebugRegisters(movDrExits: true);
-            foreach (var msrs in new[] { leaving, coming })
-            {
-                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Star, 0x0023_0010_0000_0000UL), Is.True);
-                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Lstar, 0xFFFF_FFFF_8160_0000UL), Is.True);
-                Assert.That(MsrPolicy.TryWrite(msrs, MsrPolicy.Fmask, 0x4_7700UL), Is.True);
-            }
+            OneKernelsSyscallMsrs(lstar: true, leaving, coming);
             cpu.Msrs[MsrPolicy.KernelGsBase] = 0xFFFF_8880_0000_1000UL;   // the leaving guest's SWAPGS
             cpu.DebugRegisters[4] = 0xFFFF_0FF0;
             cpu.MsrWrites.Clear();
